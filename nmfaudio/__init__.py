@@ -1,0 +1,27 @@
+"""nmfaudio — sound source separation with non-negative matrix factorisation.
+
+Data flow (each step a public function): audio → :func:`stft` → magnitude ``V``
+``(n_freq, n_frames)`` → :func:`nmf` (``V ≈ W H``, ``W (n_freq, K)``,
+``H (K, n_frames)``) → per-source estimates ``W_s H_s`` → :func:`soft_masks` →
+:func:`apply_masks` on the mixture STFT → :func:`istft` → one waveform per source.
+:func:`separate` chains them.
+"""
+
+from .exceptions import AudioFileError, ConvergenceWarning, NmfAudioError, ParameterError
+from .io import load, save
+from .stft import STFTParams, istft, magnitude, stft
+from .nmf import NMFResult, beta_divergence, nmf
+from .masking import apply_masks, binary_masks, soft_masks
+from .grouping import group_components
+from .separate import Separation, separate, separate_spectrogram
+from .estimator import NMF
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioFileError", "ConvergenceWarning", "NmfAudioError", "ParameterError",
+    "load", "save", "STFTParams", "stft", "istft", "magnitude",
+    "NMFResult", "beta_divergence", "nmf", "NMF",
+    "soft_masks", "binary_masks", "apply_masks", "group_components",
+    "Separation", "separate", "separate_spectrogram", "__version__",
+]

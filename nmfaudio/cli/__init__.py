@@ -1,0 +1,82 @@
+"""Command-line interface: a thin layer that parses arguments and calls the API.
+
+``main(argv=None) -> int`` never raises for user errors: it prints one line on
+stderr and returns 2 for usage errors, 1 for failures (``--debug`` shows the
+traceback). Each subcommand lives in its own module exposing
+``add_parser(subparsers)``; the parser's ``func`` default runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ..exceptions import NmfAudioError
+
+__all__ = ["main", "get_parser"]
+
+PROG = "nmfaudio"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser that reports usage errors as one line instead of exiting."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _command_modules():
+    from . import separate
+
+    return [separate]
+
+
+def get_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``nmfaudio`` command."""
+    from .. import __version__
+
+    parser = _Parser(prog=PROG, description="Sound source separation with non-negative matrix factorisation.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in _command_modules():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage error)."""
+    parser = get_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0)
+    if not getattr(args, "command", None):
+        print(f"{PROG}: error: a command is required (see '{PROG} --help')", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except NmfAudioError as exc:
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # unexpected: still one line unless --debug
+        if args.debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"{PROG}: error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1

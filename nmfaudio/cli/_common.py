@@ -1,0 +1,47 @@
+"""Argument types and helpers shared by the subcommands (private)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..nmf import resolve_beta
+from ..exceptions import ParameterError
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
+    return value
+
+
+def beta_arg(text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    try:
+        resolve_beta(value)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def add_stft_args(p: argparse.ArgumentParser, *, n_fft=2048):
+    g = p.add_argument_group("STFT")
+    g.add_argument("--n-fft", type=positive_int, default=n_fft, metavar="N",
+                   help=f"FFT size (default {n_fft})")
+    g.add_argument("--hop", type=positive_int, default=None, metavar="N",
+                   help="hop length in samples (default n_fft / 4)")
+
+
+def add_output_args(p: argparse.ArgumentParser):
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def track_name(path) -> str:
+    return Path(path).stem

@@ -1,0 +1,140 @@
+"""scikit-learn compatible estimator :class:`NMF` wrapping :func:`nmfaudio.nmf`.
+
+Orientation here is scikit-learn's: ``X`` is ``(n_samples, n_features)`` and
+``X ≈ W @ components_`` with ``W = transform(X)`` of shape ``(n_samples, K)``.
+(For a spectrogram used as ``X = V``, ``W`` are the templates and ``components_``
+the activations; librosa's ``decompose`` passes ``V.T`` so its components are
+the spectral templates.)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
+
+from .exceptions import ConvergenceWarning
+from .nmf import nmf, resolve_beta
+
+__all__ = ["NMF"]
+
+_SK_BETA = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
+
+
+class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Non-negative matrix factorisation with multiplicative updates, scikit-learn style.
+
+    Parameters
+    ----------
+    n_components : int or None
+        Number of components; ``None`` keeps all features.
+    beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float
+        β-divergence (also accepts nmfaudio's "euclidean", "kl", "is").
+    init : {None, "random", "nndsvda"}
+        ``None``: "nndsvda" if ``n_components <= min(n_samples, n_features)``, else "random".
+    max_iter : int
+        Maximum number of multiplicative-update iterations.
+    tol : float
+        Relative loss decrease (checked every 10 iterations) that stops the solver.
+    random_state : int, Generator or None
+        Seed of the initialisation.
+    accelerate : bool
+        Use accelerated multiplicative updates (repeated inner updates, β = 2
+        only; see :func:`nmfaudio.nmf`). Default True.
+
+    Attributes
+    ----------
+    components_ : np.ndarray [shape=(n_components, n_features)]
+    n_components_ : int
+    n_iter_ : int
+    reconstruction_err_ : float
+        ``sqrt(2 * beta_divergence)`` of the fit, as in scikit-learn.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfaudio import NMF
+    >>> X = np.array([[1, 1], [2, 1], [3, 1.2], [4, 1], [5, 0.8], [6, 1]])
+    >>> model = NMF(n_components=2, init="random", random_state=0)
+    >>> W = model.fit_transform(X)
+    >>> bool(np.abs(W @ model.components_ - X).max() < 0.01)
+    True
+    """
+
+    def __init__(self, n_components=None, *, beta_loss="frobenius", init=None, max_iter=200,
+                 tol=1e-4, random_state=None, accelerate=True):
+        self.n_components = n_components
+        self.beta_loss = beta_loss
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.accelerate = accelerate
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _beta(self):
+        if isinstance(self.beta_loss, str) and self.beta_loss in _SK_BETA:
+            return _SK_BETA[self.beta_loss]
+        return resolve_beta(self.beta_loss)
+
+    def _check_X(self, X, reset):
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        check_non_negative(X, f"{type(self).__name__} (input X)")
+        return X
+
+    def fit_transform(self, X, y=None, W=None, H=None):
+        """Learn the factorisation of ``X`` and return ``W`` (n_samples, n_components)."""
+        X = self._check_X(X, reset=True)
+        beta = self._beta()
+        n_samples, n_features = X.shape
+        K = self.n_components if self.n_components is not None else n_features
+        init = self.init
+        if init is None:
+            init = "nndsvda" if K <= min(n_samples, n_features) else "random"
+        if init == "custom":
+            init = "random"
+        res = nmf(X, K, beta=beta, W=W, H=H, init=init, max_iter=self.max_iter, tol=self.tol,
+                  random_state=self.random_state, accelerate=self.accelerate)
+        if not res.converged and self.tol > 0 and res.n_iter == self.max_iter and self.max_iter > 0:
+            warnings.warn(
+                f"Maximum number of iterations {self.max_iter} reached. Increase it to improve "
+                "convergence.", ConvergenceWarning, stacklevel=2,
+            )
+        self.components_ = res.H
+        self.n_components_ = K
+        self.n_iter_ = res.n_iter
+        self.reconstruction_err_ = float(np.sqrt(2.0 * max(res.loss, 0.0)))
+        self._beta_ = beta
+        return res.W
+
+    def fit(self, X, y=None, **params):
+        """Learn the factorisation of ``X``; returns self."""
+        self.fit_transform(X, **params)
+        return self
+
+    def transform(self, X):
+        """Activations ``W`` (n_samples, n_components) of ``X`` on the fitted components."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        res = nmf(X, self.n_components_, beta=self._beta_, H=self.components_, update_H=False,
+                  init="random", max_iter=self.max_iter, tol=self.tol,
+                  random_state=self.random_state, accelerate=self.accelerate)
+        return res.W
+
+    def inverse_transform(self, X):
+        """Reconstruction ``X @ components_`` (n_samples, n_features)."""
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=self.components_.dtype)
+        return X @ self.components_
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]

@@ -1,0 +1,90 @@
+"""Grouping NMF components into sources (unsupervised separation).
+
+``group_components`` assigns each of the K templates ``W[:, k]`` (and its
+activation ``H[k]``) to one of ``n_sources`` sources.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_positive_int
+from .exceptions import ParameterError
+
+__all__ = ["group_components", "GROUPING_METHODS"]
+
+GROUPING_METHODS = ("mfcc", "activation")
+
+
+def _template_mfcc(W, sr, n_fft, n_mfcc=13):
+    import librosa
+    import scipy.fft
+
+    mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=40, dtype=np.float64)
+    logmel = np.log(mel @ W.astype(np.float64) + 1e-10 * (W.max() + 1e-30))
+    cep = scipy.fft.dct(logmel, type=2, norm="ortho", axis=0)[1 : n_mfcc + 1]
+    return cep.T  # (K, n_mfcc)
+
+
+def _kmeans(X, n_clusters, random_state):
+    from sklearn.cluster import KMeans
+
+    X = X - X.mean(axis=0)
+    std = X.std(axis=0)
+    X = X / np.where(std > 0, std, 1.0)
+    import warnings
+
+    km = KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state)
+    with warnings.catch_warnings():
+        # identical templates (e.g. silent input) give fewer distinct clusters; handled below
+        warnings.filterwarnings("ignore", message="Number of distinct clusters")
+        return km.fit_predict(X)
+
+
+def group_components(W, H, n_sources, *, sr, n_fft, method="mfcc", random_state=0):
+    """Cluster NMF components into sources.
+
+    Parameters
+    ----------
+    W : np.ndarray [shape=(n_freq, K)]
+        Templates.
+    H : np.ndarray [shape=(K, n_frames)]
+        Activations.
+    n_sources : int > 0
+        Number of groups (≤ K).
+    sr : int
+        Sample rate (to place the templates on a mel scale).
+    n_fft : int
+        FFT size of the spectrogram W was learned on.
+    method : {"mfcc", "activation"}
+        ``"mfcc"``: k-means on the cepstrum (MFCC) of each template — components
+        with similar timbre end up together. ``"activation"``: k-means on the
+        z-scored log activations — components that play together end up together.
+    random_state : int
+        Seed of the k-means.
+
+    Returns
+    -------
+    labels : np.ndarray [shape=(K,), dtype=int]
+        Source index of each component; every source gets at least one component.
+    """
+    K = W.shape[1]
+    n_sources = check_positive_int(n_sources, "n_sources")
+    if n_sources > K:
+        raise ParameterError(f"n_sources={n_sources} exceeds the number of components K={K}")
+    if n_sources == 1:
+        return np.zeros(K, dtype=int)
+    if method == "mfcc":
+        feats = _template_mfcc(W, sr, n_fft)
+    elif method == "activation":
+        feats = np.log(H.astype(np.float64) + 1e-10 * (H.max() + 1e-30))
+    else:
+        raise ParameterError(f"method={method!r} is not one of {GROUPING_METHODS}")
+    labels = _kmeans(feats, n_sources, random_state)
+    # k-means never leaves a cluster empty when K >= n_sources distinct points; guard anyway.
+    for s in range(n_sources):
+        if not np.any(labels == s):
+            counts = np.bincount(labels, minlength=n_sources)
+            donor = int(np.argmax(counts))
+            labels[np.flatnonzero(labels == donor)[0]] = s
+    return labels.astype(int)

@@ -1,0 +1,252 @@
+"""Audio file input and output.
+
+``load`` reads any format libsndfile knows (WAV, FLAC, OGG, ...) into float32
+arrays shaped like librosa's: ``(n,)`` for mono, ``(channels, n)`` otherwise.
+``save`` writes WAV or FLAC atomically (temporary file + rename) and refuses to
+replace an existing file unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import check_positive_int, valid_audio
+from .exceptions import AudioFileError, ParameterError
+
+__all__ = ["load", "save", "save_many", "atomic_write"]
+
+_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+_DEFAULT_SUBTYPE = {"WAV": "FLOAT", "FLAC": "PCM_24"}
+
+
+def load(path, *, sr=None, mono=False):
+    """Load an audio file as float32.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file (any format libsndfile reads: WAV, FLAC, OGG, MP3, ...).
+    sr : int > 0 or None
+        Target sample rate. ``None`` (default) keeps the file's rate; otherwise the
+        audio is resampled with soxr (high quality) when the rates differ.
+    mono : bool
+        Average the channels into one.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,) or (channels, n), dtype=float32]
+        Samples in [-1, 1] for PCM files. One-channel files give shape ``(n,)``.
+    sr : int
+        Sample rate of ``y``.
+
+    Raises
+    ------
+    AudioFileError
+        The file is missing, a directory, empty, or not decodable audio.
+    ParameterError
+        ``sr`` is invalid or the file holds NaN/Inf samples.
+
+    Examples
+    --------
+    >>> import nmfaudio
+    >>> y, sr = nmfaudio.load("audio_fixtures/music/mix.wav")  # doctest: +SKIP
+    """
+    import soundfile as sf
+
+    sr = check_positive_int(sr, "sr", allow_none=True)
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise AudioFileError(f"{str(path)!r}: no such file")
+    if path.is_dir():
+        raise AudioFileError(f"{str(path)!r} is a directory, expected an audio file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"{str(path)!r} is empty (0 bytes), not an audio file")
+    try:
+        data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile reports many kinds of error
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AudioFileError(f"{str(path)!r} cannot be read as audio: {msg}") from None
+    if data.shape[0] == 0:
+        raise AudioFileError(f"{str(path)!r} contains no audio samples")
+    if not np.all(np.isfinite(data)):
+        raise ParameterError(f"{str(path)!r} contains NaN or Inf samples; audio must be finite")
+    y = np.ascontiguousarray(data.T)  # (channels, n)
+    if mono and y.shape[0] > 1:
+        y = y.mean(axis=0, dtype=np.float32)
+    if sr is not None and sr != file_sr:
+        import soxr
+
+        y = np.ascontiguousarray(
+            soxr.resample(y.T, file_sr, sr, quality="HQ").T.astype(np.float32, copy=False)
+        )
+        file_sr = sr
+    if y.ndim == 2 and y.shape[0] == 1:
+        y = y[0]
+    return y, int(file_sr)
+
+
+@contextlib.contextmanager
+def atomic_write(path, *, overwrite=False, suffix=None):
+    """Context manager yielding a temporary path that replaces ``path`` on success.
+
+    The temporary file lives in the destination directory (created if needed), so
+    the final ``os.replace`` is atomic: readers see the old file or the complete
+    new one, never a partial write. On error the temporary file is removed.
+    Without ``overwrite`` an existing ``path`` raises :class:`AudioFileError`.
+    """
+    path = Path(os.fspath(path))
+    if path.is_dir():
+        raise AudioFileError(f"{str(path)!r} is a directory; expected a file path to write")
+    if path.exists() and not overwrite:
+        raise AudioFileError(
+            f"{str(path)!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AudioFileError(f"cannot create directory {str(path.parent)!r}: {exc.strerror}") from None
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".part",
+        dir=str(path.parent),
+    )
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        if not overwrite:
+            # Link instead of replace so a file created meanwhile is not clobbered.
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise AudioFileError(
+                    f"{str(path)!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
+                ) from None
+            except OSError:
+                if path.exists():
+                    raise AudioFileError(f"{str(path)!r} already exists") from None
+                os.replace(tmp, path)
+        else:
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def save(path, y, sr, *, overwrite=False, subtype=None):
+    """Write audio to a WAV or FLAC file, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination; the format follows the extension (``.wav`` or ``.flac``).
+        Missing parent directories are created.
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        Audio samples (float, or integer PCM).
+    sr : int > 0
+        Sample rate.
+    overwrite : bool
+        Replace an existing file. Default ``False``: an existing file raises.
+    subtype : str or None
+        libsndfile subtype. Default ``"FLOAT"`` for WAV (lossless for any float
+        signal) and ``"PCM_24"`` for FLAC.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The written file.
+
+    Notes
+    -----
+    The data go to a temporary file in the same directory that is renamed over
+    ``path`` only once complete, so an interrupted write never leaves a
+    truncated file. For integer subtypes, samples beyond [-1, 1] are clipped
+    with a warning.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> nmfaudio.save("/tmp/tone.wav", np.zeros(100, np.float32), 8000, overwrite=True)  # doctest: +SKIP
+    """
+    import soundfile as sf
+
+    path = Path(os.fspath(path))
+    suffix = Path(path.stem).suffix if path.suffix == ".part" else path.suffix
+    fmt = _FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise ParameterError(
+            f"cannot write {str(path)!r}: extension {suffix!r} is not supported; use .wav or .flac"
+        )
+    sr = check_positive_int(sr, "sr")
+    y = valid_audio(y)
+    subtype = subtype or _DEFAULT_SUBTYPE[fmt]
+    if not sf.check_format(fmt, subtype):
+        raise ParameterError(f"subtype={subtype!r} is not valid for {fmt} files")
+    data = y.T if y.ndim == 2 else y
+    if not subtype.startswith("FLOAT") and not subtype.startswith("DOUBLE"):
+        peak = float(np.max(np.abs(data)))
+        if peak > 1.0:
+            warnings.warn(
+                f"{str(path)!r}: samples up to {peak:.3f} exceed [-1, 1] and are clipped for "
+                f"{subtype}; use a .wav file (float) to keep them",
+                stacklevel=2,
+            )
+            data = np.clip(data, -1.0, 1.0)
+    with atomic_write(path, overwrite=overwrite) as tmp:
+        try:
+            sf.write(str(tmp), data, sr, format=fmt, subtype=subtype)
+        except Exception as exc:
+            raise AudioFileError(f"cannot write {str(path)!r}: {exc}") from None
+    return path
+
+
+def save_many(items, *, overwrite=False, subtype=None):
+    """Write several audio files all-or-nothing.
+
+    Parameters
+    ----------
+    items : dict[path, (y, sr)]
+        Destination path → (samples, sample rate).
+    overwrite : bool
+        Replace existing files. Without it, any existing destination raises
+        before anything is written.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+
+    Notes
+    -----
+    Every file is first written to a temporary file next to its destination;
+    only when all succeeded are they renamed into place. On failure the
+    temporaries are removed and no destination is created or changed.
+    """
+    paths = [Path(os.fspath(p)) for p in items]
+    if len(set(paths)) != len(paths):
+        raise ParameterError("two outputs would be written to the same path")
+    if not overwrite:
+        existing = [str(p) for p in paths if p.exists()]
+        if existing:
+            raise AudioFileError(
+                f"{existing[0]!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
+            )
+    staged = []
+    try:
+        for p, (y, sr) in zip(paths, items.values()):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix + ".part", dir=str(p.parent))
+            os.close(fd)
+            staged.append(Path(tmp))
+            save(tmp, y, sr, overwrite=True, subtype=subtype)
+        for tmp, p in zip(staged, paths):
+            os.replace(tmp, p)
+    finally:
+        for tmp in staged:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    return paths

@@ -1,0 +1,547 @@
+"""Multiplicative-update NMF: ``V ≈ W H`` with the β-divergence family.
+
+Orientation (everywhere in nmfaudio): ``V`` is ``(n_freq, n_frames)``, the
+templates ``W`` are ``(n_freq, K)`` and the activations ``H`` are ``(K, n_frames)``.
+
+The updates are Lee & Seung's multiplicative rules for the Euclidean distance
+(β = 2) and the generalised Kullback–Leibler divergence (β = 1), and the
+Févotte & Idier (2011) rule with exponent γ(β) for any other β, which keeps the
+loss non-increasing:
+
+- Euclidean: ``H ← H ⊙ (Wᵀ V) ⊘ (Wᵀ W H)``,  ``W ← W ⊙ (V Hᵀ) ⊘ (W H Hᵀ)``
+- KL:        ``H ← H ⊙ (Wᵀ (V ⊘ WH)) ⊘ (Wᵀ 1)``,  ``W ← W ⊙ ((V ⊘ WH) Hᵀ) ⊘ (1 Hᵀ)``
+- β:         ``H ← H ⊙ [(Wᵀ (WH^(β-2) ⊙ V)) ⊘ (Wᵀ WH^(β-1))]^γ(β)``, same for W,
+  with γ = 1/(2-β) for β < 1, 1 for 1 ≤ β ≤ 2 and 1/(β-1) for β > 2.
+
+References
+----------
+D. D. Lee and H. S. Seung, "Algorithms for non-negative matrix factorization", NIPS 2001.
+C. Févotte and J. Idier, "Algorithms for nonnegative matrix factorization with the
+β-divergence", Neural Computation 23(9), 2011.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+
+import numpy as np
+
+from ._checks import check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int
+from .exceptions import ParameterError
+
+__all__ = ["nmf", "NMFResult", "beta_divergence", "resolve_beta", "BETA_MIN", "BETA_MAX"]
+
+_BETA_NAMES = {
+    "euclidean": 2.0, "frobenius": 2.0,
+    "kl": 1.0, "kullback-leibler": 1.0,
+    "is": 0.0, "itakura-saito": 0.0,
+}
+#: Supported range of β; beyond it the power terms overflow in float32.
+BETA_MIN, BETA_MAX = -3.0, 5.0
+#: The loss is evaluated (and ``tol`` checked) every ``LOSS_EVERY`` iterations by default.
+LOSS_EVERY = 10
+# A loss below this fraction of the initial loss counts as an exact fit (stops when tol > 0).
+_EXACT = 1e-10
+
+
+def resolve_beta(beta) -> float:
+    """Map ``"euclidean"``/``"frobenius"`` (2), ``"kl"``/``"kullback-leibler"`` (1),
+    ``"is"``/``"itakura-saito"`` (0) or a number in [BETA_MIN, BETA_MAX] to a float."""
+    if isinstance(beta, str):
+        key = beta.strip().lower()
+        if key in _BETA_NAMES:
+            return _BETA_NAMES[key]
+        raise ParameterError(
+            f"beta={beta!r} is not a known divergence; use 'euclidean', 'kl', 'is' or a number"
+        )
+    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
+        raise ParameterError(f"beta={beta!r} must be a string or a real number")
+    return check_finite_float(beta, "beta", low=BETA_MIN, high=BETA_MAX)
+
+
+def _gamma(beta: float) -> float:
+    if beta < 1:
+        return 1.0 / (2.0 - beta)
+    if beta > 2:
+        return 1.0 / (beta - 1.0)
+    return 1.0
+
+
+def _eps(dtype) -> float:
+    return float(np.finfo(dtype).eps)
+
+
+def _divergence(V, WH, beta: float, eps: float) -> float:
+    """β-divergence ``D(V | WH)`` with WH floored at ``eps`` (V is pre-floored for β ≤ 0)."""
+    WH = np.maximum(WH, eps)
+    if beta == 2.0:
+        diff = V - WH
+        return 0.5 * float(np.dot(diff.ravel(), diff.ravel()))
+    if beta == 1.0:
+        ratio = V / WH
+        np.log(ratio, out=ratio, where=ratio > 0)
+        ratio[V == 0] = 0.0
+        return float(np.sum(V * ratio, dtype=np.float64) - np.sum(V, dtype=np.float64)
+                     + np.sum(WH, dtype=np.float64))
+    if beta == 0.0:
+        ratio = V / WH
+        return float(np.sum(ratio, dtype=np.float64) - np.sum(np.log(ratio), dtype=np.float64)
+                     - V.size)
+    total = (np.sum(V ** beta, dtype=np.float64) + (beta - 1.0) * np.sum(WH ** beta, dtype=np.float64)
+             - beta * np.sum(V * WH ** (beta - 1.0), dtype=np.float64))
+    return float(total / (beta * (beta - 1.0)))
+
+
+def beta_divergence(V, W, H, beta="kl"):
+    """β-divergence between ``V`` and its approximation ``W @ H``.
+
+    Parameters
+    ----------
+    V : np.ndarray [shape=(n_freq, n_frames)], non-negative
+    W : np.ndarray [shape=(n_freq, K)], non-negative
+    H : np.ndarray [shape=(K, n_frames)], non-negative
+    beta : {"euclidean", "kl", "is"} or float
+        Divergence: 2 / ``"euclidean"``, 1 / ``"kl"``, 0 / ``"is"`` or any β.
+
+    Returns
+    -------
+    loss : float
+        - β = 2: ``½ Σ (V − WH)²`` (half the squared Frobenius norm, as scikit-learn);
+        - β = 1: ``Σ V log(V / WH) − V + WH`` (with ``0 log 0 = 0``);
+        - β = 0: ``Σ V / WH − log(V / WH) − 1``;
+        - otherwise ``Σ (V^β + (β − 1) WH^β − β V WH^(β−1)) / (β (β − 1))``.
+
+    Notes
+    -----
+    ``W @ H`` is floored at the machine epsilon of the dtype; for β ≤ 0 (where a
+    zero in V makes the divergence infinite) ``V`` is floored too, as in :func:`nmf`.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> V = np.ones((2, 3)); W = np.ones((2, 1)); H = np.full((1, 3), 2.0)
+    >>> nmfaudio.beta_divergence(V, W, H, beta="euclidean")
+    3.0
+    """
+    beta = resolve_beta(beta)
+    V = check_nonnegative_matrix(V, "V")
+    W = check_nonnegative_matrix(W, "W").astype(V.dtype, copy=False)
+    H = check_nonnegative_matrix(H, "H").astype(V.dtype, copy=False)
+    if W.shape[0] != V.shape[0] or H.shape[1] != V.shape[1] or W.shape[1] != H.shape[0]:
+        raise ParameterError(
+            f"shapes do not match V ≈ W H: V {V.shape}, W {W.shape}, H {H.shape}"
+        )
+    eps = _eps(V.dtype)
+    if beta <= 0:
+        V = np.maximum(V, eps)
+    return _divergence(V, W @ H, beta, eps)
+
+
+@dataclasses.dataclass
+class NMFResult:
+    """Result of :func:`nmf`.
+
+    Attributes
+    ----------
+    W : np.ndarray [shape=(n_freq, K)]
+        Templates.
+    H : np.ndarray [shape=(K, n_frames)]
+        Activations.
+    n_iter : int
+        Iterations run (one update of each learning factor per iteration).
+    losses : np.ndarray [shape=(n_checks,)]
+        β-divergence sampled every ``loss_every`` iterations; ``losses[0]`` is the
+        initial loss, ``losses[i]`` the loss after ``i * loss_every`` iterations.
+    loss : float
+        Loss of the returned factors.
+    loss_every : int
+        Sampling period of ``losses``.
+    converged : bool
+        True if the relative decrease fell below ``tol`` before ``max_iter``.
+    beta : float
+        The β used.
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    n_iter: int
+    losses: np.ndarray
+    loss: float
+    loss_every: int = LOSS_EVERY
+    converged: bool = False
+    beta: float = 1.0
+
+
+def _rng(random_state):
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
+        return np.random.default_rng(random_state)
+    raise ParameterError(f"random_state={random_state!r} must be None, an int or a numpy Generator")
+
+
+def _check_factor(X, name, shape, dtype):
+    X = check_nonnegative_matrix(X, name)
+    if X.shape != shape:
+        raise ParameterError(f"{name} has shape {X.shape}; expected {shape}")
+    return np.array(X, dtype=dtype, order="C", copy=True)
+
+
+def _nndsvd(V, K, rng):
+    """NNDSVD initialisation with zeros filled by the mean ("nndsvda")."""
+    from sklearn.utils.extmath import randomized_svd
+
+    U, S, Vt = randomized_svd(V.astype(np.float64), K, random_state=int(rng.integers(2**31 - 1)))
+    W = np.zeros((V.shape[0], K))
+    H = np.zeros((K, V.shape[1]))
+    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
+    H[0, :] = np.sqrt(S[0]) * np.abs(Vt[0, :])
+    for j in range(1, K):
+        x, y = U[:, j], Vt[j, :]
+        xp, xn = np.maximum(x, 0), np.maximum(-x, 0)
+        yp, yn = np.maximum(y, 0), np.maximum(-y, 0)
+        mp = np.linalg.norm(xp) * np.linalg.norm(yp)
+        mn = np.linalg.norm(xn) * np.linalg.norm(yn)
+        if mp >= mn:
+            u, v, s = xp / max(np.linalg.norm(xp), 1e-300), yp / max(np.linalg.norm(yp), 1e-300), mp
+        else:
+            u, v, s = xn / max(np.linalg.norm(xn), 1e-300), yn / max(np.linalg.norm(yn), 1e-300), mn
+        W[:, j] = np.sqrt(S[j] * s) * u
+        H[j, :] = np.sqrt(S[j] * s) * v
+    avg = V.mean()
+    W[W == 0] = avg
+    H[H == 0] = avg
+    return W, H
+
+
+def _initialize(V, K, W, H, init, rng):
+    """Fill the missing factors. ``W``/``H`` are validated copies or None."""
+    F, T = V.shape
+    dtype = V.dtype
+    mean = float(V.mean())
+    if W is None and H is None:
+        if init == "nndsvda":
+            W0, H0 = _nndsvd(V, K, rng)
+            return W0.astype(dtype), H0.astype(dtype)
+        avg = np.sqrt(mean / K)
+        H0 = avg * np.abs(rng.standard_normal((K, T)))
+        W0 = avg * np.abs(rng.standard_normal((F, K)))
+        return np.ascontiguousarray(W0, dtype=dtype), np.ascontiguousarray(H0, dtype=dtype)
+    if init == "nndsvda":
+        W0, H0 = _nndsvd(V, K, rng)
+        if W is None:
+            W = W0.astype(dtype)
+        if H is None:
+            H = H0.astype(dtype)
+        return W, H
+    # One factor given: draw the other at random, scaled so that mean(W H) = mean(V).
+    if H is None:
+        H = np.abs(rng.standard_normal((K, T)))
+        approx = float((W.astype(np.float64) @ H).mean())
+        H *= (mean / approx) if approx > 0 else np.sqrt(mean / K)
+        H = np.ascontiguousarray(H, dtype=dtype)
+    if W is None:
+        W = np.abs(rng.standard_normal((F, K)))
+        approx = float((W @ H.astype(np.float64)).mean())
+        W *= (mean / approx) if approx > 0 else np.sqrt(mean / K)
+        W = np.ascontiguousarray(W, dtype=dtype)
+    return W, H
+
+
+def _update_H(V, W, H, WH, beta, gamma, eps):
+    """One multiplicative update of H in place (W fixed). WH must equal W @ H."""
+    if beta == 2.0:
+        num = W.T @ V
+        den = (W.T @ W) @ H
+    elif beta == 1.0:
+        R = np.maximum(WH, eps)
+        np.divide(V, R, out=R)
+        num = W.T @ R
+        den = W.sum(axis=0)[:, None]
+    else:
+        WHs = np.maximum(WH, eps)
+        B = WHs ** (beta - 1.0)
+        A = B / WHs
+        A *= V
+        num = W.T @ A
+        den = W.T @ B
+    den = np.maximum(den, eps)
+    ratio = np.divide(num, den, out=num)
+    if gamma != 1.0:
+        ratio **= gamma
+    H *= ratio
+
+
+def _update_W(V, W, H, WH, beta, gamma, eps, free):
+    """One multiplicative update of W in place (H fixed); ``free`` indexes the learning columns."""
+    Hf = H if free is None else H[free]
+    if beta == 2.0:
+        num = V @ Hf.T
+        den = W @ (H @ Hf.T)
+    elif beta == 1.0:
+        R = np.maximum(WH, eps)
+        np.divide(V, R, out=R)
+        num = R @ Hf.T
+        den = Hf.sum(axis=1)[None, :]
+    else:
+        WHs = np.maximum(WH, eps)
+        B = WHs ** (beta - 1.0)
+        A = B / WHs
+        A *= V
+        num = A @ Hf.T
+        den = B @ Hf.T
+    den = np.maximum(den, eps)
+    ratio = np.divide(num, den, out=num)
+    if gamma != 1.0:
+        ratio **= gamma
+    if free is None:
+        W *= ratio
+    else:
+        W[:, free] *= ratio
+
+
+def _inner_H_euclidean(V, W, H, eps, n_inner, delta):
+    """Accelerated MU (Gillis & Glineur 2012): repeated H updates reusing WᵀV and WᵀW."""
+    WtV = W.T @ V
+    WtW = W.T @ W
+    first = None
+    for _ in range(n_inner):
+        ratio = np.divide(WtV, np.maximum(WtW @ H, eps))
+        H_old = H.copy()
+        H *= ratio
+        change = float(np.linalg.norm(H - H_old))
+        if first is None:
+            first = change
+        elif change <= delta * first:
+            break
+
+
+def _inner_W_euclidean(V, W, H, eps, n_inner, delta, free):
+    """Accelerated MU for W: repeated updates reusing V Hᵀ and H Hᵀ; fixed columns untouched."""
+    Hf = H if free is None else H[free]
+    VHt = V @ Hf.T
+    HHt = H @ Hf.T
+    first = None
+    for _ in range(n_inner):
+        ratio = np.divide(VHt, np.maximum(W @ HHt, eps))
+        if free is None:
+            W_old = W.copy()
+            W *= ratio
+            change = float(np.linalg.norm(W - W_old))
+        else:
+            W_old = W[:, free]
+            W[:, free] = W_old * ratio
+            change = float(np.linalg.norm(W[:, free] - W_old))
+        if first is None:
+            first = change
+        elif change <= delta * first:
+            break
+
+
+def _check_update_W(update_W, K):
+    if isinstance(update_W, (bool, np.bool_)):
+        return bool(update_W), None
+    mask = np.asarray(update_W)
+    if mask.dtype != bool or mask.shape != (K,):
+        raise ParameterError(
+            f"update_W must be True, False or a boolean array of length n_components={K}; "
+            f"got {mask.dtype} array of shape {mask.shape}"
+        )
+    if mask.all():
+        return True, None
+    if not mask.any():
+        return False, None
+    return True, np.flatnonzero(mask)
+
+
+def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, update_H=True,
+        init="random", max_iter=200, tol=1e-4, random_state=None, callback=None,
+        loss_every=LOSS_EVERY, accelerate=False):
+    """Non-negative matrix factorisation ``V ≈ W H`` by multiplicative updates.
+
+    Parameters
+    ----------
+    V : np.ndarray [shape=(n_freq, n_frames)], non-negative, finite
+        Typically a magnitude spectrogram. float32 stays float32; other types run in float64.
+    n_components : int > 0 or None
+        Number of components K. ``None`` takes it from ``W`` or ``H``.
+    beta : {"kl", "euclidean", "is"} or float
+        β-divergence to minimise (see :func:`beta_divergence`); "kl" (β = 1) by default.
+    W : np.ndarray [shape=(n_freq, K)] or None
+        Initial (or fixed) templates. Never modified; a copy is used.
+    H : np.ndarray [shape=(K, n_frames)] or None
+        Initial (or fixed) activations. Never modified.
+    update_W : bool or np.ndarray [shape=(K,), dtype=bool]
+        ``False`` keeps W fixed; a boolean mask learns only the ``True`` columns
+        and returns the others bit-identical (semi-supervised NMF).
+    update_H : bool
+        ``False`` keeps H fixed.
+    init : {"random", "nndsvda"}
+        How missing factors are initialised. ``"random"``: ``|N(0, 1)|`` scaled by
+        ``sqrt(mean(V) / K)`` as in scikit-learn; when only one factor is given the
+        other is scaled so that ``mean(W H) = mean(V)``. ``"nndsvda"``: NNDSVD with
+        zeros filled by the mean of V.
+    max_iter : int >= 0
+        Maximum number of iterations; one iteration updates H, then W, once each.
+    tol : float >= 0
+        Stop when the relative decrease of the loss between two checks (every
+        ``loss_every`` iterations), ``(previous - current) / previous``, is below
+        ``tol``, or when the loss has fallen below 1e-10 of its initial value (an
+        essentially exact fit). ``0`` runs exactly ``max_iter`` iterations.
+    random_state : int, np.random.Generator or None
+        Seed for the initialisation; the same seed gives an identical result.
+    callback : callable or None
+        ``callback(iteration, loss)`` at every loss check; returning ``True`` stops.
+    loss_every : int > 0
+        Loss sampling and convergence-check period (default 10).
+    accelerate : bool
+        ``False`` (default): the plain rules, one update of each learning factor
+        per iteration. ``True``: accelerated MU (Gillis & Glineur 2012) for β = 2 —
+        each iteration repeats the H (then W) update while reusing ``WᵀV``/``WᵀW``
+        (``VHᵀ``/``HHᵀ``), until the change drops below a tenth of the first one
+        (at most ``1 + ρ/2`` times, ρ the cost ratio). The loss stays non-increasing.
+        For other β it currently has no effect.
+
+    Returns
+    -------
+    NMFResult
+        ``W``, ``H`` (dtype of the computation), ``n_iter``, ``losses``, ``loss``, ...
+
+    Notes
+    -----
+    Denominators and ``W H`` are floored at the dtype's machine epsilon relative
+    to the scale of ``V``, so zeros and all-zero inputs never produce NaN/Inf.
+    Internally ``V`` is divided by its mean (and H, or W when H is fixed,
+    accordingly); the β-divergence is homogeneous, so the iterates are those of
+    the plain rules up to rounding. For β ≤ 0, zeros of ``V`` are floored at that
+    epsilon (the Itakura–Saito divergence is infinite at zero).
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> rng = np.random.default_rng(0)
+    >>> V = rng.random((20, 3)) @ rng.random((3, 50))
+    >>> res = nmfaudio.nmf(V, 3, beta="euclidean", random_state=0, max_iter=500)
+    >>> res.W.shape, res.H.shape
+    ((20, 3), (3, 50))
+    >>> bool(res.losses[-1] < res.losses[0])
+    True
+    """
+    beta = resolve_beta(beta)
+    V = check_nonnegative_matrix(V, "V")
+    dtype = V.dtype
+    F, T = V.shape
+    if n_components is None:
+        if W is not None:
+            n_components = np.shape(W)[1] if np.ndim(W) == 2 else None
+        elif H is not None:
+            n_components = np.shape(H)[0] if np.ndim(H) == 2 else None
+        if n_components is None:
+            raise ParameterError("n_components is required unless W or H is given")
+    K = check_positive_int(n_components, "n_components")
+    max_iter = check_nonneg_int(max_iter, "max_iter")
+    tol = check_finite_float(tol, "tol", low=0.0)
+    loss_every = check_positive_int(loss_every, "loss_every")
+    if init not in ("random", "nndsvda"):
+        raise ParameterError(f"init={init!r} is not supported; use 'random' or 'nndsvda'")
+    if not isinstance(update_H, (bool, np.bool_)):
+        raise ParameterError(f"update_H={update_H!r} must be True or False")
+    update_H = bool(update_H)
+    learn_W, free = _check_update_W(update_W, K)
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback={callback!r} is not callable")
+    W_in = None if W is None else _check_factor(W, "W", (F, K), dtype)
+    H_in = None if H is None else _check_factor(H, "H", (K, T), dtype)
+    if W_in is None and not learn_W:
+        raise ParameterError("update_W=False (or a partial mask) needs the fixed templates W")
+    if free is not None and W_in is None:
+        raise ParameterError("update_W mask fixes some columns of W, so W must be given")
+    if H_in is None and not update_H:
+        raise ParameterError("update_H=False needs the fixed activations H")
+
+    rng = _rng(random_state)
+    W0, H0 = _initialize(V, K, W_in, H_in, init, rng)
+    W_fixed_cols = None if W_in is None else W_in  # exact originals for restoring fixed columns
+
+    # Work on V / scale so that the eps floors are relative to the data.
+    scale = float(V.mean())
+    if not np.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    eps = _eps(dtype)
+    Vs = np.ascontiguousarray(V / dtype.type(scale), dtype=dtype)
+    if beta <= 0:
+        np.maximum(Vs, eps, out=Vs)
+    W_ = np.array(W0, dtype=dtype, order="C", copy=True)
+    H_ = np.array(H0, dtype=dtype, order="C", copy=True)
+    on_H = update_H or not learn_W
+    if on_H:
+        H_ /= dtype.type(scale)
+    else:
+        W_ /= dtype.type(scale)
+    loss_scale = scale ** beta
+    gamma = _gamma(beta)
+    accelerate = bool(accelerate) and beta == 2.0
+    if accelerate:
+        n_inner_H = max(2, int(1 + 0.5 * (1 + F / (K + 1))))
+        n_inner_W = max(2, int(1 + 0.5 * (1 + T / (K + 1))))
+
+    WH = W_ @ H_
+    losses = [_divergence(Vs, WH, beta, eps) * loss_scale]
+    n_iter = 0
+    converged = False
+    prev = losses[0]
+    wh_fresh = True
+    for it in range(1, max_iter + 1):
+        if not (update_H or learn_W):
+            break
+        if accelerate:
+            if update_H:
+                _inner_H_euclidean(Vs, W_, H_, eps, n_inner_H, 0.1)
+            if learn_W:
+                _inner_W_euclidean(Vs, W_, H_, eps, n_inner_W, 0.1, free)
+            wh_fresh = False
+        elif update_H:
+            if not wh_fresh and beta != 2.0:
+                np.matmul(W_, H_, out=WH)
+            _update_H(Vs, W_, H_, WH, beta, gamma, eps)
+            wh_fresh = False
+        if learn_W and not accelerate:
+            if not wh_fresh and beta != 2.0:
+                np.matmul(W_, H_, out=WH)
+            _update_W(Vs, W_, H_, WH, beta, gamma, eps, free)
+            wh_fresh = False
+        n_iter = it
+        if it % loss_every == 0:
+            np.matmul(W_, H_, out=WH)
+            wh_fresh = True
+            cur = _divergence(Vs, WH, beta, eps) * loss_scale
+            losses.append(cur)
+            stop = callback(it, cur) is True if callback is not None else False
+            if tol > 0 and (cur <= _EXACT * losses[0] or (prev - cur) < tol * prev):
+                converged = True
+                break
+            if stop:
+                break
+            prev = cur
+
+    if not wh_fresh:
+        np.matmul(W_, H_, out=WH)
+    final = _divergence(Vs, WH, beta, eps) * loss_scale
+    if on_H:
+        H_ *= dtype.type(scale)
+    else:
+        W_ *= dtype.type(scale)
+    if W_fixed_cols is not None:
+        if not learn_W:
+            W_ = W_fixed_cols
+        elif free is not None:
+            fixed = np.ones(K, dtype=bool)
+            fixed[free] = False
+            W_[:, fixed] = W_fixed_cols[:, fixed]
+    if not update_H and H_in is not None:
+        H_ = H_in
+    return NMFResult(W=W_, H=H_, n_iter=n_iter, losses=np.asarray(losses, dtype=np.float64),
+                     loss=final, loss_every=loss_every, converged=converged, beta=beta)

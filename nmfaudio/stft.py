@@ -1,0 +1,225 @@
+"""STFT front end: complex spectrograms ``(..., n_freq, n_frames)`` and back.
+
+Frequency comes first, then time (frames), as in librosa and the NMF literature:
+``V = |stft(y)|`` has shape ``(n_freq, n_frames)`` with ``n_freq = 1 + n_fft // 2``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+from ._checks import check_positive_int, valid_audio
+from .exceptions import ParameterError
+
+__all__ = ["STFTParams", "stft", "istft", "magnitude"]
+
+_WINDOWS = ("hann", "hamming", "blackman", "boxcar", "bartlett", "blackmanharris", "nuttall")
+
+
+@dataclasses.dataclass(frozen=True)
+class STFTParams:
+    """Frozen STFT settings; travels with trained dictionaries.
+
+    Parameters
+    ----------
+    n_fft : int > 0
+        FFT size; ``n_freq = 1 + n_fft // 2`` bins.
+    hop_length : int > 0 or None
+        Frame advance in samples. ``None`` means ``win_length // 4``.
+    win_length : int > 0 or None
+        Window length (≤ ``n_fft``); ``None`` means ``n_fft``.
+    window : str
+        Window name understood by ``scipy.signal.get_window`` (e.g. ``"hann"``).
+    center : bool
+        Pad the signal so that frame ``t`` is centred at sample ``t * hop_length``.
+
+    The resolved values (``hop_length`` and ``win_length`` never ``None``) are
+    stored, so two parameter objects compare equal exactly when they produce
+    the same transform.
+
+    Examples
+    --------
+    >>> from nmfaudio import STFTParams
+    >>> STFTParams(n_fft=1024).hop_length
+    256
+    """
+
+    n_fft: int = 2048
+    hop_length: int | None = None
+    win_length: int | None = None
+    window: str = "hann"
+    center: bool = True
+
+    def __post_init__(self):
+        n_fft = check_positive_int(self.n_fft, "n_fft")
+        if n_fft < 2:
+            raise ParameterError(f"n_fft={n_fft} must be at least 2")
+        win_length = check_positive_int(self.win_length, "win_length", allow_none=True)
+        if win_length is None:
+            win_length = n_fft
+        if win_length > n_fft:
+            raise ParameterError(f"win_length={win_length} must be <= n_fft={n_fft}")
+        hop = check_positive_int(self.hop_length, "hop_length", allow_none=True)
+        if hop is None:
+            hop = max(1, win_length // 4)
+        if hop > win_length:
+            raise ParameterError(
+                f"hop_length={hop} must be <= win_length={win_length}, or the inverse STFT "
+                "cannot reconstruct the signal"
+            )
+        if not isinstance(self.window, str) or self.window not in _WINDOWS:
+            raise ParameterError(f"window={self.window!r} is not supported; choose one of {_WINDOWS}")
+        object.__setattr__(self, "n_fft", n_fft)
+        object.__setattr__(self, "win_length", win_length)
+        object.__setattr__(self, "hop_length", hop)
+        object.__setattr__(self, "center", bool(self.center))
+
+    @property
+    def n_freq(self) -> int:
+        """Number of frequency bins, ``1 + n_fft // 2``."""
+        return 1 + self.n_fft // 2
+
+    def to_dict(self) -> dict:
+        """Plain-JSON representation."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "STFTParams":
+        """Inverse of :meth:`to_dict`; unknown keys raise ParameterError."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - fields
+        if unknown:
+            raise ParameterError(f"unknown STFT parameter(s): {sorted(unknown)}")
+        return cls(**d)
+
+    def n_frames(self, n_samples: int) -> int:
+        """Number of frames the STFT of ``n_samples`` samples has."""
+        if self.center:
+            return 1 + n_samples // self.hop_length
+        return 1 + max(0, n_samples - self.n_fft) // self.hop_length
+
+
+def _params(params, n_fft, hop_length, win_length, window, center) -> STFTParams:
+    if params is not None:
+        if not isinstance(params, STFTParams):
+            raise ParameterError(f"params must be an STFTParams, got {type(params).__name__}")
+        return params
+    return STFTParams(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+                      center=center)
+
+
+def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True,
+         params=None):
+    """Short-time Fourier transform.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(..., n)]
+        Real audio. Leading axes (channels) are kept. Integer PCM is scaled to [-1, 1).
+    n_fft, hop_length, win_length, window, center
+        See :class:`STFTParams`.
+    params : STFTParams or None
+        If given, overrides the individual settings.
+
+    Returns
+    -------
+    S : np.ndarray [shape=(..., n_freq, n_frames), dtype=complex64 or complex128]
+        C-contiguous complex spectrogram; complex64 for float32 input.
+
+    Notes
+    -----
+    With ``center=False`` a signal shorter than ``n_fft`` raises ParameterError;
+    with ``center=True`` (default) any non-empty signal works.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> y = np.random.default_rng(0).standard_normal(22050).astype(np.float32)
+    >>> S = nmfaudio.stft(y, n_fft=1024)
+    >>> S.shape, S.dtype
+    ((513, 87), dtype('complex64'))
+    """
+    import librosa
+
+    p = _params(params, n_fft, hop_length, win_length, window, center)
+    y = valid_audio(y, "y", any_leading=True)
+    if not p.center and y.shape[-1] < p.n_fft:
+        raise ParameterError(
+            f"signal of {y.shape[-1]} samples is shorter than n_fft={p.n_fft}; use center=True "
+            "or a smaller n_fft"
+        )
+    with warnings.catch_warnings():
+        # centred frames with zero padding handle clips shorter than n_fft correctly
+        warnings.filterwarnings("ignore", message="n_fft=.* is too large", category=UserWarning)
+        S = librosa.stft(y, n_fft=p.n_fft, hop_length=p.hop_length, win_length=p.win_length,
+                         window=p.window, center=p.center, pad_mode="constant")
+    return np.ascontiguousarray(S)
+
+
+def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", center=True,
+          length=None, params=None):
+    """Inverse short-time Fourier transform (overlap-add).
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_freq, n_frames), complex]
+        Spectrogram as returned by :func:`stft`.
+    n_fft : int or None
+        ``None`` infers ``2 * (n_freq - 1)``.
+    hop_length, win_length, window, center
+        Must match the forward transform (see :class:`STFTParams`).
+    length : int or None
+        Exact output length in samples (pads or trims); recommended, since the
+        frame count alone cannot tell it.
+    params : STFTParams or None
+        If given, overrides the individual settings.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(..., length)]
+        float32 for complex64 input, float64 for complex128.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> y = np.random.default_rng(0).standard_normal(1000).astype(np.float32)
+    >>> y2 = nmfaudio.istft(nmfaudio.stft(y, n_fft=256), n_fft=256, length=len(y))
+    >>> bool(np.max(np.abs(y - y2)) < 1e-5)
+    True
+    """
+    import librosa
+
+    S = np.asarray(S)
+    if S.ndim < 2:
+        raise ParameterError(f"S has shape {S.shape}; expected (..., n_freq, n_frames)")
+    if S.shape[-1] == 0:
+        raise ParameterError(f"S has shape {S.shape}: no frames")
+    if params is None:
+        if n_fft is None:
+            n_fft = 2 * (S.shape[-2] - 1)
+        params = _params(None, n_fft, hop_length, win_length, window, center)
+    else:
+        params = _params(params, None, None, None, None, None)
+    if S.shape[-2] != params.n_freq:
+        raise ParameterError(
+            f"S has {S.shape[-2]} frequency bins but n_fft={params.n_fft} implies {params.n_freq}"
+        )
+    if not np.iscomplexobj(S):
+        S = S.astype(np.complex64 if S.dtype == np.float32 else np.complex128)
+    if length is not None:
+        length = check_positive_int(length, "length")
+    return librosa.istft(S, n_fft=params.n_fft, hop_length=params.hop_length,
+                         win_length=params.win_length, window=params.window,
+                         center=params.center, length=length)
+
+
+def magnitude(S, *, power=1.0):
+    """``|S| ** power`` as a C-contiguous real array of matching precision."""
+    S = np.asarray(S)
+    M = np.abs(S)
+    if power != 1.0:
+        M = M ** power
+    return np.ascontiguousarray(M)

@@ -1,0 +1,26 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def planted(rng):
+    """A strictly positive V = W H with K = 3, float64."""
+    W = rng.random((40, 3)) + 0.05
+    H = rng.random((3, 60)) + 0.05
+    return W @ H, W, H
+
+
+@pytest.fixture
+def two_tone():
+    """A 1 s, 8 kHz mixture of a harmonic tone and a noise burst train, with its stems."""
+    sr = 8000
+    t = np.arange(sr) / sr
+    tone = 0.4 * (np.sin(2 * np.pi * 330 * t) + 0.5 * np.sin(2 * np.pi * 660 * t))
+    tone *= (np.sin(2 * np.pi * 1.5 * t) > 0)
+    noise = 0.2 * np.random.default_rng(0).standard_normal(sr) * (np.sin(2 * np.pi * 1.5 * t) <= 0)
+    return sr, tone.astype(np.float32), noise.astype(np.float32)

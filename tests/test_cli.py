@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from nmfaudio import load, save
+from nmfaudio.cli import main
+
+
+@pytest.fixture
+def mix_file(tmp_path, two_tone):
+    sr, a, b = two_tone
+    return save(tmp_path / "mix.wav", a + b, sr)
+
+
+def test_separate_writes_sources(tmp_path, mix_file, capsys):
+    out = tmp_path / "out"
+    code = main(["separate", str(mix_file), "-o", str(out), "--sources", "2", "--n-fft", "512",
+                 "--iterations", "30"])
+    assert code == 0
+    files = sorted(p.name for p in (out / "mix").iterdir())
+    assert files == ["source1.wav", "source2.wav"]
+    y, sr = load(mix_file)
+    total = sum(load(out / "mix" / f)[0] for f in files)
+    assert np.max(np.abs(total - y)) < 1e-5
+
+
+def test_existing_output_refused_then_overwritten(tmp_path, mix_file, capsys):
+    out = tmp_path / "out"
+    args = ["separate", str(mix_file), "-o", str(out), "--n-fft", "512", "--iterations", "5"]
+    assert main(args) == 0
+    before = (out / "mix" / "source1.wav").read_bytes()
+    capsys.readouterr()
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert (out / "mix" / "source1.wav").read_bytes() == before
+    assert main(args + ["--overwrite"]) == 0
+
+
+@pytest.mark.parametrize("argv, code", [
+    ([], 2),
+    (["separate"], 2),
+    (["separate", "x.wav"], 2),
+    (["frobnicate"], 2),
+    (["separate", "x.wav", "-o", "o", "--sources", "0"], 2),
+    (["separate", "x.wav", "-o", "o", "--beta", "banana"], 2),
+    (["separate", "x.wav", "-o", "o", "--bogus"], 2),
+    (["separate", "/nonexistent/x.wav", "-o", "o"], 1),
+])
+def test_errors_are_one_line(argv, code, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("nmfaudio: error:")
+
+
+def test_help_and_version(capsys):
+    assert main(["--help"]) == 0
+    assert "separate" in capsys.readouterr().out
+    assert main(["--version"]) == 0

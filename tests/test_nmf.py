@@ -1,0 +1,245 @@
+import numpy as np
+import pytest
+
+import nmfaudio
+from nmfaudio import ParameterError, beta_divergence, nmf
+
+BETAS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+
+
+def naive_divergence(V, WH, beta):
+    if beta == 2:
+        return 0.5 * np.sum((V - WH) ** 2)
+    if beta == 1:
+        return np.sum(V * np.log(V / WH) - V + WH)
+    if beta == 0:
+        return np.sum(V / WH - np.log(V / WH) - 1)
+    return np.sum(V ** beta + (beta - 1) * WH ** beta - beta * V * WH ** (beta - 1)) / (beta * (beta - 1))
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 2.0, -0.5, 3.0])
+def test_beta_divergence_matches_naive(rng, beta):
+    V = rng.random((7, 9)) + 0.1
+    W = rng.random((7, 3)) + 0.1
+    H = rng.random((3, 9)) + 0.1
+    assert beta_divergence(V, W, H, beta) == pytest.approx(naive_divergence(V, W @ H, beta), rel=1e-10)
+
+
+def test_beta_divergence_names_and_zero():
+    V = np.array([[1.0, 2.0], [3.0, 4.0]])
+    W = np.eye(2)
+    for name in ["euclidean", "kl", "is", "frobenius", "kullback-leibler", "itakura-saito"]:
+        assert beta_divergence(V, W, V, name) == pytest.approx(0.0, abs=1e-12)
+    assert beta_divergence(V, W, 2 * V, "euclidean") == pytest.approx(0.5 * np.sum(V ** 2))
+
+
+def test_kl_divergence_handles_zeros_in_V():
+    V = np.array([[0.0, 2.0]])
+    W = np.ones((1, 1))
+    H = np.array([[1.0, 1.0]])
+    expected = (0 - 0 + 1) + (2 * np.log(2) - 2 + 1)
+    assert beta_divergence(V, W, H, "kl") == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("fixed", ["none", "W", "H", "partial"])
+def test_loss_never_increases(rng, beta, fixed):
+    V = rng.random((30, 40)) ** 2
+    W0 = rng.random((30, 5)) + 0.01
+    H0 = rng.random((5, 40)) + 0.01
+    kw = dict(W=W0, H=H0)
+    if fixed == "W":
+        kw["update_W"] = False
+    elif fixed == "H":
+        kw["update_H"] = False
+    elif fixed == "partial":
+        kw["update_W"] = np.array([True, False, True, False, True])
+    res = nmf(V, 5, beta=beta, max_iter=150, tol=0, loss_every=1, **kw)
+    assert len(res.losses) == 151
+    diffs = np.diff(res.losses)
+    assert np.all(diffs <= 1e-9 * res.losses[0]), diffs.max()
+    assert res.losses[-1] < res.losses[0]
+
+
+def test_accelerated_loss_never_increases(rng):
+    V = rng.random((30, 40))
+    res = nmf(V, 4, beta=2, max_iter=100, tol=0, loss_every=1, random_state=0, accelerate=True)
+    assert np.all(np.diff(res.losses) <= 1e-12 * res.losses[0])
+    plain = nmf(V, 4, beta=2, max_iter=100, tol=0, random_state=0)
+    assert res.loss < plain.loss
+
+
+def test_one_update_equals_lee_seung_formulas(rng):
+    V = rng.random((12, 15)) + 0.1
+    W = rng.random((12, 4)) + 0.1
+    H = rng.random((4, 15)) + 0.1
+    # Euclidean, H with W fixed
+    got = nmf(V, W=W, H=H, beta="euclidean", update_W=False, max_iter=1, tol=0).H
+    np.testing.assert_allclose(got, H * (W.T @ V) / (W.T @ W @ H), rtol=1e-6)
+    # Euclidean, W with H fixed
+    got = nmf(V, W=W, H=H, beta="euclidean", update_H=False, max_iter=1, tol=0).W
+    np.testing.assert_allclose(got, W * (V @ H.T) / (W @ H @ H.T), rtol=1e-6)
+    # KL, H with W fixed
+    got = nmf(V, W=W, H=H, beta="kl", update_W=False, max_iter=1, tol=0).H
+    np.testing.assert_allclose(got, H * (W.T @ (V / (W @ H))) / (W.T @ np.ones_like(V)), rtol=1e-6)
+    # KL, W with H fixed
+    got = nmf(V, W=W, H=H, beta="kl", update_H=False, max_iter=1, tol=0).W
+    np.testing.assert_allclose(got, W * ((V / (W @ H)) @ H.T) / (np.ones_like(V) @ H.T), rtol=1e-6)
+    # Both: one iteration = H first, then W from the new W H
+    res = nmf(V, W=W, H=H, beta="kl", max_iter=1, tol=0)
+    H1 = H * (W.T @ (V / (W @ H))) / (W.T @ np.ones_like(V))
+    W1 = W * ((V / (W @ H1)) @ H1.T) / (np.ones_like(V) @ H1.T)
+    np.testing.assert_allclose(res.H, H1, rtol=1e-6)
+    np.testing.assert_allclose(res.W, W1, rtol=1e-6)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 3.0])
+def test_one_update_equals_fevotte_idier(rng, beta):
+    V = rng.random((10, 11)) + 0.1
+    W = rng.random((10, 3)) + 0.1
+    H = rng.random((3, 11)) + 0.1
+    gamma = 1 / (2 - beta) if beta < 1 else (1 / (beta - 1) if beta > 2 else 1)
+    WH = W @ H
+    expected = H * ((W.T @ (WH ** (beta - 2) * V)) / (W.T @ WH ** (beta - 1))) ** gamma
+    got = nmf(V, W=W, H=H, beta=beta, update_W=False, max_iter=1, tol=0).H
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("beta", ["euclidean", "kl", "is"])
+def test_planted_factorization_recovered(planted, beta):
+    V, W, H = planted
+    res = nmf(V, 3, beta=beta, max_iter=3000, tol=0, random_state=0, init="nndsvda")
+    rel = np.linalg.norm(res.W @ res.H - V) / np.linalg.norm(V)
+    assert rel < 1e-3
+    # templates match up to scale and permutation
+    Wn = W / np.linalg.norm(W, axis=0)
+    Rn = res.W / np.linalg.norm(res.W, axis=0)
+    corr = np.abs(Wn.T @ Rn)
+    assert np.all(corr.max(axis=1) > 0.99)
+
+
+def test_fixed_columns_bit_identical(rng):
+    V = rng.random((20, 30)) * 1000
+    W = rng.random((20, 4)).astype(np.float32)
+    mask = np.array([False, True, False, True])
+    res = nmf(V.astype(np.float32), W=W, update_W=mask, max_iter=50, random_state=0)
+    assert np.array_equal(res.W[:, ~mask], W[:, ~mask])
+    assert not np.allclose(res.W[:, mask], W[:, mask])
+    res2 = nmf(V, W=W, update_W=False, max_iter=20, random_state=0)
+    assert np.array_equal(res2.W, W.astype(np.float64))
+
+
+def test_fixed_H_kept(rng):
+    V = rng.random((20, 30))
+    H = rng.random((4, 30))
+    res = nmf(V, H=H, update_H=False, max_iter=20, random_state=0)
+    assert np.array_equal(res.H, H)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 2.0, 0.5])
+def test_silence_gives_finite_zero(beta):
+    V = np.zeros((10, 12), dtype=np.float32)
+    res = nmf(V, 3, beta=beta, max_iter=20, random_state=0)
+    assert np.all(np.isfinite(res.W)) and np.all(np.isfinite(res.H))
+    assert np.all(np.isfinite(res.losses))
+    assert np.abs(res.W @ res.H).max() < 1e-6
+
+
+def test_zero_rows_and_columns(rng):
+    V = rng.random((10, 12))
+    V[3] = 0
+    V[:, 5] = 0
+    for beta in [0, 1, 2]:
+        res = nmf(V, 3, beta=beta, max_iter=50, random_state=0)
+        assert np.all(np.isfinite(res.W)) and np.all(np.isfinite(res.H))
+        assert np.all(np.diff(res.losses) <= 1e-9 * res.losses[0])
+
+
+def test_float32_preserved_and_inputs_unmodified(rng):
+    V = rng.random((15, 20)).astype(np.float32)
+    W = rng.random((15, 3)).astype(np.float32)
+    H = rng.random((3, 20)).astype(np.float32)
+    copies = V.copy(), W.copy(), H.copy()
+    res = nmf(V, W=W, H=H, max_iter=10)
+    assert res.W.dtype == np.float32 and res.H.dtype == np.float32
+    for a, b in zip((V, W, H), copies):
+        assert np.array_equal(a, b)
+    assert nmf(V.astype(np.float64), 3, max_iter=2).W.dtype == np.float64
+
+
+def test_same_seed_same_result(rng):
+    V = rng.random((15, 20))
+    a = nmf(V, 3, random_state=7, max_iter=30)
+    b = nmf(V, 3, random_state=7, max_iter=30)
+    c = nmf(V, 3, random_state=8, max_iter=30)
+    assert np.array_equal(a.W, b.W) and np.array_equal(a.H, b.H)
+    assert not np.array_equal(a.W, c.W)
+
+
+def test_random_init_scale_like_sklearn(rng):
+    V = rng.random((50, 60)) * 9
+    res = nmf(V, 4, max_iter=0, random_state=0)
+    expected = np.sqrt(V.mean() / 4) * np.sqrt(2 / np.pi)  # mean of |N(0, 1)| scaled
+    assert res.W.mean() == pytest.approx(expected, rel=0.15)
+    assert res.n_iter == 0 and len(res.losses) == 1
+
+
+def test_tol_stops_and_losses_sampled(rng):
+    V = rng.random((20, 25))
+    res = nmf(V, 3, max_iter=5000, tol=1e-3, random_state=0)
+    assert res.converged and res.n_iter < 5000
+    assert len(res.losses) == res.n_iter // res.loss_every + 1
+    res = nmf(V, 3, max_iter=37, tol=0, random_state=0, loss_every=5)
+    assert res.n_iter == 37 and len(res.losses) == 8 and not res.converged
+
+
+def test_callback_called_and_can_stop(rng):
+    V = rng.random((10, 10))
+    seen = []
+    res = nmf(V, 2, max_iter=100, tol=0, random_state=0,
+              callback=lambda it, loss: seen.append((it, loss)) or it >= 30)
+    assert [s[0] for s in seen] == [10, 20, 30]
+    assert res.n_iter == 30
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.array([[1.0, -1.0]]), "negative"),
+    (np.array([[1.0, np.nan]]), "NaN"),
+    (np.array([[1.0, np.inf]]), "NaN or Inf"),
+    (np.ones(3), "2-D"),
+    (np.ones((0, 3)), "empty"),
+    (np.ones((2, 2)) * 1j, "complex"),
+])
+def test_bad_V(bad, match):
+    with pytest.raises(ParameterError, match=match):
+        nmf(bad, 2)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(n_components=0), "n_components"),
+    (dict(n_components=-2), "n_components"),
+    (dict(n_components=2.5), "n_components"),
+    (dict(n_components=2, beta="foo"), "beta"),
+    (dict(n_components=2, beta=np.nan), "beta"),
+    (dict(n_components=2, beta=99.0), "beta"),
+    (dict(n_components=2, tol=-1), "tol"),
+    (dict(n_components=2, tol=np.inf), "tol"),
+    (dict(n_components=2, max_iter=-1), "max_iter"),
+    (dict(n_components=2, init="svd"), "init"),
+    (dict(), "n_components"),
+    (dict(n_components=2, update_W=False), "W"),
+    (dict(n_components=2, update_H=False), "H"),
+    (dict(n_components=2, W=np.ones((3, 2))), "shape"),
+    (dict(n_components=2, W=-np.ones((4, 2))), "negative"),
+    (dict(n_components=2, W=np.ones((4, 2)), update_W=np.array([True])), "update_W"),
+    (dict(n_components=2, update_W=np.array([True, False])), "W must be given"),
+    (dict(n_components=2, random_state="x"), "random_state"),
+])
+def test_bad_parameters(kw, match):
+    with pytest.raises(ParameterError, match=match):
+        nmf(np.ones((4, 5)), **kw)
+
+
+def test_parameter_error_is_value_error():
+    assert issubclass(ParameterError, ValueError)
+    assert issubclass(ParameterError, nmfaudio.NmfAudioError)
