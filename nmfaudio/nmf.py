@@ -28,6 +28,7 @@ import numbers
 import numpy as np
 
 from ._checks import check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int
+from . import _penalties
 from .exceptions import ParameterError
 
 __all__ = ["nmf", "NMFResult", "beta_divergence", "resolve_beta", "BETA_MIN", "BETA_MAX"]
@@ -392,7 +393,7 @@ def _check_update_W(update_W, K):
 
 def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, update_H=True,
         init="random", max_iter=200, tol=1e-4, random_state=None, callback=None,
-        loss_every=LOSS_EVERY, accelerate=False, sparsity=0.0):
+        loss_every=LOSS_EVERY, accelerate=False, sparsity=0.0, continuity=0.0):
     """Non-negative matrix factorisation ``V ≈ W H`` by multiplicative updates.
 
     Parameters
@@ -438,6 +439,20 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         unit L1 norm after each W update (H rescaled, ``W H`` unchanged) so that
         the penalty cannot be dodged by scaling; the loss is guaranteed
         non-increasing only while W is fixed.
+    continuity : float >= 0 or np.ndarray [shape=(K,)]
+        Temporal-continuity penalty ``μ_k Σ_t (H_kt − H_k,t−1)²`` on the activations
+        (Virtanen 2007, without his per-row variance normalisation), per component
+        if an array. Like ``sparsity`` it applies to the problem scaled to
+        ``mean(V) = 1``, is included in ``losses``, and makes learned W columns
+        renormalise to unit L1 norm. H is then updated by an exact
+        majorise-minimise step (see :mod:`nmfaudio._penalties`): **the penalised
+        loss is guaranteed non-increasing for β = 1 ("kl") and β = 2
+        ("euclidean") while W is fixed** (``update_W=False``). When W is learned,
+        each W update still decreases the loss, but the renormalisation that
+        follows changes the penalties, so monotonicity is not guaranteed (in
+        practice the loss keeps falling). For other β the H step is the
+        heuristic ratio of gradient parts (no guarantee). ``accelerate`` is
+        ignored when ``continuity`` is used.
     accelerate : bool
         ``False`` (default): the plain rules, one update of each learning factor
         per iteration. ``True``: accelerated MU (Gillis & Glineur 2012) for β = 2 —
@@ -504,6 +519,7 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         raise ParameterError("update_H=False needs the fixed activations H")
 
     lam = _check_sparsity(sparsity, K)
+    mu = _penalties.check_weights(continuity, K, "continuity")
 
     rng = _rng(random_state)
     W0, H0 = _initialize(V, K, W_in, H_in, init, rng)
@@ -526,18 +542,22 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         W_ /= dtype.type(scale)
     loss_scale = scale ** beta
     gamma = _gamma(beta)
-    accelerate = bool(accelerate) and beta == 2.0
+    accelerate = bool(accelerate) and beta == 2.0 and mu is None
     if accelerate:
         n_inner_H = max(2, int(1 + 0.5 * (1 + F / (K + 1))))
         n_inner_W = max(2, int(1 + 0.5 * (1 + T / (K + 1))))
 
     if lam is not None:
         lam = lam.astype(dtype)
+    if mu is not None:
+        mu = mu.astype(dtype)
 
     def objective(WH):
         value = _divergence(Vs, WH, beta, eps)
         if lam is not None:
             value += float(np.sum(lam * H_, dtype=np.float64))
+        if mu is not None:
+            value += _penalties.continuity_cost(H_, mu)
         return value * loss_scale
 
     WH = W_ @ H_
@@ -560,13 +580,16 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         elif update_H:
             if not wh_fresh and beta != 2.0:
                 np.matmul(W_, H_, out=WH)
-            _update_H(Vs, W_, H_, WH, beta, gamma, eps, lam)
+            if mu is not None:
+                _penalties.update_H_penalized(Vs, W_, H_, WH, beta, gamma, eps, lam, mu)
+            else:
+                _update_H(Vs, W_, H_, WH, beta, gamma, eps, lam)
             wh_fresh = False
         if learn_W and not accelerate:
             if not wh_fresh and beta != 2.0:
                 np.matmul(W_, H_, out=WH)
             _update_W(Vs, W_, H_, WH, beta, gamma, eps, free)
-            if lam is not None:
+            if lam is not None or mu is not None:
                 _normalize_free_columns(W_, H_, free, eps)
             wh_fresh = False
         n_iter = it
