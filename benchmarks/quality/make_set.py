@@ -14,7 +14,7 @@ Usage:
     python benchmarks/quality/make_set.py [--seed 0] [--out benchmarks/quality/data]
     python benchmarks/quality/make_set.py --verify-only [--out ...]
 
-The set (about 8 music and 9 speech items, all WAV float32) is written to
+The set (about 8 music, 9 speech and 8 drum items, all WAV float32) is written to
 ``--out`` (default ``benchmarks/quality/data/``, which is gitignored) together
 with ``manifest.json``. Every mixture is the exact float32 sum of its stems,
 added in the order the stems are listed in the manifest. The build checks this
@@ -39,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import _sources as S  # noqa: E402
+import _drums  # noqa: E402
 
 MANIFEST_VERSION = 1
 MUSIC_SR = 22050
@@ -517,7 +518,7 @@ def clean_out(out):
         return
     for name in os.listdir(out):
         p = os.path.join(out, name)
-        if re.fullmatch(r"(music|speech)-\d\d", name) and os.path.isdir(p):
+        if re.fullmatch(r"(music|speech|drums)-\d\d", name) and os.path.isdir(p):
             shutil.rmtree(p)
         elif name == "manifest.json":
             os.remove(p)
@@ -545,6 +546,7 @@ def main(argv=None):
         S.require_tools(tools, [S.SOUNDFONTS["FluidR3_GM"], S.SOUNDFONTS["TimGM6mb"],
                                 S.FILLETS_DIR, S.SONIC_PI_DIR]
                         + [S.sonic_pi_sample(k) for k in RECORDED_NOISES]
+                        + _drums.required_files()
                         + ([] if args.no_festival else [S.FESTIVAL_KAL]))
         if not S.fillets_lines("v") or not S.fillets_lines("m"):
             raise S.MissingDependency("no Dutch voice lines found under " + S.FILLETS_DIR
@@ -558,7 +560,7 @@ def main(argv=None):
     # Independent random streams for music and speech, so that changing one
     # part of the set does not reshuffle the other.
     ss = np.random.SeedSequence(args.seed)
-    rng_music, rng_speech = (np.random.default_rng(s) for s in ss.spawn(2))
+    rng_music, rng_speech, rng_drums = (np.random.default_rng(s) for s in ss.spawn(3))
 
     items = []
     for i, (names, sf_mix, sf_train) in enumerate(choose_music_items(rng_music)):
@@ -575,6 +577,11 @@ def main(argv=None):
         items.append(it)
         print(f"  {it['id']}: {source:16s} + {noise_kind:11s} SNR {snr:4.1f} dB "
               f"(measured {it['snr_db_measured']:.3f})", flush=True)
+
+    for i, (source, detail) in enumerate(_drums.DRUM_ITEMS):
+        it = _drums.build_drum_item(i, source, detail, rng_drums, out, write_f32)
+        items.append(it)
+        print(f"  {it['id']}: kick+snare+hihat from {source} {detail}", flush=True)
 
     manifest = {
         "version": MANIFEST_VERSION,
@@ -601,7 +608,9 @@ def main(argv=None):
     dt = time.time() - t0
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(out) for f in fs)
     n_m = sum(it["kind"] == "music" for it in items)
-    print(f"built {len(items)} items ({n_m} music, {len(items) - n_m} speech) in {dt:.1f} s, "
+    n_d = sum(it["kind"] == "drums" for it in items)
+    print(f"built {len(items)} items ({n_m} music, {len(items) - n_m - n_d} speech, {n_d} drums) "
+          f"in {dt:.1f} s, "
           f"{size / 1e6:.1f} MB, in {out}")
     if not args.no_verify and not verify(out):
         sys.exit(1)
