@@ -17,6 +17,8 @@ from .separate import Separation, separate, separate_spectrogram, separate_super
 from .dictionary import SourceDictionary, learn_dictionary
 from .denoise import denoise, denoise_sources
 from .estimator import NMF
+from .nmfd import NMFDResult, nmfd, nmfd_reconstruct
+from .drums import drum_templates, split_drums
 
 __version__ = "0.1.0"
 
@@ -27,4 +29,5 @@ __all__ = [
     "soft_masks", "binary_masks", "apply_masks", "group_components",
     "Separation", "separate", "separate_spectrogram", "separate_supervised_spectrogram",
     "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "__version__",
+    "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
 ]

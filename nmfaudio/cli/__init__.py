@@ -32,8 +32,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _command_modules():
     from . import denoise, separate, train
+    from . import drums
 
-    return [separate, train, denoise]
+    return [separate, train, denoise, drums]
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,46 @@
+"""``nmfaudio drums``: split a drum recording into kick, snare and hi-hat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._common import add_output_args, positive_int, track_name
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "drums", help="split a drum mix into kick, snare and hi-hat",
+        description="Split the drum recording MIX with convolutive NMF (no training audio), "
+                    "writing OUTDIR/<mix name>/kick.wav, snare.wav and hihat.wav.",
+    )
+    p.add_argument("mix", metavar="MIX", help="drum audio file")
+    p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output directory")
+    p.add_argument("--iterations", type=positive_int, default=None, metavar="N",
+                   help="NMFD iterations (default: the API default)")
+    p.add_argument("--n-fft", type=positive_int, default=2048, metavar="N",
+                   help="FFT size (default 2048)")
+    p.add_argument("--hop", type=positive_int, default=None, metavar="N",
+                   help="hop length in samples (default n_fft / 4)")
+    add_output_args(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from ..drums import DRUMS, split_drums
+    from ..exceptions import AudioFileError
+    from ..io import load, save_many
+
+    out_dir = Path(args.out) / track_name(args.mix)
+    if not args.overwrite:
+        for t in (out_dir / f"{n}.wav" for n in DRUMS):
+            if t.exists():
+                raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
+    y, sr = load(args.mix)
+    kw = {} if args.iterations is None else {"max_iter": args.iterations}
+    sources = split_drums(y, sr, n_fft=args.n_fft, hop_length=args.hop, **kw)
+    paths = save_many({out_dir / f"{n}.wav": (sources[n], sr) for n in DRUMS},
+                      overwrite=args.overwrite)
+    for p in paths:
+        print(p)
+    return 0
