@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_finite_float, check_positive_int, valid_audio
+from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from .dictionary import SourceDictionary, learn_dictionary
 from .exceptions import ParameterError
 from .masking import apply_masks, soft_masks
@@ -58,6 +58,7 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
     sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     max_iter = check_positive_int(max_iter, "max_iter")
+    random_state = check_seed(random_state)
     for label, d in (("noise_dictionary", noise_dictionary), ("speech_dictionary", speech_dictionary)):
         if d is not None and not isinstance(d, SourceDictionary):
             raise ParameterError(f"{label} must be a SourceDictionary, got {type(d).__name__}")

@@ -145,6 +145,16 @@ class SourceDictionary:
         if path.is_dir():
             raise AudioFileError(f"{str(path)!r} is a directory, expected a dictionary .npz file")
         try:
+            with open(path, "rb") as fh:
+                magic = fh.read(4)
+        except OSError as exc:
+            raise AudioFileError(f"{str(path)!r} cannot be read: {exc.strerror or exc}") from None
+        if not magic.startswith(b"PK"):
+            raise AudioFileError(
+                f"{str(path)!r} is not a valid nmfaudio dictionary: expected an .npz (zip) file "
+                f"written by SourceDictionary.save, got {'an empty file' if not magic else 'other data'}"
+            )
+        try:
             with np.load(path, allow_pickle=False) as data:
                 W = np.array(data["W"])
                 meta = json.loads(str(data["metadata"]))

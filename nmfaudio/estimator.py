@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, ParameterError
 from .nmf import nmf, resolve_beta
 
 __all__ = ["NMF"]
@@ -86,8 +86,13 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return resolve_beta(self.beta_loss)
 
     def _check_X(self, X, reset):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
-        check_non_negative(X, f"{type(self).__name__} (input X)")
+        try:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+            check_non_negative(X, f"{type(self).__name__} (input X)")
+        except ParameterError:
+            raise
+        except ValueError as exc:  # scikit-learn's own checks: re-raised as nmfaudio's ValueError
+            raise ParameterError(str(exc)) from None
         return X
 
     def fit_transform(self, X, y=None, W=None, H=None):

@@ -179,6 +179,8 @@ def _rng(random_state):
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
     if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
+        if random_state is not None and random_state < 0:
+            raise ParameterError(f"random_state={random_state!r} must be a non-negative integer")
         return np.random.default_rng(random_state)
     raise ParameterError(f"random_state={random_state!r} must be None, an int or a numpy Generator")
 

@@ -9,9 +9,9 @@ import dataclasses
 
 import numpy as np
 
-from ._checks import check_finite_float, check_positive_int, valid_audio
+from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from .exceptions import ParameterError
-from .grouping import group_components
+from .grouping import GROUPING_METHODS, group_components
 from .masking import apply_masks, binary_masks, soft_masks
 from .nmf import nmf, resolve_beta
 from .stft import STFTParams, istft, stft
@@ -158,6 +158,7 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     if n_free < 0:
         raise ParameterError(f"n_free={n_free} must be >= 0")
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
+    random_state = check_seed(random_state)
     names = [d.name for d in dicts] + ([free_name] if n_free else [])
     if len(set(names)) != len(names):
         raise ParameterError(f"free_name={free_name!r} collides with a dictionary name")
@@ -239,6 +240,9 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
         raise ParameterError(f"mask={mask!r} must be 'soft' or 'binary'")
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     beta = resolve_beta(beta)
+    if grouping not in GROUPING_METHODS:
+        raise ParameterError(f"grouping={grouping!r} is not one of {GROUPING_METHODS}")
+    random_state = check_seed(random_state)
     if names is None:
         names = [f"source{i + 1}" for i in range(n_sources)]
     names = [str(n) for n in names]
@@ -330,6 +334,7 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
     """
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
+    random_state = check_seed(random_state)
     if dictionaries is not None:
         if n_sources is not None:
             raise ParameterError("give either dictionaries (supervised) or n_sources (unsupervised), not both")
