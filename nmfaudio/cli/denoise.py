@@ -32,9 +32,14 @@ def run(args) -> int:
     from ..denoise import denoise_sources
     from ..dictionary import SourceDictionary
     from ..exceptions import AudioFileError
-    from ..io import load, save_many
+    from ..exceptions import ParameterError
+    from ..io import _format_of, load, save_many
 
     targets = [Path(args.out)] + ([Path(args.noise_out)] if args.noise_out else [])
+    for t in targets:
+        _format_of(t)  # fail on a bad extension before the work, not after
+    if len(targets) == 2 and targets[0].resolve() == targets[1].resolve():
+        raise ParameterError(f"--out and --noise-out are the same file {args.out!r}; give two paths")
     if not args.overwrite:
         for t in targets:
             if t.exists():
@@ -42,10 +47,20 @@ def run(args) -> int:
     noise_dict = SourceDictionary.load(args.noise_dict) if args.noise_dict else None
     speech_dict = SourceDictionary.load(args.speech_dict) if args.speech_dict else None
     ref = noise_dict or speech_dict
-    y, sr = load(args.noisy, sr=ref.sr if ref is not None else None)
+    y0, file_sr = load(args.noisy)
+    sr = ref.sr if ref is not None else file_sr
+    y = load(args.noisy, sr=sr)[0] if sr != file_sr else y0
     noise = load(args.noise, sr=sr)[0] if args.noise else None
     parts = denoise_sources(y, sr, noise=noise, noise_dictionary=noise_dict,
                             speech_dictionary=speech_dict, max_iter=args.iterations)
+    if sr != file_sr:
+        # Denoised at the dictionaries' rate; written at the input's rate and length.
+        import numpy as np
+        import soxr
+
+        parts = {k: np.ascontiguousarray(soxr.resample(v.T, sr, file_sr).T)[..., : y0.shape[-1]]
+                 for k, v in parts.items()}
+        sr = file_sr
     items = {Path(args.out): (parts["clean"], sr)}
     if args.noise_out:
         items[Path(args.noise_out)] = (parts["noise"], sr)

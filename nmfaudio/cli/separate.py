@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ._common import add_output_args, add_stft_args, beta_arg, positive_int, track_name
+from ._common import add_output_args, add_stft_args, beta_arg, nonneg_int, positive_int, track_name
 
 log = logging.getLogger("nmfaudio")
 
@@ -22,7 +22,7 @@ def add_parser(sub):
                         "named after the dictionaries")
     p.add_argument("--sources", type=positive_int, default=None, metavar="N",
                    help="number of sources for unsupervised separation (default 2)")
-    p.add_argument("--residual", type=int, default=0, metavar="K",
+    p.add_argument("--residual", type=nonneg_int, default=0, metavar="K",
                    help="with --dict: K free components returned as 'residual.wav' (default 0)")
     p.add_argument("--components", type=positive_int, default=None, metavar="K",
                    help="NMF components (default 8 per source)")
@@ -30,7 +30,7 @@ def add_parser(sub):
                    help="divergence: kl, euclidean, is, or a number (default kl)")
     p.add_argument("--iterations", type=positive_int, default=None, metavar="N",
                    help="NMF iterations (default 200 unsupervised, 100 with --dict)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
     add_stft_args(p, n_fft=None)
     add_output_args(p)
     p.set_defaults(func=run)
@@ -46,6 +46,8 @@ def run(args) -> int:
 
     if args.dicts and args.sources is not None:
         raise ParameterError("give either --dict (supervised) or --sources (unsupervised), not both")
+    if args.residual and not args.dicts:
+        raise ParameterError(f"--residual {args.residual} needs --dict (it adds free components to dictionaries)")
     dicts = [SourceDictionary.load(p) for p in args.dicts]
     if dicts:
         names = [d.name for d in dicts] + (["residual"] if args.residual else [])
