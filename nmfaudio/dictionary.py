@@ -181,7 +181,10 @@ def _as_clip_list(clips):
                                          and np.isscalar(clips[0])):
         clips = [clips]
     if not isinstance(clips, (list, tuple)) or not clips:
-        raise ParameterError("clips must be an audio array or a non-empty list of audio arrays")
+        raise ParameterError(
+            "clips must be an audio array or a non-empty list of audio arrays, "
+            f"got {type(clips).__name__} {clips!r:.40}"
+        )
     return [valid_audio(c, f"clips[{i}]") for i, c in enumerate(clips)]
 
 
