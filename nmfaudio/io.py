@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -147,13 +146,39 @@ def _make_parent(path: Path, created: list) -> None:
     while not d.exists() and d != d.parent:
         missing.append(d)
         d = d.parent
+    created.extend(reversed(missing))  # recorded first: an interrupt after mkdir still undoes it
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AudioFileError(
             f"cannot create directory {str(path.parent)!r}: {exc.strerror or exc}"
         ) from None
-    created.extend(reversed(missing))
+
+
+def _create_temp(path: Path, suffix: str, staged: list) -> Path:
+    """Create an empty ``.part`` file next to ``path`` and return its path.
+
+    The name is appended to ``staged`` *before* the file is created, so a signal
+    arriving at any point leaves nothing the caller's cleanup does not know about
+    (``tempfile.mkstemp`` returns the name only after creating the file). The
+    file gets the usual permissions (0666 less the umask), unlike mkstemp's 0600.
+    """
+    import secrets
+
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}.part"
+        staged.append(tmp)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            staged.pop()
+            continue
+        except OSError as exc:
+            staged.pop()
+            raise AudioFileError(f"cannot write in {str(path.parent)!r}: {exc.strerror or exc}") from None
+        os.close(fd)
+        return tmp
+    raise AudioFileError(f"cannot create a temporary file in {str(path.parent)!r}")  # pragma: no cover
 
 
 def _remove_empty_dirs(created: list) -> None:
@@ -179,20 +204,11 @@ def atomic_write(path, *, overwrite=False, suffix=None):
         raise AudioFileError(
             f"{str(path)!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
         )
-    created = []
-    _make_parent(path, created)
-    try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".part",
-            dir=str(path.parent),
-        )
-    except OSError as exc:
-        _remove_empty_dirs(created)
-        raise AudioFileError(f"cannot write in {str(path.parent)!r}: {exc.strerror or exc}") from None
-    os.close(fd)
-    tmp = Path(tmp)
+    created, staged = [], []
     ok = False
     try:
+        _make_parent(path, created)
+        tmp = _create_temp(path, suffix if suffix is not None else path.suffix, staged)
         yield tmp
         if not overwrite:
             # Link instead of replace so a file created meanwhile is not clobbered.
@@ -210,8 +226,9 @@ def atomic_write(path, *, overwrite=False, suffix=None):
             os.replace(tmp, path)
         ok = True
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for tmp in staged:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
         if not ok:
             _remove_empty_dirs(created)
 
@@ -317,13 +334,7 @@ def save_many(items, *, overwrite=False, subtype=None):
     try:
         for p, (y, sr) in zip(paths, items.values()):
             _make_parent(p, created)
-            try:
-                fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix + ".part",
-                                           dir=str(p.parent))
-            except OSError as exc:
-                raise AudioFileError(f"cannot write in {str(p.parent)!r}: {exc.strerror or exc}") from None
-            os.close(fd)
-            staged.append(Path(tmp))
+            tmp = _create_temp(p, p.suffix, staged)
             save(tmp, y, sr, overwrite=True, subtype=subtype)
         for tmp, p in zip(staged, paths):
             os.replace(tmp, p)
