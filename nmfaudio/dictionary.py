@@ -35,8 +35,20 @@ def spectrogram(y, *, params: STFTParams, power: float = 1.0):
     S = stft(y, params=params)
     V = np.abs(S)
     if power != 1.0:
-        V **= power
+        V = _powered(V, power)
     return S, V
+
+
+def _powered(V, power):
+    """``V ** power``, raising ParameterError instead of overflowing to Inf."""
+    with np.errstate(over="ignore"):
+        P = V ** V.dtype.type(power)
+    if not np.all(np.isfinite(P)):
+        raise ParameterError(
+            f"the spectrogram to the power {power} overflows {V.dtype} (magnitudes up to "
+            f"{float(V.max()):.3g}); expected audio at a normal level (within [-1, 1])"
+        )
+    return P
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

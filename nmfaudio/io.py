@@ -273,6 +273,8 @@ def save(path, y, sr, *, overwrite=False, subtype=None):
     path = Path(os.fspath(path))
     fmt = _format_of(path)
     sr = check_positive_int(sr, "sr")
+    if sr > 2**31 - 1:
+        raise ParameterError(f"sr={sr} is too large for an audio file; expected at most {2**31 - 1}")
     y = valid_audio(y)
     subtype = subtype or _DEFAULT_SUBTYPE[fmt]
     if not sf.check_format(fmt, subtype):

@@ -165,7 +165,9 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     lead, T = S.shape[:-2], S.shape[-1]
     V = stack_channels(np.abs(S))
     if d0.power != 1.0:
-        V = V ** d0.power
+        from .dictionary import _powered
+
+        V = _powered(V, d0.power)
     dtype = V.dtype
     W_parts = [d.W.astype(dtype) for d in dicts]
     labels = np.concatenate([np.full(d.n_components, i) for i, d in enumerate(dicts)])

@@ -575,3 +575,13 @@ def test_cli_legal_extremes(files, tmp_path, capsys, name, shape):
     assert np.max(np.abs(total - mix)) <= 1e-5 * max(1.0, float(np.max(np.abs(mix))))
     assert not [p for p in out.rglob("*.part")]
     assert sorted(os.listdir(out)) == sorted(["clean.wav", "noise.wav", stem])
+
+
+def test_power_spectrogram_overflow_and_huge_rate(tmp_path):
+    loud = np.full(2000, 1e30, np.float32)
+    with pytest.raises(ParameterError, match="power 2.0 overflows float32"):
+        nmfaudio.learn_dictionary(loud, SR, name="x", n_components=2, power=2.0,
+                                  stft=STFTParams(n_fft=256))
+    with pytest.raises(ParameterError, match="sr=10000000000 is too large"):
+        nmfaudio.save(tmp_path / "a.wav", np.zeros(4, np.float32), 10**10)
+    assert list(tmp_path.iterdir()) == []
