@@ -585,3 +585,39 @@ def test_power_spectrogram_overflow_and_huge_rate(tmp_path):
     with pytest.raises(ParameterError, match="sr=10000000000 is too large"):
         nmfaudio.save(tmp_path / "a.wav", np.zeros(4, np.float32), 10**10)
     assert list(tmp_path.iterdir()) == []
+
+
+def _generic_argv(command, bad, out):
+    """Arguments for ``command`` with ``bad`` in every input slot (positionals and required
+    options), read off the parser, so that commands added later are covered too."""
+    parser = get_parser()
+    sub = next(a for a in parser._actions if isinstance(getattr(a, "choices", None), dict))
+    argv = [command]
+    for action in sub.choices[command]._actions:
+        if action.option_strings and not action.required:
+            continue
+        if not action.option_strings and action.dest in ("help",):
+            continue
+        metavar = str(action.metavar or action.dest)
+        is_output = action.dest in ("out", "output", "outdir", "out_dir") or "OUT" in metavar.upper()
+        if is_output:
+            value = str(out / ("result" + (os.path.splitext(metavar)[1] if "." in metavar else "")))
+        elif action.type not in (None, str):
+            value = "1"
+        else:
+            value = str(bad)
+        argv += ([action.option_strings[0]] if action.option_strings else []) + [value]
+    return argv
+
+
+@pytest.mark.parametrize("bad", ["missing.wav", "text.wav", "empty.wav", "header.wav", "nan.wav"])
+@pytest.mark.parametrize("command", _subcommands())
+def test_cli_every_command_rejects_bad_input_files(files, tmp_path, capsys, monkeypatch, command, bad):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    argv = _generic_argv(command, files / bad, out)
+    code, err = cli(argv, capsys)
+    assert code in (1, 2), (argv, err)
+    assert_one_line_error(err)
+    assert bad in err, (argv, err)  # the error is about the bad file and names it
+    assert list(tmp_path.iterdir()) == []
