@@ -15,6 +15,8 @@ from .masking import apply_masks, binary_masks, soft_masks
 from .grouping import group_components
 from .separate import Separation, separate, separate_spectrogram
 from .estimator import NMF
+from .evaluate import evaluate, si_sdr
+from .oracle import oracle_separate
 
 __version__ = "0.1.0"
 
@@ -24,4 +26,5 @@ __all__ = [
     "NMFResult", "beta_divergence", "nmf", "NMF",
     "soft_masks", "binary_masks", "apply_masks", "group_components",
     "Separation", "separate", "separate_spectrogram", "__version__",
+    "evaluate", "si_sdr", "oracle_separate",
 ]
