@@ -32,8 +32,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _command_modules():
     from . import separate
+    from . import evaluate
 
-    return [separate]
+    return [separate, evaluate]
 
 
 def get_parser() -> argparse.ArgumentParser:
