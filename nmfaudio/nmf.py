@@ -251,8 +251,11 @@ def _initialize(V, K, W, H, init, rng):
     return W, H
 
 
-def _update_H(V, W, H, WH, beta, gamma, eps):
-    """One multiplicative update of H in place (W fixed). WH must equal W @ H."""
+def _update_H(V, W, H, WH, beta, gamma, eps, lam=None):
+    """One multiplicative update of H in place (W fixed). WH must equal W @ H.
+
+    ``lam`` (K, 1) adds the L1 penalty ``Σ lam_k H_kt`` to the denominator.
+    """
     if beta == 2.0:
         num = W.T @ V
         den = (W.T @ W) @ H
@@ -268,6 +271,8 @@ def _update_H(V, W, H, WH, beta, gamma, eps):
         A *= V
         num = W.T @ A
         den = W.T @ B
+    if lam is not None:
+        den = den + lam
     den = np.maximum(den, eps)
     ratio = np.divide(num, den, out=num)
     if gamma != 1.0:
@@ -303,13 +308,16 @@ def _update_W(V, W, H, WH, beta, gamma, eps, free):
         W[:, free] *= ratio
 
 
-def _inner_H_euclidean(V, W, H, eps, n_inner, delta):
+def _inner_H_euclidean(V, W, H, eps, n_inner, delta, lam=None):
     """Accelerated MU (Gillis & Glineur 2012): repeated H updates reusing WᵀV and WᵀW."""
     WtV = W.T @ V
     WtW = W.T @ W
     first = None
     for _ in range(n_inner):
-        ratio = np.divide(WtV, np.maximum(WtW @ H, eps))
+        den = WtW @ H
+        if lam is not None:
+            den += lam
+        ratio = np.divide(WtV, np.maximum(den, eps))
         H_old = H.copy()
         H *= ratio
         change = float(np.linalg.norm(H - H_old))
@@ -341,6 +349,31 @@ def _inner_W_euclidean(V, W, H, eps, n_inner, delta, free):
             break
 
 
+def _check_sparsity(sparsity, K):
+    """Return None (no penalty) or a (K, 1) float64 array of non-negative weights."""
+    if np.ndim(sparsity) == 0:
+        lam = check_finite_float(sparsity, "sparsity", low=0.0)
+        return None if lam == 0 else np.full((K, 1), lam)
+    arr = np.asarray(sparsity, dtype=float)
+    if arr.shape != (K,):
+        raise ParameterError(f"sparsity has shape {arr.shape}; expected a scalar or shape ({K},)")
+    if not np.all(np.isfinite(arr)) or (arr < 0).any():
+        raise ParameterError("sparsity weights must be finite and >= 0")
+    return None if not arr.any() else arr[:, None].copy()
+
+
+def _normalize_free_columns(W, H, free, eps):
+    """Scale learned columns of W to unit L1 norm, compensating in H (W H unchanged)."""
+    cols = slice(None) if free is None else free
+    norms = W[:, cols].sum(axis=0)
+    norms = np.where(norms > eps, norms, 1.0).astype(W.dtype)
+    W[:, cols] /= norms
+    if free is None:
+        H *= norms[:, None]
+    else:
+        H[free] *= norms[:, None]
+
+
 def _check_update_W(update_W, K):
     if isinstance(update_W, (bool, np.bool_)):
         return bool(update_W), None
@@ -359,7 +392,7 @@ def _check_update_W(update_W, K):
 
 def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, update_H=True,
         init="random", max_iter=200, tol=1e-4, random_state=None, callback=None,
-        loss_every=LOSS_EVERY, accelerate=False):
+        loss_every=LOSS_EVERY, accelerate=False, sparsity=0.0):
     """Non-negative matrix factorisation ``V ≈ W H`` by multiplicative updates.
 
     Parameters
@@ -397,6 +430,14 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         ``callback(iteration, loss)`` at every loss check; returning ``True`` stops.
     loss_every : int > 0
         Loss sampling and convergence-check period (default 10).
+    sparsity : float >= 0 or np.ndarray [shape=(K,)]
+        L1 penalty ``λ_k Σ_t H_kt`` on the activations, per component if an array
+        (e.g. only on free components). The penalty is applied to the problem
+        scaled to ``mean(V) = 1``, so a weight means the same at any input level;
+        ``losses`` then include it. Learned columns of ``W`` are renormalised to
+        unit L1 norm after each W update (H rescaled, ``W H`` unchanged) so that
+        the penalty cannot be dodged by scaling; the loss is guaranteed
+        non-increasing only while W is fixed.
     accelerate : bool
         ``False`` (default): the plain rules, one update of each learning factor
         per iteration. ``True``: accelerated MU (Gillis & Glineur 2012) for β = 2 —
@@ -462,6 +503,8 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
     if H_in is None and not update_H:
         raise ParameterError("update_H=False needs the fixed activations H")
 
+    lam = _check_sparsity(sparsity, K)
+
     rng = _rng(random_state)
     W0, H0 = _initialize(V, K, W_in, H_in, init, rng)
     W_fixed_cols = None if W_in is None else W_in  # exact originals for restoring fixed columns
@@ -488,8 +531,17 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         n_inner_H = max(2, int(1 + 0.5 * (1 + F / (K + 1))))
         n_inner_W = max(2, int(1 + 0.5 * (1 + T / (K + 1))))
 
+    if lam is not None:
+        lam = lam.astype(dtype)
+
+    def objective(WH):
+        value = _divergence(Vs, WH, beta, eps)
+        if lam is not None:
+            value += float(np.sum(lam * H_, dtype=np.float64))
+        return value * loss_scale
+
     WH = W_ @ H_
-    losses = [_divergence(Vs, WH, beta, eps) * loss_scale]
+    losses = [objective(WH)]
     n_iter = 0
     converged = False
     prev = losses[0]
@@ -499,25 +551,29 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
             break
         if accelerate:
             if update_H:
-                _inner_H_euclidean(Vs, W_, H_, eps, n_inner_H, 0.1)
+                _inner_H_euclidean(Vs, W_, H_, eps, n_inner_H, 0.1, lam)
             if learn_W:
                 _inner_W_euclidean(Vs, W_, H_, eps, n_inner_W, 0.1, free)
+                if lam is not None:
+                    _normalize_free_columns(W_, H_, free, eps)
             wh_fresh = False
         elif update_H:
             if not wh_fresh and beta != 2.0:
                 np.matmul(W_, H_, out=WH)
-            _update_H(Vs, W_, H_, WH, beta, gamma, eps)
+            _update_H(Vs, W_, H_, WH, beta, gamma, eps, lam)
             wh_fresh = False
         if learn_W and not accelerate:
             if not wh_fresh and beta != 2.0:
                 np.matmul(W_, H_, out=WH)
             _update_W(Vs, W_, H_, WH, beta, gamma, eps, free)
+            if lam is not None:
+                _normalize_free_columns(W_, H_, free, eps)
             wh_fresh = False
         n_iter = it
         if it % loss_every == 0:
             np.matmul(W_, H_, out=WH)
             wh_fresh = True
-            cur = _divergence(Vs, WH, beta, eps) * loss_scale
+            cur = objective(WH)
             losses.append(cur)
             stop = callback(it, cur) is True if callback is not None else False
             if tol > 0 and (cur <= _EXACT * losses[0] or (prev - cur) < tol * prev):
@@ -529,7 +585,7 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
 
     if not wh_fresh:
         np.matmul(W_, H_, out=WH)
-    final = _divergence(Vs, WH, beta, eps) * loss_scale
+    final = objective(WH)
     if on_H:
         H_ *= dtype.type(scale)
     else:

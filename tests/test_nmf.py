@@ -243,3 +243,32 @@ def test_bad_parameters(kw, match):
 def test_parameter_error_is_value_error():
     assert issubclass(ParameterError, ValueError)
     assert issubclass(ParameterError, nmfaudio.NmfAudioError)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 2.0])
+def test_sparsity_monotone_with_fixed_W_and_sparser(rng, beta):
+    V = rng.random((30, 40)) + 0.01
+    W = rng.random((30, 6)) + 0.01
+    plain = nmf(V, W=W, update_W=False, beta=beta, max_iter=100, tol=0, random_state=0)
+    res = nmf(V, W=W, update_W=False, beta=beta, max_iter=100, tol=0, loss_every=1,
+              random_state=0, sparsity=0.5)
+    assert np.all(np.diff(res.losses) <= 1e-9 * res.losses[0])
+    assert res.H.sum() < plain.H.sum()
+    # the reported loss includes the penalty on the mean-normalised problem
+    s = V.mean()
+    expected = beta_divergence(V, W, res.H, beta) + 0.5 * s ** beta * res.H.sum() / s
+    assert res.loss == pytest.approx(expected, rel=1e-6)
+
+
+def test_sparsity_per_component_and_normalised_free_columns(rng):
+    V = rng.random((20, 30)) + 0.01
+    W = rng.random((20, 4)) + 0.01
+    mask = np.array([False, False, True, True])
+    res = nmf(V, W=W, update_W=mask, max_iter=30, random_state=0,
+              sparsity=np.array([0, 0, 1.0, 1.0]))
+    assert np.array_equal(res.W[:, :2], W[:, :2])
+    np.testing.assert_allclose(res.W[:, 2:].sum(axis=0), 1.0, rtol=1e-6)
+    with pytest.raises(ParameterError, match="sparsity"):
+        nmf(V, W=W, sparsity=np.ones(3))
+    with pytest.raises(ParameterError, match="sparsity"):
+        nmf(V, W=W, sparsity=-1.0)

@@ -31,10 +31,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _command_modules():
-    from . import separate
+    from . import denoise, separate, train
     from . import evaluate
 
-    return [separate, evaluate]
+    return [separate, train, denoise, evaluate]
 
 
 def get_parser() -> argparse.ArgumentParser:
