@@ -111,7 +111,6 @@ def test_permute_finds_the_order(three):
     for a, b in zip(plain["per_source"], res["per_source"]):
         assert b["sdr"] == pytest.approx(a["sdr"], abs=1e-6)
         assert b["si_sdr"] == pytest.approx(a["si_sdr"], abs=1e-9)
-    assert _mir_eval(refs, ests[order], permute=True)[3].tolist() == res["permutation"]
     # without permute the wrong order scores badly
     assert evaluate(refs, ests[order])["mean"]["sdr"] < plain["mean"]["sdr"] - 10
 
