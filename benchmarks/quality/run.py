@@ -284,7 +284,8 @@ def run_item(data_dir, entry, method_names, threads):
             est = np.asarray(est)
             if est.shape != item.stems.shape:
                 raise ValueError(f"estimates have shape {est.shape}, expected {item.stems.shape}")
-            res = nmfaudio.evaluate(item.stems, est, mixture=item.mixture, permute=m.permute)
+            res = nmfaudio.evaluate(dict(zip(item.names, item.stems)), dict(zip(item.names, est)),
+                                    mixture=item.mixture, permute=m.permute)
         except Exception as exc:  # one failing method must not stop the benchmark
             row["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
             traceback.print_exc(file=sys.stderr)
@@ -344,12 +345,15 @@ def markdown(rows, means, *, command, date, data_info, skipped, load):
         "SI-SDR; SDRi = SDR improvement over the unprocessed mixture. Time: wall-clock seconds of "
         "the method on the item, including any dictionary learning, excluding scoring. "
         "**Music: mean over the item's sources. Speech: the speech source only** "
-        "(SIR = speech-to-noise). Every method runs with its default settings.",
+        "(SIR = speech-to-noise). Every method runs with its default settings. "
+        "The `mixture` row's SAR is huge by construction (the mixture has no artefacts, only "
+        "interference) and carries no information.",
         "",
         "Methods:",
         "",
     ]
-    used = list(dict.fromkeys(m["method"] for m in means))
+    ran = {m["method"] for m in means}
+    used = [name for name in METHODS if name in ran]
     for name in used:
         lines.append(f"- `{name}`: {METHODS[name].about}")
     for name, why in skipped:
@@ -463,6 +467,10 @@ def main(argv=None):
     means = summarise(rows, names)
     data_info = (f"{len(entries)} items built by `make_set.py` (seed {manifest.get('seed')}, "
                  f"manifest version {manifest.get('version')})")
+    mismatch = [e["id"] for e in entries if e.get("mismatch")]
+    if mismatch:
+        data_info += (f"; {', '.join(mismatch)} have training clips rendered with the other "
+                      "soundfont (timbre mismatch)")
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load = (f"{args.jobs} worker process{'es' if args.jobs > 1 else ''} with {args.threads} BLAS "
             f"thread{'s' if args.threads > 1 else ''} each; load average {load0:.1f} at the start "
