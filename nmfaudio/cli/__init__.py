@@ -42,8 +42,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _command_modules():
     from . import denoise, separate, train
+    from . import evaluate
 
-    return [separate, train, denoise]
+    return [separate, train, denoise, evaluate]
 
 
 def get_parser() -> argparse.ArgumentParser:
