@@ -121,7 +121,14 @@ def _bss_eval(R, E, *, permute):
         # near-perfect estimates can divide by ~0 inside it; neither concerns the caller.
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        sdr, sir, sar, perm = bss_eval_sources(R, E, compute_permutation=permute)
+        try:
+            sdr, sir, sar, perm = bss_eval_sources(R, E, compute_permutation=permute)
+        except ValueError as exc:  # mir_eval's own shape limits (e.g. more sources than samples)
+            first = str(exc).splitlines()[0]
+            raise ParameterError(
+                f"BSS-Eval cannot score {R.shape[0]} source(s) of {R.shape[1]} samples "
+                f"(expected (n_sources, n_samples); transposed?): {first}"
+            ) from None
     return sdr, sir, sar, [int(p) for p in perm]
 
 
@@ -132,10 +139,10 @@ def _si_sdr(r: np.ndarray, e: np.ndarray) -> float:
     t2 = float(np.dot(target, target))
     res = e - target
     n2 = float(np.dot(res, res))
+    if t2 == 0.0:  # silent or orthogonal estimate (checked first: a silent one has no residual)
+        return -math.inf
     if n2 == 0.0:
         return math.inf
-    if t2 == 0.0:
-        return -math.inf
     return 10.0 * math.log10(t2 / n2)
 
 

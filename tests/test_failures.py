@@ -621,3 +621,19 @@ def test_cli_every_command_rejects_bad_input_files(files, tmp_path, capsys, monk
     assert_one_line_error(err)
     assert bad in err, (argv, err)  # the error is about the bad file and names it
     assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_bad_inputs():
+    rng = np.random.default_rng(0)
+    r = rng.standard_normal((2, 1000))
+    with pytest.raises(ParameterError, match="1000 source.*of 2 samples.*transposed"):
+        nmfaudio.evaluate(r.T.copy(), r.T.copy())
+    with pytest.raises(ParameterError, match="estimates\\[0\\] contains 1 NaN"):
+        nmfaudio.evaluate(r, np.where(np.arange(1000) == 3, np.nan, r))
+    with pytest.raises(ParameterError, match="500 samples but references\\[0\\] has 1000"):
+        nmfaudio.evaluate(r, r[:, :500])
+    with pytest.raises(ParameterError, match="silent"):
+        nmfaudio.evaluate(r, np.zeros_like(r))
+    # a silent estimate is the worst possible, not a perfect one
+    assert nmfaudio.si_sdr(r[0], np.zeros(1000)) == -np.inf
+    assert nmfaudio.si_sdr(r[0], 2 * r[0]) > 100
