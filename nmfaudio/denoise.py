@@ -47,7 +47,30 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
                     random_state=0, callback=None):
     """Split a noisy recording into ``{"clean": ..., "noise": ...}``.
 
-    Same parameters as :func:`denoise`; returns both estimates (they sum to ``y``).
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        Noisy recording.
+    sr : int > 0
+        Its sample rate.
+    noise, noise_dictionary, speech_dictionary, n_noise_components, n_speech_components,
+    sparsity, mask_power, stft_params, max_iter, random_state, callback
+        As in :func:`denoise`.
+
+    Returns
+    -------
+    parts : dict[str, np.ndarray]
+        ``{"clean": ..., "noise": ...}``, each shaped like ``y``; they sum to ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> rng = np.random.default_rng(0)
+    >>> noise = 0.1 * rng.standard_normal(8000)
+    >>> tone = np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)
+    >>> parts = nmfaudio.denoise_sources(tone + noise, 8000, noise=noise, max_iter=20)
+    >>> sorted(parts), bool(np.allclose(parts["clean"] + parts["noise"], tone + noise, atol=1e-5))
+    (['clean', 'noise'], True)
     """
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")

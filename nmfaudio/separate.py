@@ -42,6 +42,14 @@ class Separation:
         Source index of each component.
     n_iter : int
     loss : float
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> S = nmfaudio.stft(np.random.default_rng(0).standard_normal(4000), n_fft=256)
+    >>> sep = nmfaudio.separate_spectrogram(S, sr=8000, n_sources=2, n_components=4, max_iter=20)
+    >>> sep.names, sep.W.shape, sep.H.shape == (4, S.shape[1]), sep.masks.shape == (2,) + S.shape
+    (['source1', 'source2'], (129, 4), True, True)
     """
 
     names: list
@@ -146,6 +154,22 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     Returns
     -------
     Separation
+        ``W (n_freq, K)`` is the dictionaries' templates side by side (then the
+        free ones), ``labels`` says which source each column belongs to.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> rng = np.random.default_rng(0)
+    >>> p = nmfaudio.STFTParams(n_fft=256)
+    >>> a = nmfaudio.learn_dictionary(rng.standard_normal(4000), 8000, name="a", stft=p,
+    ...                               n_components=2, max_iter=10)
+    >>> b = nmfaudio.learn_dictionary(np.sin(np.arange(4000) * 0.3), 8000, name="b", stft=p,
+    ...                               n_components=2, max_iter=10)
+    >>> S = nmfaudio.stft(rng.standard_normal(4000), params=p)
+    >>> sep = nmfaudio.separate_supervised_spectrogram(S, [a, b], max_iter=10)
+    >>> sep.names, sep.labels.tolist()
+    (['a', 'b'], [0, 0, 1, 1])
     """
     dicts = _check_dictionaries(dictionaries)
     S = np.asarray(S)
@@ -232,6 +256,18 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
     Returns
     -------
     Separation
+        ``W (n_freq, K)``, ``H (..., K, n_frames)``, ``labels (K,)``, ``masks`` and
+        the masked STFTs ``S_sources (n_sources, ..., n_freq, n_frames)``.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> y = np.random.default_rng(0).standard_normal(4000).astype(np.float32)
+    >>> S = nmfaudio.stft(y, n_fft=256)
+    >>> sep = nmfaudio.separate_spectrogram(S, sr=8000, n_sources=2, n_components=4, max_iter=20)
+    >>> parts = [nmfaudio.istft(s, n_fft=256, length=len(y)) for s in sep.S_sources]
+    >>> bool(np.allclose(sum(parts), y, atol=1e-5))
+    True
     """
     S = np.asarray(S)
     if not np.iscomplexobj(S) or S.ndim < 2:
