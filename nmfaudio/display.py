@@ -279,8 +279,8 @@ def plot_templates(W, *, sr, labels=None, names=None, y_axis="log", top_db=60.0,
     >>> import numpy as np, nmfaudio.display
     >>> W = np.random.default_rng(0).random((257, 6))
     >>> img = nmfaudio.display.plot_templates(W, sr=8000, labels=[0, 1, 0, 1, 1, 0])
-    >>> img.axes.get_xlabel()
-    'Component'
+    >>> [t.get_text() for t in img.axes.get_xticklabels()]
+    ['source 1', 'source 2']
     """
     sr = check_positive_int(sr, "sr")
     y_axis = _check_y_axis(y_axis)
@@ -302,9 +302,10 @@ def plot_templates(W, *, sr, labels=None, names=None, y_axis="log", top_db=60.0,
     ax.set_xlabel("Component")
     if sorted_labels is not None:
         spans = _group_spans(sorted_labels)
+        # specshow centres component k on x = k (cells span k ± 0.5)
         for _, start, _stop in spans[1:]:
-            ax.axvline(start, color="white", lw=1.5)
-        ax.set_xticks([(a + b) / 2 for _, a, b in spans])
+            ax.axvline(start - 0.5, color="white", lw=1.5)
+        ax.set_xticks([(a + b - 1) / 2 for _, a, b in spans])
         ax.set_xticklabels([_name(names, s) for s, _, _ in spans], fontsize="small")
         for tick, (s, _, _) in zip(ax.get_xticklabels(), spans):
             tick.set_color(_color(s))
@@ -312,7 +313,7 @@ def plot_templates(W, *, sr, labels=None, names=None, y_axis="log", top_db=60.0,
         ax.set_xlabel("Components, by source")
     else:
         step = max(1, K // 8)
-        ax.set_xticks(np.arange(0, K, step) + 0.5)
+        ax.set_xticks(np.arange(0, K, step))
         ax.set_xticklabels([str(k) for k in range(0, K, step)])
     if title:
         ax.set_title(title)
@@ -376,8 +377,8 @@ def plot_activations(H, *, sr, hop_length, labels=None, names=None, top_db=40.0,
     if sorted_labels is not None:
         spans = _group_spans(sorted_labels)
         for _, start, _stop in spans[1:]:
-            ax.axhline(start, color="black", lw=1.0)
-        ax.set_yticks([(a + b) / 2 for _, a, b in spans])
+            ax.axhline(start - 0.5, color="black", lw=1.0)
+        ax.set_yticks([(a + b - 1) / 2 for _, a, b in spans])
         ax.set_yticklabels([_name(names, s) for s, _, _ in spans])
         for tick, (s, _, _) in zip(ax.get_yticklabels(), spans):
             tick.set_color(_color(s))

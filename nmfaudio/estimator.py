@@ -104,8 +104,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         This sub-problem is convex for β in [1, 2]. For β = 2 it is solved exactly,
         one non-negative least-squares problem per sample; otherwise by
-        multiplicative updates run to a tight tolerance (``tol / 100``, at least
-        1000 iterations), warm-started from ``W0`` when given.
+        multiplicative updates (``max_iter``, ``tol``), warm-started from ``W0``
+        when given.
         """
         beta = self._beta_
         if beta == 2.0:
@@ -118,7 +118,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 W[i] = nnls(A, row)[0] if row.any() else 0.0
             return W.astype(X.dtype, copy=False)
         res = nmf(X, H.shape[0], beta=beta, W=W0, H=H, update_H=False, init="random",
-                  max_iter=max(self.max_iter, 1000), tol=self.tol * 1e-2,
+                  max_iter=self.max_iter, tol=self.tol,
                   random_state=self.random_state, accelerate=self.accelerate)
         return res.W
 

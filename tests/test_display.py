@@ -113,6 +113,9 @@ def test_templates_grouped_by_source(rng):
     img = display.plot_templates(W, sr=8000, labels=[1, 0, 1, 0, 1], names=["low", "high"])
     ax = img.axes
     assert [t.get_text() for t in ax.get_xticklabels()] == ["low", "high"]
+    # sorted labels [0, 0, 1, 1, 1]: cells are centred on integers, the separator sits between 1 and 2
+    assert list(ax.get_xticks()) == [0.5, 3.0]
+    assert [line.get_xdata()[0] for line in ax.lines] == [1.5]
     assert ax.get_ylabel() == "Hz"
     # columns are sorted by source: first the two label-0 columns (1 and 3)
     D = np.asarray(img.get_array()).reshape(257, 5)
