@@ -224,7 +224,7 @@ def _pitch_shifted(V, semitones):
 
 
 def learn_dictionary(clips, sr, *, name, n_components=32, beta="kl", stft=None, power=1.0,
-                     pitch_shifts=(), max_iter=200, tol=1e-4, random_state=0):
+                     pitch_shifts=(), max_iter=200, tol=1e-4, random_state=0, callback=None):
     """Learn spectral templates of one source from example clips.
 
     Parameters
@@ -250,6 +250,9 @@ def learn_dictionary(clips, sr, *, name, n_components=32, beta="kl", stft=None, 
         templates.
     max_iter, tol, random_state
         Passed to :func:`nmfaudio.nmf`.
+    callback : callable or None
+        ``callback(iteration, loss)`` at every loss check (every 10 iterations),
+        to report progress; returning ``True`` stops early.
 
     Returns
     -------
@@ -285,7 +288,8 @@ def learn_dictionary(clips, sr, *, name, n_components=32, beta="kl", stft=None, 
         V = np.ascontiguousarray(np.concatenate([V] + _pitch_shifted(V, shifts), axis=1))
     if not np.any(V > 0):
         raise ParameterError(f"the training clips for {name!r} are silent; cannot learn templates")
-    res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state)
+    res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state,
+              callback=callback)
     W = res.W.astype(np.float64)
     norms = W.sum(axis=0)
     W = W / np.where(norms > 0, norms, 1.0)

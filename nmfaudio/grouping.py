@@ -67,6 +67,16 @@ def group_components(W, H, n_sources, *, sr, n_fft, method="mfcc", random_state=
     -------
     labels : np.ndarray [shape=(K,), dtype=int]
         Source index of each component; every source gets at least one component.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.concatenate([rng.random((257, 3)) * np.linspace(1, 0, 257)[:, None],
+    ...                     rng.random((257, 3)) * np.linspace(0, 1, 257)[:, None]], axis=1)
+    >>> labels = nmfaudio.group_components(W, rng.random((6, 50)), 2, sr=8000, n_fft=512)
+    >>> labels.shape, sorted(set(labels.tolist()))
+    ((6,), [0, 1])
     """
     W = check_nonnegative_matrix(W, "W")
     H = check_nonnegative_matrix(H, "H")

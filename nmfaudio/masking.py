@@ -113,6 +113,15 @@ def apply_masks(S, masks):
     Returns
     -------
     S_sources : np.ndarray [shape=(n_sources, ..., n_freq, n_frames), complex]
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> S = np.full((3, 4), 2 + 0j)                      # (n_freq, n_frames)
+    >>> M = nmfaudio.soft_masks(np.stack([np.ones((3, 4)), np.ones((3, 4))]))
+    >>> parts = nmfaudio.apply_masks(S, M)
+    >>> parts.shape, bool(np.allclose(parts.sum(axis=0), S))
+    ((2, 3, 4), True)
     """
     S = check_finite_array(S, "S")
     masks = check_finite_array(masks, "masks")

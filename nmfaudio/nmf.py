@@ -161,6 +161,13 @@ class NMFResult:
         True if the relative decrease fell below ``tol`` before ``max_iter``.
     beta : float
         The β used.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> res = nmfaudio.nmf(np.ones((4, 6)), 2, max_iter=20, random_state=0)
+    >>> res.W.shape, res.H.shape, res.n_iter <= 20
+    ((4, 2), (2, 6), True)
     """
 
     W: np.ndarray

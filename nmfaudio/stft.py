@@ -228,7 +228,26 @@ def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", cen
 
 
 def magnitude(S, *, power=1.0):
-    """``|S| ** power`` as a C-contiguous real array of matching precision."""
+    """``|S| ** power`` as a C-contiguous real array of matching precision.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_freq, n_frames), complex]
+        STFT, e.g. from :func:`stft`.
+    power : float
+        Exponent: 1 (default) gives the magnitude, 2 the power spectrogram.
+
+    Returns
+    -------
+    V : np.ndarray [shape=S.shape, real]
+        float32 for complex64 input.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> nmfaudio.magnitude(np.array([[3 + 4j]]), power=2)
+    array([[25.]])
+    """
     S = np.asarray(S)
     M = np.abs(S)
     if power != 1.0:

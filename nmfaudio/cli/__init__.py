@@ -41,10 +41,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _command_modules():
-    from . import denoise, separate, train
-    from . import evaluate
+    from . import denoise, evaluate, plot, separate, train
 
-    return [separate, train, denoise, evaluate]
+    return [separate, train, denoise, evaluate, plot]
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from ._common import add_output_args, add_stft_args, beta_arg, nonneg_int, positive_int, track_name
+from ._progress import add_ux_args
 
 log = logging.getLogger("nmfaudio")
 
@@ -33,13 +34,15 @@ def add_parser(sub):
     p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
     add_stft_args(p, n_fft=None)
     add_output_args(p)
+    add_ux_args(p)
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
     from ..io import load, save_many
-    from ..separate import separate
+    from ._details import separate_details
+    from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
 
     from ..dictionary import SourceDictionary
     from ..exceptions import AudioFileError, ParameterError
@@ -58,13 +61,21 @@ def run(args) -> int:
         for t in (out_dir / f"{n}.wav" for n in names):
             if t.exists():
                 raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
+    check_plot_target(args)
+    summary = Summary("separate", args)
+    bar = Progress(args.iterations or (100 if dicts else 200), desc="separate",
+                   enabled=show_progress(args))
     if dicts:
         # Separation runs at the dictionaries' rate; the outputs are resampled back.
         y0, file_sr = load(args.mix)
         sr = dicts[0].sr
         y = load(args.mix, sr=sr)[0] if sr != file_sr else y0
-        sources = separate(y, sr, dictionaries=dicts, n_free=args.residual, n_fft=args.n_fft,
-                           hop_length=args.hop, max_iter=args.iterations, random_state=args.seed)
+        with bar:
+            sources, sep, params = separate_details(
+                y, sr, dictionaries=dicts, n_free=args.residual, n_fft=args.n_fft,
+                hop_length=args.hop, max_iter=args.iterations, random_state=args.seed,
+                callback=bar.callback)
+        shown = (y, dict(sources), sr)
         if sr != file_sr:
             import numpy as np
             import soxr
@@ -75,11 +86,33 @@ def run(args) -> int:
             sr = file_sr
     else:
         y, sr = load(args.mix)
-        sources = separate(y, sr, n_sources=args.sources or 2, n_components=args.components,
-                           beta=args.beta, n_fft=args.n_fft, hop_length=args.hop,
-                           max_iter=args.iterations, random_state=args.seed)
+        with bar:
+            sources, sep, params = separate_details(
+                y, sr, n_sources=args.sources or 2, n_components=args.components, beta=args.beta,
+                n_fft=args.n_fft, hop_length=args.hop, max_iter=args.iterations,
+                random_state=args.seed, callback=bar.callback)
+        shown = (y, sources, sr)
     paths = save_many({out_dir / f"{n}.wav": (s, sr) for n, s in sources.items()},
                       overwrite=args.overwrite)
-    for p in paths:
-        print(p)
+    if args.plot:
+        from ..display import plot_separation, save_figure
+
+        fig = plot_separation(shown[0], shown[1], sr=shown[2], separation=sep, stft_params=params,
+                              title=f"nmfaudio separate: {Path(args.mix).name}")
+        save_figure(fig, args.plot, overwrite=args.overwrite)
+    summary.doc["inputs"] = {"mix": args.mix, "dictionaries": list(args.dicts)}
+    summary.doc["outputs"] = {n: p for n, p in zip(sources, paths)}
+    summary.doc["plot"] = args.plot
+    summary.doc.update(audio_info(y0 if dicts else y, sr))
+    summary.doc["iterations"] = sep.n_iter
+    summary.doc["final_loss"] = sep.loss
+    summary.doc["settings"] = {
+        "mode": "supervised" if dicts else "unsupervised", "sources": sep.names,
+        "components": int(sep.W.shape[1]), "beta": dicts[0].beta if dicts else args.beta,
+        "n_fft": params.n_fft, "hop_length": params.hop_length,
+        "max_iter": args.iterations or (100 if dicts else 200), "seed": args.seed,
+        "residual_components": args.residual if dicts else 0,
+    }
+    summary.finish(paths)
     return 0
+
