@@ -17,6 +17,8 @@ from .separate import Separation, separate, separate_spectrogram, separate_super
 from .dictionary import SourceDictionary, learn_dictionary
 from .denoise import denoise, denoise_sources
 from .estimator import NMF
+from .evaluate import evaluate, si_sdr
+from .oracle import oracle_separate
 from .nmfd import NMFDResult, nmfd, nmfd_reconstruct
 from .drums import drum_templates, split_drums
 
@@ -29,5 +31,6 @@ __all__ = [
     "soft_masks", "binary_masks", "apply_masks", "group_components",
     "Separation", "separate", "separate_spectrogram", "separate_supervised_spectrogram",
     "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "__version__",
+    "evaluate", "si_sdr", "oracle_separate",
     "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
 ]

@@ -51,6 +51,13 @@ class NMFDResult:
         Loss (β-divergence plus penalty) every ``loss_every`` iterations, initial first.
     loss : float
     beta : float
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> res = nmfaudio.nmfd(np.ones((6, 10)), 2, n_lags=3, max_iter=5, random_state=0)
+    >>> res.W.shape, res.H.shape, len(res.losses)
+    ((6, 2, 3), (2, 10), 1)
     """
 
     W: np.ndarray
