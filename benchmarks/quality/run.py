@@ -218,6 +218,24 @@ def noisereduce_stationary(item):
     return _speech_and_rest(item, np.asarray(clean, dtype=np.float32)[..., :len(item.mixture)])
 
 
+# Drum items (kind "drums" of make_set.py; issue #9): kick/snare/hihat, no training clips.
+KINDS = KINDS + ("drums",)
+
+
+@method("nmfaudio-drums", kinds=("drums",), available=_has("split_drums"))
+def nmfaudio_drums(item):
+    """nmfaudio.split_drums(y, sr): convolutive NMF from drum-shaped templates, defaults, no training data."""
+    out = nmfaudio.split_drums(item.mixture, item.sr)
+    return np.stack([out[n] for n in item.names])
+
+
+@method("nmfaudio-drums-nmf", kinds=("drums",), available=_has("split_drums"))
+def nmfaudio_drums_nmf(item):
+    """nmfaudio.split_drums(y, sr, n_lags=1): the same with plain (one-frame) NMF templates, for comparison."""
+    out = nmfaudio.split_drums(item.mixture, item.sr, n_lags=1)
+    return np.stack([out[n] for n in item.names])
+
+
 @method("mixture")
 def mixture(item):
     """The unprocessed mixture as the estimate of every source."""
@@ -363,7 +381,7 @@ def markdown(rows, means, *, command, date, data_info, skipped, load):
         sel = [m for m in means if m["kind"] == kind]
         if not sel:
             continue
-        what = "mean over sources" if kind == "music" else "speech source only"
+        what = "speech source only" if kind == "speech" else "mean over sources"
         n_items = max(m["n"] + m["failed"] for m in sel)
         lines += [f"**{kind}** ({what}; {n_items} item{'s' if n_items != 1 else ''})", "",
                   "| method " + head, "| --- " + "| ---: " * len(COLUMNS) + "|"]
