@@ -116,3 +116,16 @@ def test_cli_drums_errors_are_one_line(tmp_path, capsys):
     assert main(["drums", "x.wav"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("nmfaudio: error:") for line in err)
+
+
+def test_cli_drums_json_summary(tmp_path, drum_loop, capsys):
+    import json
+
+    _, mix = drum_loop
+    src = save(tmp_path / "loop.wav", mix, SR)
+    assert main(["drums", str(src), "-o", str(tmp_path / "o"), "--n-fft", "1024",
+                 "--iterations", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["command"] == "drums" and sorted(doc["outputs"]) == ["hihat", "kick", "snare"]
+    assert doc["settings"]["max_iter"] == 5 and doc["settings"]["hop_length"] == 256
+    assert doc["sample_rate"] == SR

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._common import add_output_args, positive_int, track_name
+from ._progress import add_ux_args
 
 
 def add_parser(sub):
@@ -22,6 +23,7 @@ def add_parser(sub):
     p.add_argument("--hop", type=positive_int, default=None, metavar="N",
                    help="hop length in samples (default n_fft / 4)")
     add_output_args(p)
+    add_ux_args(p, plot=False)
     p.set_defaults(func=run)
     return p
 
@@ -30,17 +32,27 @@ def run(args) -> int:
     from ..drums import DRUMS, split_drums
     from ..exceptions import AudioFileError
     from ..io import load, save_many
+    from ._progress import Summary, audio_info
 
     out_dir = Path(args.out) / track_name(args.mix)
     if not args.overwrite:
         for t in (out_dir / f"{n}.wav" for n in DRUMS):
             if t.exists():
                 raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
+    summary = Summary("drums", args)
     y, sr = load(args.mix)
     kw = {} if args.iterations is None else {"max_iter": args.iterations}
     sources = split_drums(y, sr, n_fft=args.n_fft, hop_length=args.hop, **kw)
     paths = save_many({out_dir / f"{n}.wav": (sources[n], sr) for n in DRUMS},
                       overwrite=args.overwrite)
-    for p in paths:
-        print(p)
+    summary.doc["inputs"] = {"mix": args.mix}
+    summary.doc["outputs"] = {n: p for n, p in zip(DRUMS, paths)}
+    summary.doc.update(audio_info(y, sr))
+    import inspect
+
+    default_iter = inspect.signature(split_drums).parameters["max_iter"].default
+    summary.doc["settings"] = {"method": "nmfd", "n_fft": args.n_fft,
+                               "hop_length": args.hop or args.n_fft // 4,
+                               "max_iter": kw.get("max_iter", default_iter)}
+    summary.finish(paths)
     return 0
