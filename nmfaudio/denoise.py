@@ -115,7 +115,7 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
     if noise is not None:
         noise = valid_audio(noise, "noise")
         noise_dictionary = learn_dictionary(noise, sr, name="noise", n_components=Kn, stft=params,
-                                            random_state=random_state)
+                                            pitch_shifts=(), random_state=random_state)
     W_noise = None if noise_dictionary is None else noise_dictionary.W.astype(dtype)
     W_speech = None if speech_dictionary is None else speech_dictionary.W.astype(dtype)
     if W_noise is None and W_speech is None:
