@@ -31,9 +31,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _command_modules():
-    from . import denoise, separate, train
+    from . import batch, denoise, separate, train
 
-    return [separate, train, denoise]
+    return [separate, train, denoise, batch]
 
 
 def get_parser() -> argparse.ArgumentParser:
