@@ -9,11 +9,13 @@ interrupted run resumes where it stopped.
 
 Engines
 -------
-*Local* (default): a pool of ``jobs`` worker processes (``spawn`` start
-method, one BLAS thread each). The dictionaries go to each worker once, when
-it starts. A worker that dies (killed, out of memory, crashed) breaks only the
-files it was running: the pool is rebuilt and those files are tried again, up
-to ``max_attempts`` times, then recorded as failed.
+*Local* (default): a pool of ``jobs`` worker processes started from a fork
+server (``spawn`` where there is none), with one BLAS thread each. The
+dictionaries go to each worker once, when it starts. A worker that dies
+(killed, out of memory, crashed) breaks the pool, and with it the files in
+flight (one per worker): the pool is rebuilt and those files are tried again, up to ``max_attempts`` times
+in all, then recorded as failed. As with any ``multiprocessing`` code, a script
+that calls :func:`separate_many` must do so under ``if __name__ == "__main__":``.
 
 *Dask* (``client=`` a :class:`distributed.Client` or a scheduler address such
 as ``"tcp://host:8786"``): the same per-file task runs on the cluster. The
@@ -409,18 +411,25 @@ def _run_local(jobs, model, n_workers, max_attempts, on_record):
             if broken:
                 # A worker died: every file still in flight is lost with the pool.
                 pool.shutdown(wait=True, cancel_futures=True)
-                lost = sorted(inflight.values(), key=lambda j: j["index"])
-                inflight = {}
-                for job in reversed(lost):
-                    if attempts[job["name"]] < max_attempts:
-                        pending.appendleft(job)
+                lost = []
+                for fut, job in inflight.items():
+                    if fut.exception() is None:  # finished just before the pool broke
+                        rec = fut.result()
+                        rec["attempts"] = attempts[job["name"]]
+                        on_record(rec)
                     else:
-                        _remove_staging(job["out_dir"], job["name"])
-                        on_record({"input": job["input"], "name": job["name"], "status": "failed",
-                                   "outputs": [], "audio_seconds": None, "settings": job["settings"],
-                                   "worker": None, "seconds": None, "attempts": attempts[job["name"]],
-                                   "error": f"the worker process died while processing it "
-                                            f"({attempts[job['name']]} attempts)"})
+                        lost.append(job)
+                lost.sort(key=lambda j: j["index"])
+                inflight = {}
+                retry = [j for j in lost if attempts[j["name"]] < max_attempts]
+                pending.extendleft(reversed(retry))
+                for job in (j for j in lost if attempts[j["name"]] >= max_attempts):
+                    _remove_staging(job["out_dir"], job["name"])
+                    on_record({"input": job["input"], "name": job["name"], "status": "failed",
+                               "outputs": [], "audio_seconds": None, "settings": job["settings"],
+                               "worker": None, "seconds": None, "attempts": attempts[job["name"]],
+                               "error": f"the worker process died while processing it "
+                                        f"({attempts[job['name']]} attempts)"})
                 if pending:
                     pool = new_pool()
     finally:

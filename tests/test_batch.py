@@ -178,7 +178,7 @@ def test_cli_usage_errors_are_one_line(tmp_path, monkeypatch, capsys, argv, matc
     assert len(err.strip().splitlines()) == 1 and match in err
 
 
-def test_supervised_and_denoise_modes(tmp_path, two_tone):
+def test_supervised_and_denoise_modes(tmp_path, two_tone, capsys):
     sr, a, b = two_tone
     corpus = tmp_path / "c"
     save(corpus / "x.wav", a + b, sr)
@@ -195,8 +195,16 @@ def test_supervised_and_denoise_modes(tmp_path, two_tone):
     np.testing.assert_allclose(load(out / "x" / "tone.wav")[0], ref["tone"], atol=1e-4)
 
     noise_file = save(tmp_path / "noise_only.wav", b, sr)
-    report = separate_many([corpus], tmp_path / "dn", denoise=True, noise=noise_file, jobs=1, max_iter=20)
+    capsys.readouterr()
+    report = separate_many([corpus], tmp_path / "dn", denoise=True, noise=noise_file, jobs=1,
+                           max_iter=20, progress=True)
     assert report.ok and len(report.done) == 2
+    try:  # the bar is drawn only where tqdm is installed
+        import tqdm  # noqa: F401
+    except ImportError:
+        assert capsys.readouterr().err == ""
+    else:
+        assert "2/2" in capsys.readouterr().err
     ref = nmfaudio.denoise(a + b, sr, noise=b, max_iter=20)
     np.testing.assert_allclose(load(tmp_path / "dn" / "x" / "clean.wav")[0], ref, atol=1e-4)
 
