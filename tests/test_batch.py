@@ -321,3 +321,32 @@ def test_dask_unreachable_scheduler_is_one_line(tmp_path, corpus, capsys, monkey
                  "--scheduler", "tcp://127.0.0.1:9"]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "cannot connect to the Dask scheduler" in err
+
+
+@pytest.mark.skipif(not os.environ.get("NMFAUDIO_SLOW_TESTS"),
+                    reason="starts and restarts Dask worker processes (~15-40 s); "
+                           "set NMFAUDIO_SLOW_TESTS=1 to run it")
+def test_dask_killed_worker_task_is_rescheduled(tmp_path, corpus):
+    """A Dask worker process killed mid-file: the nanny restarts it, the task runs again."""
+    distributed = pytest.importorskip("distributed")
+    save(corpus / "m4.wav", load(corpus / "m1.wav")[0] * 0.8, 8000)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        pids = client.run(os.getpid)
+        killed = []
+
+        def cb(rec):
+            if not killed:
+                busy = [pid for addr, pid in pids.items() if addr != rec["worker"]]
+                os.kill(busy[0], signal.SIGKILL)
+                killed.append(busy[0])
+
+        report = separate_many([corpus], out, n_sources=2, client=client, callback=cb, **FAST)
+    assert killed
+    assert report.ok and sorted(r["name"] for r in report.done) == ["m1", "m2", "m3", "m4"]
+    assert _no_staging_left(out)
+    for r in report.done:
+        parts = [load(out / o)[0] for o in r["outputs"]]
+        np.testing.assert_allclose(parts[0] + parts[1], load(r["input"])[0], atol=1e-5)
