@@ -392,12 +392,17 @@ def _run_local(jobs, model, n_workers, max_attempts, on_record):
         while pending or inflight:
             # Keep one file per worker in flight, so that a dying worker only takes
             # down files that were really running.
+            broken = False
             while pending and len(inflight) < n_workers:
+                try:
+                    fut = pool.submit(_pool_job, pending[0])
+                except BrokenProcessPool:  # a worker died since the last wait
+                    broken = True
+                    break
                 job = pending.popleft()
                 attempts[job["name"]] += 1
-                inflight[pool.submit(_pool_job, job)] = job
-            done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-            broken = False
+                inflight[fut] = job
+            done = () if broken else cf.wait(inflight, return_when=cf.FIRST_COMPLETED)[0]
             for fut in done:
                 job = inflight.pop(fut)
                 try:
