@@ -619,6 +619,18 @@ def _noise_dictionary(noise, random_state):
                             stft=default_denoise_stft(sr), random_state=random_state)
 
 
+def _file_sha1(path):
+    path = Path(os.fspath(path))
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha1").hexdigest() if hasattr(hashlib, "file_digest") \
+                else hashlib.sha1(fh.read()).hexdigest()
+    except FileNotFoundError:
+        raise AudioFileError(f"{str(path)!r}: no such file") from None
+    except IsADirectoryError:
+        raise AudioFileError(f"{str(path)!r} is a directory, expected an audio file") from None
+
+
 def _default_jobs():
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -748,8 +760,13 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
                                       "random_state": random_state},
                        dictionaries=_load_dictionaries(dictionaries))
     elif denoise:
-        model = _Model("denoise", {"max_iter": max_iter, "random_state": random_state},
-                       noise=_noise_dictionary(noise, random_state))
+        opts = {"max_iter": max_iter, "random_state": random_state}
+        if isinstance(noise, (str, os.PathLike)):
+            # Identified by its content; its templates are learned only if a file needs them.
+            opts["noise_sample_sha1"] = _file_sha1(noise)
+            model = _Model("denoise", opts)
+        else:
+            model = _Model("denoise", opts, noise=_noise_dictionary(noise, random_state))
     else:
         opts = {"n_sources": check_positive_int(2 if n_sources is None else n_sources, "n_sources"),
                 "n_components": check_positive_int(n_components, "n_components", allow_none=True),
@@ -783,6 +800,8 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
         jobs_list.append({"index": i, "input": str(f), "name": name, "out_dir": str(out_dir),
                           "overwrite": bool(overwrite), "settings": settings})
 
+    if jobs_list and "noise_sample_sha1" in model.options:
+        model.noise = _noise_dictionary(noise, random_state)
     records = []
     manifest = _Manifest(manifest_path)
     bar = _progress_bar(len(files), len(skipped), progress) if jobs_list else None

@@ -207,6 +207,12 @@ def test_supervised_and_denoise_modes(tmp_path, two_tone, capsys):
         assert "2/2" in capsys.readouterr().err
     ref = nmfaudio.denoise(a + b, sr, noise=b, max_iter=20)
     np.testing.assert_allclose(load(tmp_path / "dn" / "x" / "clean.wav")[0], ref, atol=1e-4)
+    # same noise sample (by content): skipped; another one: redone, so refused without overwrite
+    again = separate_many([corpus], tmp_path / "dn", denoise=True, noise=noise_file, max_iter=20)
+    assert len(again.skipped) == 2 and not again.records
+    other = save(tmp_path / "noise2.wav", 0.5 * b, sr)
+    third = separate_many([corpus], tmp_path / "dn", denoise=True, noise=other, jobs=1, max_iter=20)
+    assert len(third.failed) == 2 and "already exists" in third.failed[0]["error"]
 
 
 # ----------------------------------------------------------------- dead workers

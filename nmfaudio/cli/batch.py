@@ -75,7 +75,7 @@ def run(args) -> int:
         print(f"nmfaudio: error: {where}{rec['error']}", file=sys.stderr)
     if not args.quiet:
         n_done, n_failed = len(report.done), len(report.failed)
-        rate = n_done / report.seconds if report.seconds > 0 else 0.0
+        rate = f" ({n_done / report.seconds:.2f} files/s)" if n_done and report.seconds > 0 else ""
         print(f"{n_done} separated, {len(report.skipped)} already done, {n_failed} failed "
-              f"in {report.seconds:.1f} s ({rate:.2f} files/s); manifest: {report.manifest}")
+              f"in {report.seconds:.1f} s{rate}; manifest: {report.manifest}")
     return 0 if report.ok else 1
