@@ -55,19 +55,24 @@ def train_dictionaries(folder):
     return dicts
 
 
-def timed(files, warm, out_root, label, dicts, **engine):
+def timed(files, warm, out_root, label, dicts, repeat, **engine):
     separate_many(warm, out_root / f"{label}-warm", dictionaries=dicts, progress=False, **engine)
-    t0 = time.perf_counter()
-    report = separate_many(files, out_root / label, dictionaries=dicts, progress=False, **engine)
-    wall = time.perf_counter() - t0
-    assert report.ok, report.failed
+    best = None
+    for i in range(repeat):  # best of `repeat`: the machine is shared
+        t0 = time.perf_counter()
+        rep = separate_many(files, out_root / f"{label}-{i}", dictionaries=dicts, progress=False, **engine)
+        wall_i = time.perf_counter() - t0
+        assert rep.ok, rep.failed
+        if best is None or wall_i < best[0]:
+            best = (wall_i, rep)
+    wall, report = best
     audio = report.audio_seconds
     cpu = sum(r["seconds"] for r in report.done)
     return {"engine": label, "files": len(report.done), "wall": wall, "audio": audio,
             "files_per_s": len(report.done) / wall, "rtf": wall / audio, "per_file": cpu / len(report.done)}
 
 
-def markdown(rows, copies, load_before, load_after):
+def markdown(rows, copies, repeat, load_before, load_after):
     lines = [
         START,
         "## Batch throughput (`benchmarks/batch.py`)",
@@ -75,7 +80,8 @@ def markdown(rows, copies, load_before, load_after):
         f"Supervised separation (piano + flute dictionaries, 32 components each, trained on "
         f"`audio_fixtures/music/train`) of {copies} copies of the music fixtures "
         f"(5 s, 22.05 kHz, mono; {rows[0]['audio']:.0f} s of audio in all). "
-        "Each engine runs a warm-up batch first (worker start-up), then the timed one. "
+        f"Each engine runs a warm-up batch first (worker start-up), then the timed batch {repeat} "
+        "times; the fastest run is shown. "
         "RTF = wall time / audio duration (lower is faster).",
         "",
         "| engine | files | wall (s) | files/s | RTF | × real time | mean time per file in a worker (s) |",
@@ -92,8 +98,12 @@ def markdown(rows, copies, load_before, load_after):
         "The LocalCluster has 2 worker processes with 1 thread each, on loopback TCP; on one "
         "machine it adds scheduling overhead to the same work and is the way out when one "
         "machine is not enough, not a speed-up by itself.",
-        END,
     ]
+    if load_before > (os.cpu_count() or 1):
+        lines += ["", f"**Caveat:** the load average ({load_before:.1f}) exceeded the {os.cpu_count()} vCPUs "
+                      "during this run: other work held the cores, so a second worker did not get a "
+                      "core of its own and the 1 vs 2 worker comparison here says little about scaling."]
+    lines.append(END)
     return "\n".join(lines) + "\n"
 
 
@@ -111,6 +121,7 @@ def write_section(path, text):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=16, help="number of files (default 16)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per engine, best kept (default 3)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--no-dask", action="store_true", help="skip the LocalCluster row")
     args = parser.parse_args(argv)
@@ -123,8 +134,9 @@ def main(argv=None):
         files = make_corpus(tmp / "in", args.copies)
         warm = make_corpus(tmp / "warm", 4)  # at least one file per worker
         dicts = train_dictionaries(tmp)
-        rows = [timed(files, warm, tmp / "out", "local pool, 1 worker", dicts, jobs=1),
-                timed(files, warm, tmp / "out", "local pool, 2 workers", dicts, jobs=2)]
+        rep = args.repeat
+        rows = [timed(files, warm, tmp / "out", "local pool, 1 worker", dicts, rep, jobs=1),
+                timed(files, warm, tmp / "out", "local pool, 2 workers", dicts, rep, jobs=2)]
         if not args.no_dask:
             try:
                 import distributed
@@ -135,8 +147,8 @@ def main(argv=None):
                                               host="127.0.0.1", dashboard_address=None) as cluster, \
                         distributed.Client(cluster) as client:
                     rows.append(timed(files, warm, tmp / "out", "Dask LocalCluster, 2 workers × 1 thread",
-                                      dicts, client=client))
-    text = markdown(rows, args.copies, load_before, os.getloadavg()[0])
+                                      dicts, rep, client=client))
+    text = markdown(rows, args.copies, args.repeat, load_before, os.getloadavg()[0])
     print(text)
     if not args.no_write:
         write_section(ROOT / "benchmarks" / "RESULTS.md", text)
