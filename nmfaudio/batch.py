@@ -566,6 +566,14 @@ class BatchReport:
     manifest : pathlib.Path
     seconds : float
         Wall-clock time of the run.
+
+    Examples
+    --------
+    >>> report = nmfaudio.separate_many("audio_fixtures/music/*.wav", "separated",
+    ...                                 n_sources=2)  # doctest: +SKIP
+    >>> if not report.ok:  # doctest: +SKIP
+    ...     for rec in report.failed:
+    ...         print(rec["input"], rec["error"])
     """
 
     records: list
