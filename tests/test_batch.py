@@ -157,6 +157,9 @@ def test_cli_batch_in_process(tmp_path, corpus, capsys):
     # again, quietly: everything already done, nothing printed
     assert main(argv + ["--quiet"]) == 0
     assert capsys.readouterr().out == ""
+    assert main(argv + ["--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] and doc["done"] == 0 and doc["skipped"] == 3 and doc["failed"] == []
 
     # a missing file fails on its own line, the exit code says so
     assert main(argv[:2] + [str(tmp_path / "gone.wav")] + argv[2:] + ["--quiet"]) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ._common import positive_int
+from ._progress import add_ux_args
 
 
 def add_parser(sub):
@@ -48,7 +49,7 @@ def add_parser(sub):
                    help="when two inputs share a file name, name their output folders after "
                         "their parent folders (a__take, b__take) instead of stopping")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    add_ux_args(p, plot=False)  # --json, -q/--quiet
     p.set_defaults(func=run)
     return p
 
@@ -69,11 +70,19 @@ def run(args) -> int:
         n_components=args.components, n_fft=args.n_fft, hop_length=args.hop,
         max_iter=args.iterations, random_state=args.seed, jobs=args.jobs,
         client=args.scheduler, overwrite=args.overwrite, unique_names=args.unique_names,
-        progress=False if args.quiet else None)
+        progress=False if (args.quiet or args.json) else None)
     for rec in report.failed:
         where = "" if rec["input"] in (rec["error"] or "") else f"{rec['input']}: "
         print(f"nmfaudio: error: {where}{rec['error']}", file=sys.stderr)
-    if not args.quiet:
+    if args.json:
+        import json
+
+        print(json.dumps({"command": "batch", "ok": report.ok, "seconds": round(report.seconds, 3),
+                          "done": len(report.done), "skipped": len(report.skipped),
+                          "failed": [{"input": r["input"], "error": r["error"]} for r in report.failed],
+                          "audio_seconds": round(report.audio_seconds, 3),
+                          "manifest": str(report.manifest)}))
+    elif not args.quiet:
         n_done, n_failed = len(report.done), len(report.failed)
         rate = f" ({n_done / report.seconds:.2f} files/s)" if n_done and report.seconds > 0 else ""
         print(f"{n_done} separated, {len(report.skipped)} already done, {n_failed} failed "
