@@ -19,6 +19,7 @@ from .denoise import denoise, denoise_sources
 from .estimator import NMF
 from .evaluate import evaluate, si_sdr
 from .oracle import oracle_separate
+from .batch import BatchReport, separate_many
 
 __version__ = "0.1.0"
 
@@ -30,4 +31,5 @@ __all__ = [
     "Separation", "separate", "separate_spectrogram", "separate_supervised_spectrogram",
     "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "__version__",
     "evaluate", "si_sdr", "oracle_separate",
+    "separate_many", "BatchReport",
 ]
