@@ -613,8 +613,8 @@ def _load_dictionaries(dictionaries):
 
 
 def _noise_dictionary(noise, random_state):
-    from .denoise import NOISE_COMPONENTS, default_denoise_stft
-    from .dictionary import SourceDictionary, learn_dictionary
+    from .denoise import learn_noise_dictionary
+    from .dictionary import SourceDictionary
     from .io import load
 
     if noise is None or isinstance(noise, SourceDictionary):
@@ -623,8 +623,7 @@ def _noise_dictionary(noise, random_state):
         raise ParameterError(f"noise={noise!r} must be a path to a noise sample or a SourceDictionary")
     y, sr = load(noise)
     # As denoise(noise=...) does per call, but once for the whole batch.
-    return learn_dictionary(y, sr, name="noise", n_components=NOISE_COMPONENTS,
-                            stft=default_denoise_stft(sr), random_state=random_state)
+    return learn_noise_dictionary(y, sr, random_state=random_state)
 
 
 def _file_sha1(path):
