@@ -41,10 +41,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _command_modules():
-    from . import denoise, evaluate, plot, separate, train
+    from . import batch, denoise, evaluate, plot, separate, train
     from . import drums
 
-    return [separate, train, denoise, evaluate, plot, drums]
+    return [separate, train, denoise, evaluate, plot, batch, drums]
 
 
 def get_parser() -> argparse.ArgumentParser:
