@@ -22,6 +22,7 @@ C. Févotte and J. Idier, "Algorithms for nonnegative matrix factorization with 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import numbers
 
@@ -349,6 +350,224 @@ def _inner_W_euclidean(V, W, H, eps, n_inner, delta, free):
             break
 
 
+_BLOCK_BYTES = 1 << 19  # column block of V / W H kept in cache between the products
+
+
+def _gemm_acc(C, A, B):
+    """``C += A @ B.T`` in place (C, A C-contiguous; BLAS gemm with beta = 1)."""
+    from scipy.linalg import blas
+
+    gemm = blas.sgemm if C.dtype == np.float32 else blas.dgemm
+    gemm(1.0, np.ascontiguousarray(B).T, A.T, beta=1.0, c=C.T, trans_a=1, overwrite_c=1)
+
+
+class _Engine:
+    """Plain multiplicative updates with preallocated buffers, blocked over frames.
+
+    ``V`` is split into column blocks small enough to stay in cache: for each
+    block, ``W @ H_b`` is computed, turned in place into the ratio(s) of the
+    update by a fused numba kernel (:mod:`._kernels`), and consumed by the next
+    product while still in cache. ``W H`` is never held whole. The β-divergence
+    comes out of the same pass (the loss at a check is computed together with the
+    statistics of the next H update, which need the same ``W H``).
+    """
+
+    def __init__(self, Vs, W, H, beta, gamma, eps, lam, free):
+        from . import _kernels
+
+        self.k = _kernels
+        F, T = Vs.shape
+        K = W.shape[1]
+        dt = Vs.dtype
+        self.W, self.H, self.beta, self.gamma, self.lam, self.free = W, H, beta, gamma, lam, free
+        self.eps = dt.type(eps)
+        self.shape = (F, T)
+        bs = int(max(16, min(T, _BLOCK_BYTES // (F * dt.itemsize))))
+        nb = -(-T // bs)
+        edges = np.linspace(0, T, nb + 1).round().astype(int)
+        self.blocks = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+        if beta == 2.0:
+            # no elementwise work: whole-matrix products, V kept as one array
+            self.V = Vs
+            self.Vb = [Vs[:, a:b] for a, b in self.blocks]
+        else:
+            self.Vb = [np.ascontiguousarray(Vs[:, a:b]) for a, b in self.blocks]
+        bmax = max(b - a for a, b in self.blocks)
+        self._buf = np.empty(F * bmax, dt)
+        self._buf2 = np.empty(F * bmax, dt)
+        self.numH = np.empty((K, T), dt)
+        self.denH = np.empty((K, T), dt) if beta != 1.0 else None
+        Kf = K if free is None else len(free)
+        self.numW = np.empty((F, Kf), dt)
+        self.denW = np.empty((F, Kf), dt) if beta != 1.0 else None
+        # data-only terms of the loss
+        self.c_const = 0.0
+        for Vb in self.Vb:
+            if beta == 1.0:
+                pos = Vb[Vb > 0].astype(np.float64)
+                self.c_const += float(np.dot(pos, np.log(pos)) - pos.sum())
+            elif beta == 0.0:
+                self.c_const += float(np.sum(np.log(Vb.astype(np.float64))))
+            elif beta != 2.0:
+                self.c_const += float(np.sum(Vb.astype(np.float64) ** beta))
+        self.has_stats = False
+
+    def _views(self, n):
+        F = self.shape[0]
+        return self._buf[:F * n].reshape(F, n), self._buf2[:F * n].reshape(F, n)
+
+    def _assemble(self, s1, s2):
+        beta, c = self.beta, self.c_const
+        F, T = self.shape
+        if beta == 2.0:
+            value = 0.5 * s1
+        elif beta == 1.0:
+            value = c - s1 + s2
+        elif beta == 0.0:
+            value = s1 - c - s2 - F * T
+        else:
+            value = (c + (beta - 1.0) * s1 - beta * s2) / (beta * (beta - 1.0))
+        if self.lam is not None:
+            value += float(np.sum(self.lam * self.H, dtype=np.float64))
+        return value
+
+    def _pass(self, Vb, A, B, want_loss, consume):
+        """Turn ``A = W @ H_b`` into the update operands in place, hand them to
+        ``consume(A, B)`` (B None for KL) and return the block's loss partial sums."""
+        k, eps, beta = self.k, self.eps, self.beta
+        p1 = p2 = 0.0
+        if beta == 1.0:
+            if want_loss:
+                p2 = k.kl_ratio_keep(Vb, A, B, eps)
+            else:
+                k.kl_ratio(Vb, A, eps)
+            if consume is not None:
+                consume(A, None)
+            if want_loss:
+                np.log(B, out=B)
+                p1 = k.dot64(Vb, B)
+        elif beta == 0.0:
+            p1 = k.is_ab(Vb, A, B, eps)
+            if consume is not None:
+                consume(A, B)
+            if want_loss:
+                np.log(B, out=A)  # log(1 / WH)
+                p2 = k.sum64(A)
+        else:
+            p1, p2 = k.beta_ab(Vb, A, B, eps, beta)
+            if consume is not None:
+                consume(A, B)
+        return p1, p2
+
+    def loss(self):
+        """β-divergence of the current factors (plus the L1 penalty)."""
+        W, H = self.W, self.H
+        s1 = s2 = 0.0
+        for (a, b), Vb in zip(self.blocks, self.Vb):
+            A, B = self._views(b - a)
+            np.matmul(W, H[:, a:b], out=A)
+            if self.beta == 2.0:
+                p1, p2 = self.k.sqdiff(Vb, A, self.eps), 0.0
+            else:
+                p1, p2 = self._pass(Vb, A, B, True, None)
+            s1 += p1
+            s2 += p2
+        return self._assemble(s1, s2)
+
+    def h_stats(self, want_loss=False):
+        """Numerator/denominator of the H update for the current W, H (and the loss if asked)."""
+        W, H, beta = self.W, self.H, self.beta
+        if beta == 2.0:
+            np.matmul(W.T, self.V, out=self.numH)
+            np.matmul(W.T @ W, H, out=self.denH)
+            loss = self.loss() if want_loss else None
+        else:
+            Wt, numH, denH = W.T, self.numH, self.denH
+            s1 = s2 = 0.0
+            for (a, b), Vb in zip(self.blocks, self.Vb):
+                A, B = self._views(b - a)
+                np.matmul(W, H[:, a:b], out=A)
+
+                def consume(A, B, a=a, b=b):
+                    np.matmul(Wt, A, out=numH[:, a:b])
+                    if B is not None:
+                        np.matmul(Wt, B, out=denH[:, a:b])
+
+                p1, p2 = self._pass(Vb, A, B, want_loss, consume)
+                s1 += p1
+                s2 += p2
+            loss = self._assemble(s1, s2) if want_loss else None
+        self.has_stats = True
+        return loss
+
+    def _apply(self, X, num, den):
+        np.maximum(den, self.eps, out=den)
+        np.divide(num, den, out=num)
+        if self.gamma != 1.0:
+            np.power(num, self.gamma, out=num)
+        X *= num
+
+    def update_H(self):
+        if not self.has_stats:
+            self.h_stats()
+        self.has_stats = False
+        if self.beta == 1.0:
+            den = self.W.sum(axis=0)[:, None]
+        else:
+            den = self.denH
+        if self.lam is not None:
+            den += self.lam
+        self._apply(self.H, self.numH, den)
+
+    def update_W(self):
+        W, H, beta, free = self.W, self.H, self.beta, self.free
+        self.has_stats = False
+        Hf = H if free is None else np.ascontiguousarray(H[free])
+        numW, denW = self.numW, self.denW
+        numW.fill(0)
+        if beta == 2.0:
+            np.matmul(self.V, Hf.T, out=numW)
+            np.matmul(W, H @ Hf.T, out=denW)
+        else:
+            if denW is not None:
+                denW.fill(0)
+            for (a, b), Vb in zip(self.blocks, self.Vb):
+                A, B = self._views(b - a)
+                np.matmul(W, H[:, a:b], out=A)
+                Hb = np.ascontiguousarray(Hf[:, a:b])
+
+                def consume(A, B, Hb=Hb):
+                    _gemm_acc(numW, A, Hb)
+                    if B is not None:
+                        _gemm_acc(denW, B, Hb)
+
+                self._pass(Vb, A, B, False, consume)
+            if beta == 1.0:
+                denW = Hf.sum(axis=1)[None, :]
+        if free is None:
+            self._apply(W, numW, denW)
+        else:
+            Wf = np.ascontiguousarray(W[:, free])
+            self._apply(Wf, numW, denW)
+            W[:, free] = Wf
+
+
+_CONTROLLER = None
+
+
+def _blas_threads(n_threads):
+    """Context limiting the BLAS threads (None: leave as configured)."""
+    global _CONTROLLER
+    if n_threads is None:
+        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        import scipy.linalg.blas  # noqa: F401  (load scipy's BLAS too, so that it is limited)
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=n_threads, user_api="blas")
+
+
 def _check_sparsity(sparsity, K):
     """Return None (no penalty) or a (K, 1) float64 array of non-negative weights."""
     if np.ndim(sparsity) == 0:
@@ -392,7 +611,7 @@ def _check_update_W(update_W, K):
 
 def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, update_H=True,
         init="random", max_iter=200, tol=1e-4, random_state=None, callback=None,
-        loss_every=LOSS_EVERY, accelerate=False, sparsity=0.0):
+        loss_every=LOSS_EVERY, accelerate=False, sparsity=0.0, n_threads=1):
     """Non-negative matrix factorisation ``V ≈ W H`` by multiplicative updates.
 
     Parameters
@@ -438,6 +657,12 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         unit L1 norm after each W update (H rescaled, ``W H`` unchanged) so that
         the penalty cannot be dodged by scaling; the loss is guaranteed
         non-increasing only while W is fixed.
+    n_threads : int > 0 or None
+        BLAS threads used during the call (restored afterwards; the limit is
+        process-wide while it lasts). Default 1: on the skinny products of NMF
+        (K ≪ n_freq, n_frames) a second BLAS thread gained at most ~1.8× on an
+        idle 2-vCPU machine and was up to 60× slower on a loaded one
+        (``benchmarks/RESULTS.md``). ``None`` leaves the BLAS setting alone.
     accelerate : bool
         ``False`` (default): the plain rules, one update of each learning factor
         per iteration. ``True``: accelerated MU (Gillis & Glineur 2012) for β = 2 —
@@ -504,6 +729,19 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         raise ParameterError("update_H=False needs the fixed activations H")
 
     lam = _check_sparsity(sparsity, K)
+    if n_threads is not None:
+        n_threads = check_positive_int(n_threads, "n_threads")
+    with _blas_threads(n_threads):
+        return _solve(V, K, W_in, H_in, init=init, random_state=random_state, beta=beta,
+                      update_H=update_H, learn_W=learn_W, free=free, lam=lam, max_iter=max_iter,
+                      tol=tol, loss_every=loss_every, callback=callback, accelerate=accelerate)
+
+
+def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, free, lam, max_iter,
+           tol, loss_every, callback, accelerate):
+    """The iterations of :func:`nmf` on validated arguments."""
+    dtype = V.dtype
+    F, T = V.shape
 
     rng = _rng(random_state)
     W0, H0 = _initialize(V, K, W_in, H_in, init, rng)
@@ -534,18 +772,23 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
     if lam is not None:
         lam = lam.astype(dtype)
 
-    def objective(WH):
-        value = _divergence(Vs, WH, beta, eps)
-        if lam is not None:
-            value += float(np.sum(lam * H_, dtype=np.float64))
-        return value * loss_scale
+    if accelerate:
+        def objective(WH):
+            value = _divergence(Vs, WH, beta, eps)
+            if lam is not None:
+                value += float(np.sum(lam * H_, dtype=np.float64))
+            return value * loss_scale
 
-    WH = W_ @ H_
-    losses = [objective(WH)]
+        WH = W_ @ H_
+        losses = [objective(WH)]
+    else:
+        engine = _Engine(Vs, W_, H_, beta, gamma, eps, lam, free)
+        del Vs
+        losses = [(engine.h_stats(want_loss=True) if update_H else engine.loss()) * loss_scale]
     n_iter = 0
     converged = False
     prev = losses[0]
-    wh_fresh = True
+    fresh = True  # losses[-1] is the loss of the current factors
     for it in range(1, max_iter + 1):
         if not (update_H or learn_W):
             break
@@ -556,24 +799,23 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
                 _inner_W_euclidean(Vs, W_, H_, eps, n_inner_W, 0.1, free)
                 if lam is not None:
                     _normalize_free_columns(W_, H_, free, eps)
-            wh_fresh = False
-        elif update_H:
-            if not wh_fresh and beta != 2.0:
-                np.matmul(W_, H_, out=WH)
-            _update_H(Vs, W_, H_, WH, beta, gamma, eps, lam)
-            wh_fresh = False
-        if learn_W and not accelerate:
-            if not wh_fresh and beta != 2.0:
-                np.matmul(W_, H_, out=WH)
-            _update_W(Vs, W_, H_, WH, beta, gamma, eps, free)
-            if lam is not None:
-                _normalize_free_columns(W_, H_, free, eps)
-            wh_fresh = False
+        else:
+            if update_H:
+                engine.update_H()
+            if learn_W:
+                engine.update_W()
+                if lam is not None:
+                    _normalize_free_columns(W_, H_, free, eps)
+        fresh = False
         n_iter = it
         if it % loss_every == 0:
-            np.matmul(W_, H_, out=WH)
-            wh_fresh = True
-            cur = objective(WH)
+            if accelerate:
+                np.matmul(W_, H_, out=WH)
+                cur = objective(WH)
+            else:
+                # the statistics of the next H update need the same W H as the loss
+                cur = (engine.h_stats(want_loss=True) if update_H else engine.loss()) * loss_scale
+            fresh = True
             losses.append(cur)
             stop = callback(it, cur) is True if callback is not None else False
             if tol > 0 and (cur <= _EXACT * losses[0] or (prev - cur) < tol * prev):
@@ -583,9 +825,13 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
                 break
             prev = cur
 
-    if not wh_fresh:
+    if fresh:
+        final = losses[-1]
+    elif accelerate:
         np.matmul(W_, H_, out=WH)
-    final = objective(WH)
+        final = objective(WH)
+    else:
+        final = engine.loss() * loss_scale
     if on_H:
         H_ *= dtype.type(scale)
     else:
