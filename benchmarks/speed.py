@@ -177,7 +177,7 @@ def time_to_loss(args, V64):
     H0 = (avg * np.abs(rng.standard_normal((K, V.shape[1])))).astype(dtype)
     ours(V, W0, H0, "kl", 2, accelerate=True)
     sk_s = None if args.sk_threads[0] == "default" else int(args.sk_threads[0])
-    dt, W, H, n = sklearn_mu(V, W0, H0, "kl", 200, sk_s)
+    dt, W, H, n = sklearn_mu(V, W0, H0, 1.0, 200, sk_s)
     target = nmfaudio.beta_divergence(V, W, H, "kl")
 
     def reach(accelerate):
@@ -189,7 +189,7 @@ def time_to_loss(args, V64):
 
     t_sk, t_plain, t_acc = [], [], []
     for _ in range(args.reps):
-        t_sk.append(sklearn_mu(V, W0, H0, "kl", 200, sk_s)[0])
+        t_sk.append(sklearn_mu(V, W0, H0, 1.0, 200, sk_s)[0])
         dt, rp = reach(False)
         t_plain.append(dt)
         dt, ra = reach(True)

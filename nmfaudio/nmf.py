@@ -500,14 +500,19 @@ class _Engine:
         self.has_stats = True
         return loss
 
-    def _apply(self, X, num, den):
+    def _apply(self, X, num, den, alpha=1.0):
+        """``X ← X ⊙ ratio^alpha`` with the MM ratio ``(num / max(den, eps))^γ`` left in ``num``."""
         np.maximum(den, self.eps, out=den)
         np.divide(num, den, out=num)
         if self.gamma != 1.0:
             np.power(num, self.gamma, out=num)
-        X *= num
+        if alpha == 1.0:
+            X *= num
+        else:
+            X *= num ** X.dtype.type(alpha)
 
-    def update_H(self):
+    def update_H(self, alpha=1.0):
+        """H update from the current statistics; ``alpha > 1`` over-relaxes (ratio^alpha)."""
         if not self.has_stats:
             self.h_stats()
         self.has_stats = False
@@ -517,20 +522,26 @@ class _Engine:
             den = self.denH
         if self.lam is not None:
             den += self.lam
-        self._apply(self.H, self.numH, den)
+        self._apply(self.H, self.numH, den, alpha)
+        return self.numH  # the MM ratio
 
-    def update_W(self):
+    def w_stats(self, want_loss=False):
+        """Numerator/denominator of the W update for the current W, H (and the loss if asked)."""
         W, H, beta, free = self.W, self.H, self.beta, self.free
         self.has_stats = False
         Hf = H if free is None else np.ascontiguousarray(H[free])
         numW, denW = self.numW, self.denW
-        numW.fill(0)
+        loss = None
         if beta == 2.0:
             np.matmul(self.V, Hf.T, out=numW)
             np.matmul(W, H @ Hf.T, out=denW)
+            if want_loss:
+                loss = self.loss()
         else:
+            numW.fill(0)
             if denW is not None:
                 denW.fill(0)
+            s1 = s2 = 0.0
             for (a, b), Vb in zip(self.blocks, self.Vb):
                 A, B = self._views(b - a)
                 np.matmul(W, H[:, a:b], out=A)
@@ -541,15 +552,103 @@ class _Engine:
                     if B is not None:
                         _gemm_acc(denW, B, Hb)
 
-                self._pass(Vb, A, B, False, consume)
-            if beta == 1.0:
-                denW = Hf.sum(axis=1)[None, :]
+                p1, p2 = self._pass(Vb, A, B, want_loss, consume)
+                s1 += p1
+                s2 += p2
+            if want_loss:
+                loss = self._assemble(s1, s2)
+        self._Hf = Hf
+        return loss
+
+    def update_W(self, alpha=1.0, stats=False):
+        """W update (computing its statistics unless ``stats``); returns the MM ratio."""
+        if not stats:
+            self.w_stats()
+        self.has_stats = False
+        W, free, numW = self.W, self.free, self.numW
+        denW = self._Hf.sum(axis=1)[None, :] if self.beta == 1.0 else self.denW
         if free is None:
-            self._apply(W, numW, denW)
+            self._apply(W, numW, denW, alpha)
         else:
             Wf = np.ascontiguousarray(W[:, free])
-            self._apply(Wf, numW, denW)
+            self._apply(Wf, numW, denW, alpha)
             W[:, free] = Wf
+        return numW
+
+
+class _Relaxed:
+    """Accelerated MU for β ≠ 2: over-relaxed multiplicative steps with a monotone safeguard.
+
+    Each factor takes the step ``X ⊙ ratio^α`` (``ratio`` the MM ratio of the plain
+    rule, α ≥ 1). The loss of the trial point comes for free from the pass that
+    computes the statistics of the next update (same ``W H``). If it did not
+    increase, the step is kept and α grows (×``GROW``, up to ``ALPHA_MAX``);
+    otherwise the plain MM step (α = 1, which never increases the loss) replaces it
+    and α restarts at 1. So the loss is non-increasing, one step costs the four
+    products of a plain iteration plus a log pass (plus one more pass after a
+    rejected trial). With a fixed W (or H) nothing else can be reused for β ≠ 2:
+    unlike the Euclidean case, ``W H`` changes with each inner step.
+    """
+
+    ALPHA_MAX = 5.0
+    GROW = 1.3
+
+    def __init__(self, engine, update_H, learn_W, lam, free, eps):
+        self.e, self.update_H, self.learn_W = engine, update_H, learn_W
+        self.lam, self.free, self.eps = lam, free, eps
+        self.aH = self.aW = 1.0
+        if update_H:
+            self.loss = engine.h_stats(want_loss=True)
+            self.w_ready = False
+        else:
+            self.loss = engine.w_stats(want_loss=True)
+            self.w_ready = True
+
+    def _next_stats(self, after):
+        """Loss of the current factors, from the pass computing the next update's statistics."""
+        e = self.e
+        if after == "H" and self.learn_W:
+            self.w_ready = True
+            return e.w_stats(want_loss=True)
+        if self.update_H:
+            return e.h_stats(want_loss=True)
+        self.w_ready = True
+        return e.w_stats(want_loss=True)
+
+    def __call__(self):
+        e = self.e
+        if self.update_H:
+            H_old = e.H.copy()
+            ratio = e.update_H(self.aH).copy()  # the buffer is reused by the next pass
+            trial = self._next_stats("H")
+            if trial <= self.loss:
+                self.loss = trial
+                self.aH = min(self.aH * self.GROW, self.ALPHA_MAX)
+            else:
+                np.multiply(H_old, ratio, out=e.H)
+                self.aH = 1.0
+                self.loss = self._next_stats("H")
+        if self.learn_W:
+            if not self.w_ready:
+                e.w_stats()
+            self.w_ready = False
+            W_old = e.W.copy()
+            H_old = e.H.copy() if self.lam is not None else None
+            ratio = e.update_W(self.aW, stats=True).copy()
+            if self.lam is not None:
+                _normalize_free_columns(e.W, e.H, self.free, self.eps)
+            trial = self._next_stats("W")
+            if trial <= self.loss:
+                self.loss = trial
+                self.aW = min(self.aW * self.GROW, self.ALPHA_MAX)
+            else:
+                cols = slice(None) if self.free is None else self.free
+                e.W[:, cols] = W_old[:, cols] * ratio
+                if H_old is not None:
+                    e.H[...] = H_old
+                    _normalize_free_columns(e.W, e.H, self.free, self.eps)
+                self.aW = 1.0
+                self.loss = self._next_stats("W")
 
 
 _CONTROLLER = None
@@ -668,8 +767,14 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         per iteration. ``True``: accelerated MU (Gillis & Glineur 2012) for β = 2 —
         each iteration repeats the H (then W) update while reusing ``WᵀV``/``WᵀW``
         (``VHᵀ``/``HHᵀ``), until the change drops below a tenth of the first one
-        (at most ``1 + ρ/2`` times, ρ the cost ratio). The loss stays non-increasing.
-        For other β it currently has no effect.
+        (at most ``1 + ρ/2`` times, ρ the cost ratio). For other β: over-relaxed
+        steps ``X ⊙ ratio^α`` (α adapted between 1 and 5) with a safeguard that
+        falls back to the plain step whenever the loss would increase (see
+        ``_Relaxed``); with a fixed factor nothing else can be reused, since
+        ``W H`` changes at every step. Either way the loss is non-increasing and
+        ``losses`` holds the loss after each accelerated iteration (every
+        ``loss_every``); an iteration costs somewhat more than a plain one, but far
+        fewer are needed (``benchmarks/RESULTS.md``).
 
     Returns
     -------
@@ -764,6 +869,7 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
         W_ /= dtype.type(scale)
     loss_scale = scale ** beta
     gamma = _gamma(beta)
+    relax = bool(accelerate) and beta != 2.0
     accelerate = bool(accelerate) and beta == 2.0
     if accelerate:
         n_inner_H = max(2, int(1 + 0.5 * (1 + F / (K + 1))))
@@ -784,7 +890,11 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
     else:
         engine = _Engine(Vs, W_, H_, beta, gamma, eps, lam, free)
         del Vs
-        losses = [(engine.h_stats(want_loss=True) if update_H else engine.loss()) * loss_scale]
+        if relax:
+            step = _Relaxed(engine, update_H, learn_W, lam, free, eps)
+            losses = [step.loss * loss_scale]
+        else:
+            losses = [(engine.h_stats(want_loss=True) if update_H else engine.loss()) * loss_scale]
     n_iter = 0
     converged = False
     prev = losses[0]
@@ -799,6 +909,8 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
                 _inner_W_euclidean(Vs, W_, H_, eps, n_inner_W, 0.1, free)
                 if lam is not None:
                     _normalize_free_columns(W_, H_, free, eps)
+        elif relax:
+            step()
         else:
             if update_H:
                 engine.update_H()
@@ -812,6 +924,8 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
             if accelerate:
                 np.matmul(W_, H_, out=WH)
                 cur = objective(WH)
+            elif relax:
+                cur = step.loss * loss_scale
             else:
                 # the statistics of the next H update need the same W H as the loss
                 cur = (engine.h_stats(want_loss=True) if update_H else engine.loss()) * loss_scale
@@ -827,6 +941,8 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
 
     if fresh:
         final = losses[-1]
+    elif relax:
+        final = step.loss * loss_scale
     elif accelerate:
         np.matmul(W_, H_, out=WH)
         final = objective(WH)
