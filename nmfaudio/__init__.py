@@ -13,7 +13,9 @@ from .stft import STFTParams, istft, magnitude, stft
 from .nmf import NMFResult, beta_divergence, nmf
 from .masking import apply_masks, binary_masks, soft_masks
 from .grouping import group_components
-from .separate import Separation, separate, separate_spectrogram
+from .separate import Separation, separate, separate_spectrogram, separate_supervised_spectrogram
+from .dictionary import SourceDictionary, learn_dictionary
+from .denoise import denoise, denoise_sources
 from .estimator import NMF
 
 __version__ = "0.1.0"
@@ -23,5 +25,6 @@ __all__ = [
     "load", "save", "STFTParams", "stft", "istft", "magnitude",
     "NMFResult", "beta_divergence", "nmf", "NMF",
     "soft_masks", "binary_masks", "apply_masks", "group_components",
-    "Separation", "separate", "separate_spectrogram", "__version__",
+    "Separation", "separate", "separate_spectrogram", "separate_supervised_spectrogram",
+    "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "__version__",
 ]

@@ -16,7 +16,8 @@ from .masking import apply_masks, binary_masks, soft_masks
 from .nmf import nmf, resolve_beta
 from .stft import STFTParams, istft, stft
 
-__all__ = ["separate", "separate_spectrogram", "Separation", "stack_channels", "unstack_channels"]
+__all__ = ["separate", "separate_spectrogram", "separate_supervised_spectrogram", "Separation",
+           "stack_channels", "unstack_channels", "frame_init"]
 
 #: Components per source used by unsupervised separation when ``n_components`` is None.
 COMPONENTS_PER_SOURCE = 8
@@ -72,6 +73,125 @@ def unstack_channels(X, lead_shape, n_frames):
     C = int(np.prod(lead_shape))
     parts = np.stack(np.split(X, C, axis=1))
     return parts.reshape(*lead_shape, X.shape[0], n_frames)
+
+
+def _check_dictionaries(dictionaries):
+    from .dictionary import SourceDictionary
+
+    if isinstance(dictionaries, SourceDictionary):
+        dictionaries = [dictionaries]
+    dicts = list(dictionaries)
+    if not dicts:
+        raise ParameterError("dictionaries is empty; give at least one SourceDictionary")
+    for i, d in enumerate(dicts):
+        if not isinstance(d, SourceDictionary):
+            raise ParameterError(f"dictionaries[{i}] is a {type(d).__name__}, expected a SourceDictionary")
+    first = dicts[0]
+    for d in dicts[1:]:
+        if d.sr != first.sr:
+            raise ParameterError(
+                f"dictionaries disagree on the sample rate: {first.name!r} is {first.sr} Hz, "
+                f"{d.name!r} is {d.sr} Hz"
+            )
+        if d.stft != first.stft:
+            raise ParameterError(
+                f"dictionaries disagree on STFT settings: {first.name!r} has {first.stft}, "
+                f"{d.name!r} has {d.stft}"
+            )
+        if d.power != first.power or d.beta != first.beta:
+            raise ParameterError(
+                f"dictionaries disagree on spectrogram power/beta: {first.name!r} "
+                f"({first.power}, {first.beta}) vs {d.name!r} ({d.power}, {d.beta})"
+            )
+    names = [d.name for d in dicts]
+    if len(set(names)) != len(names):
+        raise ParameterError(f"dictionary names must be distinct, got {names}")
+    return dicts
+
+
+def frame_init(V, K):
+    """Per-frame initial activations: each of K components gets an equal share of the
+    frame's total magnitude. Frames are treated independently (no global statistic),
+    so a block-wise solve starts from the same point as an offline one."""
+    return np.repeat(V.sum(axis=0, keepdims=True) / K, K, axis=0)
+
+
+def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="residual",
+                                    free_sparsity=0.0, mask_power=2.0, max_iter=100,
+                                    random_state=0):
+    """Supervised separation of a complex STFT with fixed source dictionaries.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_freq, n_frames), complex]
+        Mixture STFT computed with the dictionaries' STFT settings.
+    dictionaries : list of SourceDictionary
+        One per source; their templates stay fixed.
+    n_free : int >= 0
+        Extra free components learned on the mixture; they absorb whatever the
+        dictionaries do not explain and come back as the source ``free_name``.
+    free_sparsity : float >= 0
+        L1 penalty on the free components' activations.
+    mask_power : float > 0
+        Soft-mask exponent on magnitudes (2 = Wiener).
+    max_iter : int
+        Fixed number of iterations (no early stop: with only H learning every
+        frame is solved independently of the others).
+    random_state : int
+        Seed for the free components' initialisation.
+
+    Returns
+    -------
+    Separation
+    """
+    dicts = _check_dictionaries(dictionaries)
+    S = np.asarray(S)
+    if not np.iscomplexobj(S) or S.ndim < 2:
+        raise ParameterError(f"S must be a complex STFT (..., n_freq, n_frames); got {S.dtype} {S.shape}")
+    d0 = dicts[0]
+    if S.shape[-2] != d0.stft.n_freq:
+        raise ParameterError(
+            f"S has {S.shape[-2]} frequency bins but the dictionaries use n_fft={d0.stft.n_fft} "
+            f"({d0.stft.n_freq} bins)"
+        )
+    n_free = int(n_free)
+    if n_free < 0:
+        raise ParameterError(f"n_free={n_free} must be >= 0")
+    mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
+    names = [d.name for d in dicts] + ([free_name] if n_free else [])
+    if len(set(names)) != len(names):
+        raise ParameterError(f"free_name={free_name!r} collides with a dictionary name")
+    lead, T = S.shape[:-2], S.shape[-1]
+    V = stack_channels(np.abs(S))
+    if d0.power != 1.0:
+        V = V ** d0.power
+    dtype = V.dtype
+    W_parts = [d.W.astype(dtype) for d in dicts]
+    labels = np.concatenate([np.full(d.n_components, i) for i, d in enumerate(dicts)])
+    K_fixed = labels.size
+    if n_free:
+        rng = np.random.default_rng(random_state)
+        Wf = rng.random((V.shape[0], n_free)).astype(dtype) + dtype.type(0.1)
+        Wf /= Wf.sum(axis=0)
+        W_parts.append(Wf)
+        labels = np.concatenate([labels, np.full(n_free, len(dicts))])
+    W0 = np.concatenate(W_parts, axis=1)
+    K = W0.shape[1]
+    H0 = frame_init(V, K).astype(dtype)
+    if n_free:
+        update_W = np.arange(K) >= K_fixed
+        sparsity = np.where(update_W, free_sparsity, 0.0)
+    else:
+        update_W, sparsity = False, 0.0
+    res = nmf(V, W=W0, H=H0, beta=d0.beta, update_W=update_W, max_iter=max_iter, tol=0,
+              random_state=random_state, sparsity=sparsity)
+    n_src = len(names)
+    est = np.stack([res.W[:, labels == s] @ res.H[labels == s] for s in range(n_src)])
+    est = np.stack([unstack_channels(e, lead, T) for e in est])
+    masks = soft_masks(est, power=mask_power / d0.power)
+    return Separation(names=names, S_sources=apply_masks(S, masks), masks=masks, W=res.W,
+                      H=unstack_channels(res.H, lead, T), labels=labels, n_iter=res.n_iter,
+                      loss=res.loss)
 
 
 def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", mask="soft",
@@ -141,14 +261,21 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
                       loss=res.loss)
 
 
-def separate(y, sr, *, n_sources=2, n_components=None, beta="kl", n_fft=2048, hop_length=None,
-             win_length=None, window="hann", mask="soft", mask_power=2.0, max_iter=200, tol=1e-4,
+def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
+             n_components=None, beta="kl", n_fft=None, hop_length=None, win_length=None,
+             window="hann", mask="soft", mask_power=2.0, max_iter=None, tol=1e-4,
              grouping="mfcc", random_state=0):
-    """Separate a recording into ``n_sources`` sources without training data.
+    """Separate a recording into sources, with trained dictionaries or without.
 
-    Chains :func:`stft` → :func:`nmf` on the magnitude → :func:`group_components`
-    → :func:`soft_masks` on each group's ``W_s @ H_s`` → :func:`apply_masks` →
-    :func:`istft`.
+    *Supervised* (``dictionaries`` given): the dictionaries' templates stay fixed,
+    activations are solved on the mixture (every frame independently), and each
+    source gets a soft mask from its ``W_s @ H_s``. With ``n_free > 0`` extra free
+    components absorb everything else and come back as the source ``"residual"``.
+    The STFT settings come from the dictionaries.
+
+    *Unsupervised* (``n_sources`` given, default 2): chains :func:`stft` →
+    :func:`nmf` → :func:`group_components` → :func:`soft_masks` →
+    :func:`apply_masks` → :func:`istft`.
 
     Parameters
     ----------
@@ -158,20 +285,29 @@ def separate(y, sr, *, n_sources=2, n_components=None, beta="kl", n_fft=2048, ho
         and each channel is masked with its own estimates, so the output keeps the
         channel layout.
     sr : int > 0
-        Sample rate of ``y``.
-    n_sources : int > 0
-        Number of sources to return.
+        Sample rate of ``y``. With dictionaries it must equal theirs (resample with
+        ``nmfaudio.load(path, sr=d.sr)``); a mismatch raises ParameterError naming both.
+    dictionaries : list of SourceDictionary or None
+        Trained source dictionaries (see :func:`learn_dictionary`).
+    n_sources : int > 0 or None
+        Number of sources for unsupervised separation (default 2).
+    n_free : int >= 0
+        Supervised only: free components for a ``"residual"`` source.
+    free_sparsity : float >= 0
+        Supervised only: L1 penalty on the free components' activations.
     n_components : int > 0 or None
         NMF components; default ``8 * n_sources``.
     beta : str or float
         β-divergence (default ``"kl"``).
     n_fft, hop_length, win_length, window
-        STFT settings (see :class:`STFTParams`).
+        STFT settings (see :class:`STFTParams`); default n_fft 2048. With
+        dictionaries, leave them unset (a conflicting value raises).
     mask : {"soft", "binary"}
     mask_power : float > 0
         Soft-mask exponent (2 = Wiener).
-    max_iter, tol : int, float
-        NMF stopping rule.
+    max_iter, tol : int or None, float
+        NMF stopping rule; ``max_iter`` defaults to 200 (unsupervised) or 100
+        (supervised, fixed count, ``tol`` unused).
     grouping : {"mfcc", "activation"}
         How components are clustered into sources.
     random_state : int
@@ -194,11 +330,35 @@ def separate(y, sr, *, n_sources=2, n_components=None, beta="kl", n_fft=2048, ho
     """
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
-    params = STFTParams(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window)
-    S = stft(y, params=params)
-    sep = separate_spectrogram(S, sr=sr, n_sources=n_sources, n_components=n_components, beta=beta,
-                               mask=mask, mask_power=mask_power, max_iter=max_iter, tol=tol,
-                               grouping=grouping, random_state=random_state, n_fft=params.n_fft)
+    if dictionaries is not None:
+        if n_sources is not None:
+            raise ParameterError("give either dictionaries (supervised) or n_sources (unsupervised), not both")
+        dicts = _check_dictionaries(dictionaries)
+        d0 = dicts[0]
+        if d0.sr != sr:
+            raise ParameterError(
+                f"the audio is at {sr} Hz but the dictionaries were trained at {d0.sr} Hz; "
+                f"resample the audio (nmfaudio.load(path, sr={d0.sr})) or train at {sr} Hz"
+            )
+        for key, value in (("n_fft", n_fft), ("hop_length", hop_length), ("win_length", win_length)):
+            if value is not None and value != getattr(d0.stft, key):
+                raise ParameterError(
+                    f"{key}={value} conflicts with the dictionaries' {key}={getattr(d0.stft, key)}; "
+                    "leave it unset to use the dictionaries' STFT settings"
+                )
+        params = d0.stft
+        S = stft(y, params=params)
+        sep = separate_supervised_spectrogram(
+            S, dicts, n_free=n_free, free_sparsity=free_sparsity, mask_power=mask_power,
+            max_iter=100 if max_iter is None else max_iter, random_state=random_state)
+    else:
+        params = STFTParams(n_fft=2048 if n_fft is None else n_fft, hop_length=hop_length,
+                            win_length=win_length, window=window)
+        S = stft(y, params=params)
+        sep = separate_spectrogram(
+            S, sr=sr, n_sources=2 if n_sources is None else n_sources, n_components=n_components,
+            beta=beta, mask=mask, mask_power=mask_power, max_iter=200 if max_iter is None else max_iter,
+            tol=tol, grouping=grouping, random_state=random_state, n_fft=params.n_fft)
     out = {}
     for name, Ss in zip(sep.names, sep.S_sources):
         out[name] = istft(Ss, params=params, length=y.shape[-1]).astype(y.dtype, copy=False)

@@ -1,8 +1,15 @@
+import os
+
 import numpy as np
 import pytest
 
 from nmfaudio import load, save
 from nmfaudio.cli import main
+
+
+@pytest.fixture(autouse=True)
+def repo_root(monkeypatch):
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
 
 
 @pytest.fixture
@@ -58,3 +65,25 @@ def test_help_and_version(capsys):
     assert main(["--help"]) == 0
     assert "separate" in capsys.readouterr().out
     assert main(["--version"]) == 0
+
+
+def test_train_separate_denoise_on_fixtures(tmp_path, capsys):
+    F = "audio_fixtures/"
+    for name in ("piano", "flute"):
+        assert main(["train", name, F + f"music/train/{name}.wav", "-o", str(tmp_path / f"{name}.npz"),
+                     "--components", "8"]) == 0
+    assert main(["separate", F + "music/mix.wav", "--dict", str(tmp_path / "piano.npz"),
+                 "--dict", str(tmp_path / "flute.npz"), "-o", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "mix").iterdir()) == ["flute.wav", "piano.wav"]
+    mix, _ = load(F + "music/mix.wav")
+    total = load(tmp_path / "out" / "mix" / "piano.wav")[0] + load(tmp_path / "out" / "mix" / "flute.wav")[0]
+    assert np.max(np.abs(total - mix)) < 1e-5
+    assert main(["denoise", F + "speech/noisy.wav", "--noise", F + "speech/train/noise.wav",
+                 "-o", str(tmp_path / "clean.wav"), "--noise-out", str(tmp_path / "noise.wav")]) == 0
+    clean, sr = load(tmp_path / "clean.wav")
+    noisy, _ = load(F + "speech/noisy.wav")
+    assert sr == 16000 and clean.shape == noisy.shape
+    assert main(["denoise", F + "speech/noisy.wav", "-o", str(tmp_path / "clean.wav")]) == 1
+    assert main(["separate", F + "music/mix.wav", "--dict", str(tmp_path / "missing.npz"),
+                 "-o", str(tmp_path / "o2")]) == 1
+    assert not (tmp_path / "o2").exists()

@@ -9,7 +9,7 @@ clear message instead of a traceback halfway through a build.
 
 System packages used (Debian):
     apt-get install -y fluidsynth fluid-soundfont-gm timgm6mb-soundfont \
-        fillets-ng-data-nl espeak-ng festival sonic-pi-samples
+        fillets-ng-data-nl espeak-ng festival festvox-kallpc16k sonic-pi-samples
 Python packages:
     pip install pretty_midi soundfile numpy scipy soxr
 """
@@ -36,6 +36,7 @@ SOUNDFONTS = {
 }
 FILLETS_DIR = "/usr/share/games/fillets-ng/sound"            # fillets-ng-data-nl, GPL-2
 SONIC_PI_DIR = "/usr/share/sonic-pi/samples"                 # sonic-pi-samples, CC0
+FESTIVAL_KAL = "/usr/share/festival/voices/english/kal_diphone"  # festvox-kallpc16k
 
 # Which Debian package provides each external requirement, for error messages.
 TOOL_PACKAGES = {
@@ -48,6 +49,7 @@ FILE_PACKAGES = {
     SOUNDFONTS["TimGM6mb"]: "timgm6mb-soundfont",
     FILLETS_DIR: "fillets-ng-data-nl",
     SONIC_PI_DIR: "sonic-pi-samples",
+    FESTIVAL_KAL: "festvox-kallpc16k",
 }
 
 
@@ -465,12 +467,22 @@ def sonic_pi_sample(name: str) -> str:
     return os.path.join(SONIC_PI_DIR, name + ".flac")
 
 
-def loop_excerpt(x: np.ndarray, start: int, n: int, sr: int) -> np.ndarray:
+def flatten_envelope(x: np.ndarray, sr: int, win_s: float = 1.0) -> np.ndarray:
+    """Divide out the slow level trend of a noise recording (RMS smoothed over
+    ``win_s`` seconds), keeping the overall RMS.  Used on recorded noise so
+    that a short excerpt can be looped without audible level jumps."""
+    from scipy.ndimage import uniform_filter1d
+    w = max(1, int(win_s * sr))
+    env = np.sqrt(uniform_filter1d(x ** 2, size=w, mode="reflect") + 1e-12)
+    return x / env * rms(x)
+
+
+def loop_excerpt(x: np.ndarray, start: int, n: int, sr: int, xfade_s: float = 0.2) -> np.ndarray:
     """Excerpt of length ``n`` starting at ``start``; if the recording is too
-    short it is looped with 50 ms crossfades."""
+    short it is looped with ``xfade_s`` crossfades."""
     if start + n <= len(x):
         return x[start:start + n].copy()
-    xf = int(0.05 * sr)
+    xf = int(xfade_s * sr)
     out = x[start:].copy()
     while len(out) < n:
         seg = x

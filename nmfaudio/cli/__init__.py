@@ -31,9 +31,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _command_modules():
-    from . import separate
+    from . import denoise, separate, train
 
-    return [separate]
+    return [separate, train, denoise]
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -34,7 +34,7 @@ def beta_arg(text: str):
 def add_stft_args(p: argparse.ArgumentParser, *, n_fft=2048):
     g = p.add_argument_group("STFT")
     g.add_argument("--n-fft", type=positive_int, default=n_fft, metavar="N",
-                   help=f"FFT size (default {n_fft})")
+                   help=f"FFT size (default {n_fft or 2048}; with --dict the dictionaries' own)")
     g.add_argument("--hop", type=positive_int, default=None, metavar="N",
                    help="hop length in samples (default n_fft / 4)")
 

@@ -17,16 +17,21 @@ def add_parser(sub):
     )
     p.add_argument("mix", metavar="MIX", help="mixture audio file")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output directory")
-    p.add_argument("--sources", type=positive_int, default=2, metavar="N",
+    p.add_argument("--dict", dest="dicts", action="append", metavar="D.npz", default=[],
+                   help="a trained source dictionary (repeat for each source); outputs are "
+                        "named after the dictionaries")
+    p.add_argument("--sources", type=positive_int, default=None, metavar="N",
                    help="number of sources for unsupervised separation (default 2)")
+    p.add_argument("--residual", type=int, default=0, metavar="K",
+                   help="with --dict: K free components returned as 'residual.wav' (default 0)")
     p.add_argument("--components", type=positive_int, default=None, metavar="K",
                    help="NMF components (default 8 per source)")
     p.add_argument("--beta", type=beta_arg, default="kl", metavar="BETA",
                    help="divergence: kl, euclidean, is, or a number (default kl)")
-    p.add_argument("--iterations", type=positive_int, default=200, metavar="N",
-                   help="maximum NMF iterations (default 200)")
+    p.add_argument("--iterations", type=positive_int, default=None, metavar="N",
+                   help="NMF iterations (default 200 unsupervised, 100 with --dict)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    add_stft_args(p)
+    add_stft_args(p, n_fft=None)
     add_output_args(p)
     p.set_defaults(func=run)
     return p
@@ -36,19 +41,41 @@ def run(args) -> int:
     from ..io import load, save_many
     from ..separate import separate
 
-    y, sr = load(args.mix)
-    out_dir = Path(args.out) / track_name(args.mix)
-    names = [f"source{i + 1}" for i in range(args.sources)]
-    targets = [out_dir / f"{n}.wav" for n in names]
-    if not args.overwrite:
-        for t in targets:
-            if t.exists():
-                from ..exceptions import AudioFileError
+    from ..dictionary import SourceDictionary
+    from ..exceptions import AudioFileError, ParameterError
 
+    if args.dicts and args.sources is not None:
+        raise ParameterError("give either --dict (supervised) or --sources (unsupervised), not both")
+    dicts = [SourceDictionary.load(p) for p in args.dicts]
+    if dicts:
+        names = [d.name for d in dicts] + (["residual"] if args.residual else [])
+    else:
+        names = [f"source{i + 1}" for i in range(args.sources or 2)]
+    out_dir = Path(args.out) / track_name(args.mix)
+    if not args.overwrite:
+        for t in (out_dir / f"{n}.wav" for n in names):
+            if t.exists():
                 raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
-    sources = separate(y, sr, n_sources=args.sources, n_components=args.components, beta=args.beta,
-                       n_fft=args.n_fft, hop_length=args.hop, max_iter=args.iterations,
-                       random_state=args.seed)
+    if dicts:
+        # Separation runs at the dictionaries' rate; the outputs are resampled back.
+        y0, file_sr = load(args.mix)
+        sr = dicts[0].sr
+        y = load(args.mix, sr=sr)[0] if sr != file_sr else y0
+        sources = separate(y, sr, dictionaries=dicts, n_free=args.residual, n_fft=args.n_fft,
+                           hop_length=args.hop, max_iter=args.iterations, random_state=args.seed)
+        if sr != file_sr:
+            import numpy as np
+            import soxr
+
+            log.warning("resampled %s Hz -> %s Hz for the dictionaries and back", file_sr, sr)
+            sources = {k: np.ascontiguousarray(soxr.resample(v.T, sr, file_sr).T)[..., : y0.shape[-1]]
+                       for k, v in sources.items()}
+            sr = file_sr
+    else:
+        y, sr = load(args.mix)
+        sources = separate(y, sr, n_sources=args.sources or 2, n_components=args.components,
+                           beta=args.beta, n_fft=args.n_fft, hop_length=args.hop,
+                           max_iter=args.iterations, random_state=args.seed)
     paths = save_many({out_dir / f"{n}.wav": (s, sr) for n, s in sources.items()},
                       overwrite=args.overwrite)
     for p in paths:

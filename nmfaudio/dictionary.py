@@ -1,0 +1,270 @@
+"""Trained source dictionaries: spectral templates plus everything needed to reuse them.
+
+A :class:`SourceDictionary` holds templates ``W`` of shape ``(n_freq, K)`` learned
+from clips of one source (an instrument, a voice, a noise), with the sample rate,
+STFT parameters, β and spectrogram exponent they were learned with. It is saved
+as an ``.npz`` file with two entries: ``W`` (float32) and ``metadata`` (a JSON
+string); loading never uses pickle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import check_finite_float, check_positive_int, valid_audio
+from .exceptions import AudioFileError, ParameterError
+from .nmf import nmf, resolve_beta
+from .stft import STFTParams, stft
+
+__all__ = ["SourceDictionary", "learn_dictionary", "FORMAT_VERSION", "spectrogram"]
+
+#: Version of the on-disk dictionary format written by this release.
+FORMAT_VERSION = 1
+
+
+def spectrogram(y, *, params: STFTParams, power: float = 1.0):
+    """Magnitude (``power=1``) or power (``2``) spectrogram ``(..., n_freq, n_frames)``.
+
+    Returns the complex STFT too: ``(S, V)``.
+    """
+    S = stft(y, params=params)
+    V = np.abs(S)
+    if power != 1.0:
+        V **= power
+    return S, V
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SourceDictionary:
+    """Spectral templates of one source, with the settings they were learned with.
+
+    Attributes
+    ----------
+    name : str
+        Source name; also the file name of its separated output (``<name>.wav``).
+    W : np.ndarray [shape=(n_freq, K), dtype=float32]
+        Templates, each column normalised to unit sum.
+    sr : int
+        Sample rate the templates belong to.
+    stft : STFTParams
+        STFT settings; ``n_freq == stft.n_freq``.
+    beta : float
+        β-divergence the templates were learned with (used again for separation).
+    power : float
+        Spectrogram exponent (1 = magnitude, 2 = power).
+    info : dict
+        Free-form JSON-serialisable details (training duration, components, version).
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> d = nmfaudio.learn_dictionary(y, 16000, name="noise", n_components=4, max_iter=20)
+    >>> d.W.shape, d.name
+    ((1025, 4), 'noise')
+    """
+
+    name: str
+    W: np.ndarray
+    sr: int
+    stft: STFTParams
+    beta: float = 1.0
+    power: float = 1.0
+    info: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ParameterError(f"name={self.name!r} must be a non-empty string")
+        bad = set('/\\:*?"<>|') & set(self.name)
+        if bad or self.name in (".", ".."):
+            raise ParameterError(f"name={self.name!r} cannot be used as a file name ({''.join(sorted(bad))})")
+        check_positive_int(self.sr, "sr")
+        if not isinstance(self.stft, STFTParams):
+            raise ParameterError("stft must be an STFTParams")
+        W = np.asarray(self.W)
+        if W.ndim != 2 or W.shape[1] == 0:
+            raise ParameterError(f"W has shape {W.shape}; expected (n_freq, K) with K >= 1")
+        if W.shape[0] != self.stft.n_freq:
+            raise ParameterError(
+                f"W has {W.shape[0]} rows but n_fft={self.stft.n_fft} gives {self.stft.n_freq} bins"
+            )
+        if W.dtype.kind != "f" or not np.all(np.isfinite(W)) or (W < 0).any():
+            raise ParameterError("W must be a finite, non-negative float array")
+        W = np.array(W, dtype=np.float32, copy=True)
+        W.flags.writeable = False
+        object.__setattr__(self, "W", W)
+        object.__setattr__(self, "beta", resolve_beta(self.beta))
+        object.__setattr__(self, "power", check_finite_float(self.power, "power", low=0.0, low_open=True))
+
+    @property
+    def n_components(self) -> int:
+        """Number of templates K."""
+        return self.W.shape[1]
+
+    def metadata(self) -> dict:
+        """JSON-serialisable description (everything but W)."""
+        return {
+            "format": "nmfaudio-dictionary",
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "sr": int(self.sr),
+            "stft": self.stft.to_dict(),
+            "beta": self.beta,
+            "power": self.power,
+            "n_components": self.n_components,
+            "info": self.info,
+        }
+
+    def save(self, path, *, overwrite=False):
+        """Write the dictionary to ``path`` (``.npz``), atomically.
+
+        Raises AudioFileError if ``path`` exists and ``overwrite`` is False.
+        """
+        from .io import atomic_write
+
+        path = Path(os.fspath(path))
+        if path.suffix.lower() != ".npz":
+            raise ParameterError(f"dictionary files must end in .npz, got {str(path)!r}")
+        meta = json.dumps(self.metadata())
+        with atomic_write(path, overwrite=overwrite) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, W=np.asarray(self.W), metadata=np.array(meta))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "SourceDictionary":
+        """Read a dictionary written by :meth:`save` (no pickle is ever loaded)."""
+        path = Path(os.fspath(path))
+        if not path.exists():
+            raise AudioFileError(f"{str(path)!r}: no such dictionary file")
+        if path.is_dir():
+            raise AudioFileError(f"{str(path)!r} is a directory, expected a dictionary .npz file")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                W = np.array(data["W"])
+                meta = json.loads(str(data["metadata"]))
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise AudioFileError(f"{str(path)!r} is not a valid nmfaudio dictionary: {first}") from None
+        if not isinstance(meta, dict) or meta.get("format") != "nmfaudio-dictionary":
+            raise AudioFileError(f"{str(path)!r} is not an nmfaudio dictionary file")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise AudioFileError(
+                f"{str(path)!r} has dictionary format version {version!r}; this nmfaudio reads "
+                f"versions up to {FORMAT_VERSION} — upgrade nmfaudio"
+            )
+        try:
+            return cls(name=meta["name"], W=W, sr=meta["sr"], stft=STFTParams.from_dict(meta["stft"]),
+                       beta=meta["beta"], power=meta["power"], info=meta.get("info", {}))
+        except (KeyError, TypeError, ParameterError) as exc:
+            raise AudioFileError(f"{str(path)!r} has invalid dictionary metadata: {exc}") from None
+
+
+def _as_clip_list(clips):
+    if isinstance(clips, np.ndarray) or (isinstance(clips, (list, tuple)) and clips
+                                         and np.isscalar(clips[0])):
+        clips = [clips]
+    if not isinstance(clips, (list, tuple)) or not clips:
+        raise ParameterError("clips must be an audio array or a non-empty list of audio arrays")
+    return [valid_audio(c, f"clips[{i}]") for i, c in enumerate(clips)]
+
+
+def _pitch_shifted(V, semitones):
+    """Copies of ``V (n_freq, n_frames)`` with every partial moved by the given semitones.
+
+    Each frame's spectrum is resampled along frequency (bin f of the copy takes the
+    magnitude at f / r of the original, r = 2**(s/12)), which transposes harmonic
+    templates while keeping their envelope shape.
+    """
+    F = V.shape[0]
+    f = np.arange(F, dtype=np.float64)
+    out = []
+    for s in semitones:
+        r = 2.0 ** (s / 12.0)
+        src = f / r
+        lo = np.floor(src).astype(int)
+        frac = (src - lo)[:, None]
+        valid = lo + 1 < F
+        lo = np.clip(lo, 0, F - 2)
+        shifted = (1 - frac) * V[lo] + frac * V[lo + 1]
+        shifted[~valid] = 0
+        out.append(shifted.astype(V.dtype) / r)  # keep energy per octave comparable
+    return out
+
+
+def learn_dictionary(clips, sr, *, name, n_components=32, beta="kl", stft=None, power=1.0,
+                     pitch_shifts=(), max_iter=200, tol=1e-4, random_state=0):
+    """Learn spectral templates of one source from example clips.
+
+    Parameters
+    ----------
+    clips : np.ndarray or list of np.ndarray [shape=(n,) or (channels, n)]
+        Training audio of the source alone. Several clips (and channels) are
+        transformed separately and their frames pooled.
+    sr : int > 0
+        Sample rate of the clips; stored with the dictionary.
+    name : str
+        Source name (used for output files).
+    n_components : int > 0
+        Number of templates K.
+    beta : str or float
+        β-divergence (default ``"kl"``); separation reuses it.
+    stft : STFTParams or None
+        STFT settings; default ``STFTParams(n_fft=2048)`` (hop 512).
+    power : float > 0
+        Spectrogram exponent (1 = magnitude).
+    pitch_shifts : sequence of float
+        Extra semitone shifts of the training spectrogram to learn from as well
+        (e.g. ``range(-2, 3)``), so notes absent from the training clips still get
+        templates.
+    max_iter, tol, random_state
+        Passed to :func:`nmfaudio.nmf`.
+
+    Returns
+    -------
+    SourceDictionary
+        Templates normalised to unit sum per column.
+
+    Examples
+    --------
+    >>> import nmfaudio
+    >>> y, sr = nmfaudio.load("audio_fixtures/music/train/piano.wav")  # doctest: +SKIP
+    >>> piano = nmfaudio.learn_dictionary(y, sr, name="piano")           # doctest: +SKIP
+    >>> piano.save("piano.npz")                                          # doctest: +SKIP
+    """
+    params = stft if stft is not None else STFTParams()
+    if not isinstance(params, STFTParams):
+        raise ParameterError(f"stft must be an STFTParams or None, got {type(params).__name__}")
+    sr = check_positive_int(sr, "sr")
+    K = check_positive_int(n_components, "n_components")
+    power = check_finite_float(power, "power", low=0.0, low_open=True)
+    beta = resolve_beta(beta)
+    shifts = [check_finite_float(s, "pitch_shifts", low=-24, high=24) for s in pitch_shifts]
+    clip_list = _as_clip_list(clips)
+    dtype = np.float32
+    frames = []
+    seconds = 0.0
+    for c in clip_list:
+        seconds += c.shape[-1] / sr
+        _, V = spectrogram(c.astype(dtype, copy=False), params=params, power=power)
+        V = V.reshape(-1, V.shape[-2], V.shape[-1])
+        frames.extend(list(V))
+    V = np.ascontiguousarray(np.concatenate(frames, axis=1))
+    if shifts:
+        V = np.ascontiguousarray(np.concatenate([V] + _pitch_shifted(V, shifts), axis=1))
+    if not np.any(V > 0):
+        raise ParameterError(f"the training clips for {name!r} are silent; cannot learn templates")
+    res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state)
+    W = res.W.astype(np.float64)
+    norms = W.sum(axis=0)
+    W = W / np.where(norms > 0, norms, 1.0)
+    info = {"train_seconds": round(seconds, 3), "n_clips": len(clip_list), "n_iter": res.n_iter,
+            "pitch_shifts": shifts, "loss": res.loss}
+    return SourceDictionary(name=name, W=W.astype(np.float32), sr=sr, stft=params, beta=beta,
+                            power=power, info=info)
