@@ -17,6 +17,7 @@ from .separate import Separation, separate, separate_spectrogram, separate_super
 from .dictionary import SourceDictionary, learn_dictionary
 from .denoise import denoise, denoise_sources
 from .estimator import NMF
+from .stream import separate_stream
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,5 @@ __all__ = [
     "soft_masks", "binary_masks", "apply_masks", "group_components",
     "Separation", "separate", "separate_spectrogram", "separate_supervised_spectrogram",
     "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "__version__",
+    "separate_stream",
 ]
