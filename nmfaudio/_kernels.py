@@ -49,7 +49,7 @@ def kl_ratio_keep(V, WH, B, eps):
 
 @numba.jit(**_JIT_SUM)
 def is_ab(V, WH, B, eps):
-    """β = 0: ``B ← 1 / WHs``, ``WH ← V / WHs²`` with WHs = max(WH, eps); returns Σ V / WHs."""
+    """β = 0: ``B ← 1 / WHs``, ``WH ← V / WHs²`` (as ``V · B²``) with WHs = max(WH, eps); returns Σ V / WHs."""
     F, n = WH.shape
     s = 0.0
     for f in range(F):
@@ -60,7 +60,7 @@ def is_ab(V, WH, B, eps):
             x = max(a[t], eps)
             inv = (eps / eps) / x
             b[t] = inv
-            a[t] = (inv / x) * v[t]
+            a[t] = (inv * inv) * v[t]
             s += float(v[t] * inv)
     return s
 
