@@ -400,15 +400,21 @@ class _Engine:
         Kf = K if free is None else len(free)
         self.numW = np.empty((F, Kf), dt)
         self.denW = np.empty((F, Kf), dt) if beta != 1.0 else None
-        # data-only terms of the loss
+        # data-only terms of the loss (float32 logs, float64 sums, like the loss passes)
+        k = _kernels
         self.c_const = 0.0
-        for Vb in self.Vb:
+        tiny = dt.type(np.finfo(dt).tiny)
+        for (a, b), Vb in zip(self.blocks, self.Vb):
+            A, _ = self._views(b - a)
             if beta == 1.0:
-                pos = Vb[Vb > 0].astype(np.float64)
-                self.c_const += float(np.dot(pos, np.log(pos)) - pos.sum())
+                np.log(np.maximum(Vb, tiny, out=A), out=A)
+                self.c_const += k.dot64(Vb, A) - k.sum64(Vb)
             elif beta == 0.0:
-                self.c_const += float(np.sum(np.log(Vb.astype(np.float64))))
-            elif beta != 2.0:
+                np.log(Vb, out=A)
+                self.c_const += k.sum64(A)
+            elif beta == 2.0:
+                self.c_const += k.dot64(Vb, Vb)  # ‖V‖²
+            else:
                 self.c_const += float(np.sum(Vb.astype(np.float64) ** beta))
         self.has_stats = False
 
@@ -479,8 +485,16 @@ class _Engine:
         W, H, beta = self.W, self.H, self.beta
         if beta == 2.0:
             np.matmul(W.T, self.V, out=self.numH)
-            np.matmul(W.T @ W, H, out=self.denH)
-            loss = self.loss() if want_loss else None
+            WtW = W.T @ W
+            np.matmul(WtW, H, out=self.denH)
+            loss = None
+            if want_loss:
+                # ½‖V − WH‖² = ½‖V‖² − ⟨H, WᵀV⟩ + ½⟨WᵀW, HHᵀ⟩ from the products of the update
+                # (WH is not floored here; it only matters where W H < eps, i.e. not in practice)
+                HHt = (H @ H.T).astype(np.float64)
+                value = 0.5 * self.c_const - self.k.dot64(H, self.numH)
+                value += 0.5 * float(np.sum(WtW.astype(np.float64) * HHt))
+                loss = self._assemble(2.0 * max(value, 0.0), 0.0)
         else:
             Wt, numH, denH = W.T, self.numH, self.denH
             s1 = s2 = 0.0
