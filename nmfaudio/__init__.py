@@ -17,6 +17,8 @@ from .separate import Separation, separate, separate_spectrogram, separate_super
 from .dictionary import SourceDictionary, learn_dictionary
 from .denoise import denoise, denoise_sources
 from .estimator import NMF
+from .evaluate import evaluate, si_sdr
+from .oracle import oracle_separate
 from .stream import separate_stream
 
 __version__ = "0.1.0"
@@ -28,5 +30,6 @@ __all__ = [
     "soft_masks", "binary_masks", "apply_masks", "group_components",
     "Separation", "separate", "separate_spectrogram", "separate_supervised_spectrogram",
     "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "__version__",
+    "evaluate", "si_sdr", "oracle_separate",
     "separate_stream",
 ]

@@ -47,6 +47,26 @@ def check_finite_float(value, name: str, *, low=None, high=None, low_open=False)
     return value
 
 
+def check_seed(value, name: str = "random_state"):
+    """Validate a seed: None, a non-negative integer, or a numpy Generator/RandomState."""
+    if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ParameterError(f"{name}={value!r} must be None, a non-negative integer or a numpy Generator")
+    if value < 0 or value >= 2**32:
+        raise ParameterError(f"{name}={value!r} must be a non-negative integer below 2**32")
+    return int(value)
+
+
+def check_finite_array(X, name: str) -> np.ndarray:
+    """Raise ParameterError if ``X`` (real or complex) has NaN or Inf entries."""
+    X = np.asarray(X)
+    if X.dtype.kind in "fc" and not np.all(np.isfinite(X)):
+        bad = int(X.size - np.count_nonzero(np.isfinite(X)))
+        raise ParameterError(f"{name} contains {bad} NaN or Inf value(s); it must be finite")
+    return X
+
+
 def valid_audio(y, name: str = "y", *, max_channels: int = 64, any_leading: bool = False) -> np.ndarray:
     """Validate an audio array of shape ``(n,)`` or ``(channels, n)``.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_finite_float, check_positive_int, valid_audio
+from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from .dictionary import SourceDictionary, learn_dictionary
 from .exceptions import ParameterError
 from .masking import apply_masks, soft_masks
@@ -44,10 +44,33 @@ def _quiet_frames_noise(V, fraction):
 def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
                     n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
                     sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100,
-                    random_state=0):
+                    random_state=0, callback=None):
     """Split a noisy recording into ``{"clean": ..., "noise": ...}``.
 
-    Same parameters as :func:`denoise`; returns both estimates (they sum to ``y``).
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        Noisy recording.
+    sr : int > 0
+        Its sample rate.
+    noise, noise_dictionary, speech_dictionary, n_noise_components, n_speech_components,
+    sparsity, mask_power, stft_params, max_iter, random_state, callback
+        As in :func:`denoise`.
+
+    Returns
+    -------
+    parts : dict[str, np.ndarray]
+        ``{"clean": ..., "noise": ...}``, each shaped like ``y``; they sum to ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> rng = np.random.default_rng(0)
+    >>> noise = 0.1 * rng.standard_normal(8000)
+    >>> tone = np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)
+    >>> parts = nmfaudio.denoise_sources(tone + noise, 8000, noise=noise, max_iter=20)
+    >>> sorted(parts), bool(np.allclose(parts["clean"] + parts["noise"], tone + noise, atol=1e-5))
+    (['clean', 'noise'], True)
     """
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
@@ -58,6 +81,7 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
     sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     max_iter = check_positive_int(max_iter, "max_iter")
+    random_state = check_seed(random_state)
     for label, d in (("noise_dictionary", noise_dictionary), ("speech_dictionary", speech_dictionary)):
         if d is not None and not isinstance(d, SourceDictionary):
             raise ParameterError(f"{label} must be a SourceDictionary, got {type(d).__name__}")
@@ -122,7 +146,7 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
         update_W = np.arange(W0.shape[1]) >= n_s
         lam = 0.0
     res = nmf(V, W=W0, H=frame_init(V, W0.shape[1]).astype(dtype), beta="kl", update_W=update_W,
-              max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state)
+              max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     est = np.stack([res.W[:, :n_s] @ res.H[:n_s], res.W[:, n_s:] @ res.H[n_s:]])
     est = np.stack([unstack_channels(e, lead, T) for e in est])
     masks = soft_masks(est, power=mask_power)
@@ -134,7 +158,8 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
 
 def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
             n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
-            sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100, random_state=0):
+            sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100, random_state=0,
+            callback=None):
     """Remove noise from a recording.
 
     Parameters
@@ -164,6 +189,9 @@ def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
         Fixed iteration count.
     random_state : int
         Seed.
+    callback : callable or None
+        ``callback(iteration, loss)`` at every loss check (every 10 iterations) of
+        the main factorisation, to report progress; returning ``True`` stops early.
 
     Returns
     -------
@@ -187,4 +215,4 @@ def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
         y, sr, noise=noise, noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
         n_noise_components=n_noise_components, n_speech_components=n_speech_components,
         sparsity=sparsity, mask_power=mask_power, stft_params=stft_params, max_iter=max_iter,
-        random_state=random_state)["clean"]
+        random_state=random_state, callback=callback)["clean"]

@@ -35,8 +35,20 @@ def spectrogram(y, *, params: STFTParams, power: float = 1.0):
     S = stft(y, params=params)
     V = np.abs(S)
     if power != 1.0:
-        V **= power
+        V = _powered(V, power)
     return S, V
+
+
+def _powered(V, power):
+    """``V ** power``, raising ParameterError instead of overflowing to Inf."""
+    with np.errstate(over="ignore"):
+        P = V ** V.dtype.type(power)
+    if not np.all(np.isfinite(P)):
+        raise ParameterError(
+            f"the spectrogram to the power {power} overflows {V.dtype} (magnitudes up to "
+            f"{float(V.max()):.3g}); expected audio at a normal level (within [-1, 1])"
+        )
+    return P
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -145,6 +157,16 @@ class SourceDictionary:
         if path.is_dir():
             raise AudioFileError(f"{str(path)!r} is a directory, expected a dictionary .npz file")
         try:
+            with open(path, "rb") as fh:
+                magic = fh.read(4)
+        except OSError as exc:
+            raise AudioFileError(f"{str(path)!r} cannot be read: {exc.strerror or exc}") from None
+        if not magic.startswith(b"PK"):
+            raise AudioFileError(
+                f"{str(path)!r} is not a valid nmfaudio dictionary: expected an .npz (zip) file "
+                f"written by SourceDictionary.save, got {'an empty file' if not magic else 'other data'}"
+            )
+        try:
             with np.load(path, allow_pickle=False) as data:
                 W = np.array(data["W"])
                 meta = json.loads(str(data["metadata"]))
@@ -171,7 +193,10 @@ def _as_clip_list(clips):
                                          and np.isscalar(clips[0])):
         clips = [clips]
     if not isinstance(clips, (list, tuple)) or not clips:
-        raise ParameterError("clips must be an audio array or a non-empty list of audio arrays")
+        raise ParameterError(
+            "clips must be an audio array or a non-empty list of audio arrays, "
+            f"got {type(clips).__name__} {clips!r:.40}"
+        )
     return [valid_audio(c, f"clips[{i}]") for i, c in enumerate(clips)]
 
 
@@ -199,7 +224,7 @@ def _pitch_shifted(V, semitones):
 
 
 def learn_dictionary(clips, sr, *, name, n_components=32, beta="kl", stft=None, power=1.0,
-                     pitch_shifts=(), max_iter=200, tol=1e-4, random_state=0):
+                     pitch_shifts=(), max_iter=200, tol=1e-4, random_state=0, callback=None):
     """Learn spectral templates of one source from example clips.
 
     Parameters
@@ -225,6 +250,9 @@ def learn_dictionary(clips, sr, *, name, n_components=32, beta="kl", stft=None, 
         templates.
     max_iter, tol, random_state
         Passed to :func:`nmfaudio.nmf`.
+    callback : callable or None
+        ``callback(iteration, loss)`` at every loss check (every 10 iterations),
+        to report progress; returning ``True`` stops early.
 
     Returns
     -------
@@ -260,7 +288,8 @@ def learn_dictionary(clips, sr, *, name, n_components=32, beta="kl", stft=None, 
         V = np.ascontiguousarray(np.concatenate([V] + _pitch_shifted(V, shifts), axis=1))
     if not np.any(V > 0):
         raise ParameterError(f"the training clips for {name!r} are silent; cannot learn templates")
-    res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state)
+    res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state,
+              callback=callback)
     W = res.W.astype(np.float64)
     norms = W.sum(axis=0)
     W = W / np.where(norms > 0, norms, 1.0)

@@ -15,8 +15,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-from .exceptions import ConvergenceWarning
-from .nmf import nmf, resolve_beta
+from .exceptions import ConvergenceWarning, ParameterError
+from .nmf import beta_divergence, nmf, resolve_beta
 
 __all__ = ["NMF"]
 
@@ -53,6 +53,15 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``sqrt(2 * beta_divergence)`` of the fit, as in scikit-learn.
     n_features_in_ : int
 
+    Notes
+    -----
+    ``transform(X)`` solves for the activations with ``components_`` fixed (exactly,
+    by non-negative least squares, for β = 2), and ``fit_transform`` returns the
+    same solution for the fitted components, so the two agree. The estimator
+    passes ``sklearn.utils.estimator_checks.check_estimator`` with no expected
+    failures; ``score`` (negative divergence) lets it be tuned on its own with
+    ``GridSearchCV``.
+
     Examples
     --------
     >>> import numpy as np
@@ -86,12 +95,56 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return resolve_beta(self.beta_loss)
 
     def _check_X(self, X, reset):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
-        check_non_negative(X, f"{type(self).__name__} (input X)")
+        try:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+            check_non_negative(X, f"{type(self).__name__} (input X)")
+        except ParameterError:
+            raise
+        except ValueError as exc:  # scikit-learn's own checks: re-raised as nmfaudio's ValueError
+            raise ParameterError(str(exc)) from None
         return X
 
+    def _solve_W(self, X, H, W0=None):
+        """Activations ``W (n_samples, K)`` minimising ``D(X | W H)`` for fixed ``H``.
+
+        This sub-problem is convex for β in [1, 2]. For β = 2 it is solved exactly,
+        one non-negative least-squares problem per sample; otherwise by
+        multiplicative updates (``max_iter``, ``tol``), warm-started from ``W0``
+        when given.
+        """
+        beta = self._beta_
+        if beta == 2.0:
+            from scipy.optimize import nnls
+
+            A = np.asarray(H, dtype=np.float64).T  # (n_features, K)
+            X64 = np.asarray(X, dtype=np.float64)
+            W = np.empty((X.shape[0], H.shape[0]), dtype=np.float64)
+            for i, row in enumerate(X64):
+                W[i] = nnls(A, row)[0] if row.any() else 0.0
+            return W.astype(X.dtype, copy=False)
+        res = nmf(X, H.shape[0], beta=beta, W=W0, H=H, update_H=False, init="random",
+                  max_iter=self.max_iter, tol=self.tol,
+                  random_state=self.random_state, accelerate=self.accelerate)
+        return res.W
+
     def fit_transform(self, X, y=None, W=None, H=None):
-        """Learn the factorisation of ``X`` and return ``W`` (n_samples, n_components)."""
+        """Learn the factorisation of ``X`` and return its activations.
+
+        Parameters
+        ----------
+        X : array-like [shape=(n_samples, n_features)], non-negative
+        y : ignored
+        W : np.ndarray [shape=(n_samples, n_components)] or None
+            Initial activations (optional).
+        H : np.ndarray [shape=(n_components, n_features)] or None
+            Initial components (optional).
+
+        Returns
+        -------
+        W : np.ndarray [shape=(n_samples, n_components)]
+            Same as ``transform(X)`` on the fitted model (up to solver tolerance):
+            after the joint updates, ``W`` is re-solved with ``components_`` fixed.
+        """
         X = self._check_X(X, reset=True)
         beta = self._beta()
         n_samples, n_features = X.shape
@@ -108,26 +161,68 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"Maximum number of iterations {self.max_iter} reached. Increase it to improve "
                 "convergence.", ConvergenceWarning, stacklevel=2,
             )
+        self._beta_ = beta
         self.components_ = res.H
         self.n_components_ = K
         self.n_iter_ = res.n_iter
-        self.reconstruction_err_ = float(np.sqrt(2.0 * max(res.loss, 0.0)))
-        self._beta_ = beta
-        return res.W
+        W_out = self._solve_W(X, res.H, res.W)
+        loss = beta_divergence(X, W_out, res.H, beta)
+        self.reconstruction_err_ = float(np.sqrt(2.0 * max(loss, 0.0)))
+        return W_out
 
     def fit(self, X, y=None, **params):
-        """Learn the factorisation of ``X``; returns self."""
+        """Learn the factorisation of ``X``; returns self.
+
+        Parameters
+        ----------
+        X : array-like [shape=(n_samples, n_features)], non-negative
+        y : ignored
+        **params
+            ``W``/``H`` initial factors, as in :meth:`fit_transform`.
+
+        Returns
+        -------
+        self : NMF
+        """
         self.fit_transform(X, **params)
         return self
 
     def transform(self, X):
-        """Activations ``W`` (n_samples, n_components) of ``X`` on the fitted components."""
+        """Activations of ``X`` on the fitted components.
+
+        Parameters
+        ----------
+        X : array-like [shape=(n_samples, n_features)], non-negative
+
+        Returns
+        -------
+        W : np.ndarray [shape=(n_samples, n_components)]
+            The ``W`` minimising ``D(X | W @ components_)`` (see ``fit_transform``).
+        """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        res = nmf(X, self.n_components_, beta=self._beta_, H=self.components_, update_H=False,
-                  init="random", max_iter=self.max_iter, tol=self.tol,
-                  random_state=self.random_state, accelerate=self.accelerate)
-        return res.W
+        return self._solve_W(X, self.components_)
+
+    def score(self, X, y=None):
+        """Negative β-divergence between ``X`` and its reconstruction (higher is better).
+
+        Lets the estimator be used on its own in ``GridSearchCV`` (e.g. to choose
+        ``beta_loss`` or ``max_iter``; more components always score higher on the
+        training data, so compare component counts on held-out data).
+
+        Parameters
+        ----------
+        X : array-like [shape=(n_samples, n_features)], non-negative
+        y : ignored
+
+        Returns
+        -------
+        score : float
+            ``-beta_divergence(X, transform(X), components_) / n_samples``.
+        """
+        W = self.transform(X)
+        X = np.asarray(X, dtype=W.dtype)
+        return -float(beta_divergence(X, W, self.components_, self._beta_)) / X.shape[0]
 
     def inverse_transform(self, X):
         """Reconstruction ``X @ components_`` (n_samples, n_features)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_positive_int
+from ._checks import check_nonnegative_matrix, check_positive_int, check_seed
 from .exceptions import ParameterError
 
 __all__ = ["group_components", "GROUPING_METHODS"]
@@ -67,7 +67,28 @@ def group_components(W, H, n_sources, *, sr, n_fft, method="mfcc", random_state=
     -------
     labels : np.ndarray [shape=(K,), dtype=int]
         Source index of each component; every source gets at least one component.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.concatenate([rng.random((257, 3)) * np.linspace(1, 0, 257)[:, None],
+    ...                     rng.random((257, 3)) * np.linspace(0, 1, 257)[:, None]], axis=1)
+    >>> labels = nmfaudio.group_components(W, rng.random((6, 50)), 2, sr=8000, n_fft=512)
+    >>> labels.shape, sorted(set(labels.tolist()))
+    ((6,), [0, 1])
     """
+    W = check_nonnegative_matrix(W, "W")
+    H = check_nonnegative_matrix(H, "H")
+    if H.shape[0] != W.shape[1]:
+        raise ParameterError(f"W has {W.shape[1]} components but H has {H.shape[0]} rows; expected equal")
+    sr = check_positive_int(sr, "sr")
+    n_fft = check_positive_int(n_fft, "n_fft")
+    if method == "mfcc" and W.shape[0] != 1 + n_fft // 2:
+        raise ParameterError(
+            f"W has {W.shape[0]} frequency bins but n_fft={n_fft} gives {1 + n_fft // 2}"
+        )
+    random_state = check_seed(random_state)
     K = W.shape[1]
     n_sources = check_positive_int(n_sources, "n_sources")
     if n_sources > K:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -68,6 +67,12 @@ def load(path, *, sr=None, mono=False):
     if path.stat().st_size == 0:
         raise AudioFileError(f"{str(path)!r} is empty (0 bytes), not an audio file")
     try:
+        _check_wav_complete(path)
+    except OSError as exc:
+        if isinstance(exc, AudioFileError):
+            raise
+        raise AudioFileError(f"{str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    try:
         data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile reports many kinds of error
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -91,6 +96,98 @@ def load(path, *, sr=None, mono=False):
     return y, int(file_sr)
 
 
+def _check_wav_complete(path: Path) -> None:
+    """Raise AudioFileError if a RIFF/WAVE file's data chunk is cut short.
+
+    libsndfile silently reads what is there, so a file truncated by an interrupted
+    copy or download would load as a shorter clip without any sign of damage.
+    """
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        pos = 12
+        for _ in range(256):  # a handful of chunks precede the data in practice
+            if pos + 8 > size:
+                return
+            fh.seek(pos)
+            chunk, length = struct.unpack("<4sI", fh.read(8))
+            if chunk == b"data":
+                if length in (0, 0xFFFFFFFF):  # placeholders of streaming writers
+                    return
+                present = size - pos - 8
+                if length > present:
+                    raise AudioFileError(
+                        f"{str(path)!r} is truncated: its header announces {length} bytes of "
+                        f"audio data but only {present} are present"
+                    )
+                return
+            pos += 8 + length + (length & 1)
+
+
+def _format_of(path: Path) -> str:
+    """libsndfile format name for a destination path (``.part`` temporaries use the inner suffix)."""
+    suffix = Path(path.stem).suffix if path.suffix == ".part" else path.suffix
+    fmt = _FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise ParameterError(
+            f"cannot write {str(path)!r}: extension {suffix!r} is not supported; use .wav or .flac"
+        )
+    return fmt
+
+
+def _make_parent(path: Path, created: list) -> None:
+    """Create ``path``'s missing parent directories, recording them (outermost first) in ``created``."""
+    missing = []
+    d = path.parent
+    while not d.exists() and d != d.parent:
+        missing.append(d)
+        d = d.parent
+    created.extend(reversed(missing))  # recorded first: an interrupt after mkdir still undoes it
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AudioFileError(
+            f"cannot create directory {str(path.parent)!r}: {exc.strerror or exc}"
+        ) from None
+
+
+def _create_temp(path: Path, suffix: str, staged: list) -> Path:
+    """Create an empty ``.part`` file next to ``path`` and return its path.
+
+    The name is appended to ``staged`` *before* the file is created, so a signal
+    arriving at any point leaves nothing the caller's cleanup does not know about
+    (``tempfile.mkstemp`` returns the name only after creating the file). The
+    file gets the usual permissions (0666 less the umask), unlike mkstemp's 0600.
+    """
+    import secrets
+
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}.part"
+        staged.append(tmp)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            staged.pop()
+            continue
+        except OSError as exc:
+            staged.pop()
+            raise AudioFileError(f"cannot write in {str(path.parent)!r}: {exc.strerror or exc}") from None
+        os.close(fd)
+        return tmp
+    raise AudioFileError(f"cannot create a temporary file in {str(path.parent)!r}")  # pragma: no cover
+
+
+def _remove_empty_dirs(created: list) -> None:
+    """Undo :func:`_make_parent` after a failed write (only directories still empty)."""
+    for d in reversed(created):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
 @contextlib.contextmanager
 def atomic_write(path, *, overwrite=False, suffix=None):
     """Context manager yielding a temporary path that replaces ``path`` on success.
@@ -107,17 +204,11 @@ def atomic_write(path, *, overwrite=False, suffix=None):
         raise AudioFileError(
             f"{str(path)!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
         )
+    created, staged = [], []
+    ok = False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AudioFileError(f"cannot create directory {str(path.parent)!r}: {exc.strerror}") from None
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".part",
-        dir=str(path.parent),
-    )
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
+        _make_parent(path, created)
+        tmp = _create_temp(path, suffix if suffix is not None else path.suffix, staged)
         yield tmp
         if not overwrite:
             # Link instead of replace so a file created meanwhile is not clobbered.
@@ -133,9 +224,13 @@ def atomic_write(path, *, overwrite=False, suffix=None):
                 os.replace(tmp, path)
         else:
             os.replace(tmp, path)
+        ok = True
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for tmp in staged:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        if not ok:
+            _remove_empty_dirs(created)
 
 
 def save(path, y, sr, *, overwrite=False, subtype=None):
@@ -176,13 +271,10 @@ def save(path, y, sr, *, overwrite=False, subtype=None):
     import soundfile as sf
 
     path = Path(os.fspath(path))
-    suffix = Path(path.stem).suffix if path.suffix == ".part" else path.suffix
-    fmt = _FORMATS.get(suffix.lower())
-    if fmt is None:
-        raise ParameterError(
-            f"cannot write {str(path)!r}: extension {suffix!r} is not supported; use .wav or .flac"
-        )
+    fmt = _format_of(path)
     sr = check_positive_int(sr, "sr")
+    if sr > 2**31 - 1:
+        raise ParameterError(f"sr={sr} is too large for an audio file; expected at most {2**31 - 1}")
     y = valid_audio(y)
     subtype = subtype or _DEFAULT_SUBTYPE[fmt]
     if not sf.check_format(fmt, subtype):
@@ -229,24 +321,30 @@ def save_many(items, *, overwrite=False, subtype=None):
     paths = [Path(os.fspath(p)) for p in items]
     if len(set(paths)) != len(paths):
         raise ParameterError("two outputs would be written to the same path")
+    for p in paths:
+        _format_of(p)  # unsupported extensions fail before anything is written
+        if p.is_dir():
+            raise AudioFileError(f"{str(p)!r} is a directory; expected a file path to write")
     if not overwrite:
         existing = [str(p) for p in paths if p.exists()]
         if existing:
             raise AudioFileError(
                 f"{existing[0]!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
             )
-    staged = []
+    staged, created = [], []
+    ok = False
     try:
         for p, (y, sr) in zip(paths, items.values()):
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix + ".part", dir=str(p.parent))
-            os.close(fd)
-            staged.append(Path(tmp))
+            _make_parent(p, created)
+            tmp = _create_temp(p, p.suffix, staged)
             save(tmp, y, sr, overwrite=True, subtype=subtype)
         for tmp, p in zip(staged, paths):
             os.replace(tmp, p)
+        ok = True
     finally:
         for tmp in staged:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        if not ok:
+            _remove_empty_dirs(created)
     return paths

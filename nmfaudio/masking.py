@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_finite_float
+from ._checks import check_finite_array, check_finite_float
 from .exceptions import ParameterError
 
 __all__ = ["soft_masks", "binary_masks", "apply_masks"]
@@ -113,10 +113,21 @@ def apply_masks(S, masks):
     Returns
     -------
     S_sources : np.ndarray [shape=(n_sources, ..., n_freq, n_frames), complex]
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> S = np.full((3, 4), 2 + 0j)                      # (n_freq, n_frames)
+    >>> M = nmfaudio.soft_masks(np.stack([np.ones((3, 4)), np.ones((3, 4))]))
+    >>> parts = nmfaudio.apply_masks(S, M)
+    >>> parts.shape, bool(np.allclose(parts.sum(axis=0), S))
+    ((2, 3, 4), True)
     """
-    S = np.asarray(S)
-    masks = np.asarray(masks)
-    if masks.shape[1:] != S.shape:
+    S = check_finite_array(S, "S")
+    masks = check_finite_array(masks, "masks")
+    if masks.dtype.kind not in "fiub":
+        raise ParameterError(f"masks have dtype {masks.dtype}; expected real values in [0, 1]")
+    if masks.ndim < 1 or masks.shape[1:] != S.shape:
         raise ParameterError(
             f"masks have shape {masks.shape}; expected (n_sources,) + S.shape = (n, {', '.join(map(str, S.shape))})"
         )

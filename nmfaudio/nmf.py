@@ -162,6 +162,13 @@ class NMFResult:
         True if the relative decrease fell below ``tol`` before ``max_iter``.
     beta : float
         The β used.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> res = nmfaudio.nmf(np.ones((4, 6)), 2, max_iter=20, random_state=0)
+    >>> res.W.shape, res.H.shape, res.n_iter <= 20
+    ((4, 2), (2, 6), True)
     """
 
     W: np.ndarray
@@ -180,6 +187,8 @@ def _rng(random_state):
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
     if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
+        if random_state is not None and random_state < 0:
+            raise ParameterError(f"random_state={random_state!r} must be a non-negative integer")
         return np.random.default_rng(random_state)
     raise ParameterError(f"random_state={random_state!r} must be None, an int or a numpy Generator")
 
@@ -706,6 +715,21 @@ def _normalize_free_columns(W, H, free, eps):
         H[free] *= norms[:, None]
 
 
+def _balance_components(W, H):
+    """Rescale every component in place so that ``W[:, k]`` has unit L1 norm (``W H`` unchanged).
+
+    The multiplicative updates are invariant to this rescaling, but their floors
+    (``eps`` on the denominators) are absolute: a template or activation far below
+    ``eps`` (e.g. V around 1e-24, or fixed templates scaled by 1e-10, in float32)
+    would hit them and the loss would jump up. Returns the norms (float64, (K,)).
+    """
+    norms = W.sum(axis=0, dtype=np.float64)
+    norms = np.where((norms > 0) & np.isfinite(norms), norms, 1.0)
+    W /= norms.astype(W.dtype)
+    H *= norms.astype(H.dtype)[:, None]
+    return norms
+
+
 def _check_update_W(update_W, K):
     if isinstance(update_W, (bool, np.bool_)):
         return bool(update_W), None
@@ -846,8 +870,15 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         raise ParameterError("update_W mask fixes some columns of W, so W must be given")
     if H_in is None and not update_H:
         raise ParameterError("update_H=False needs the fixed activations H")
+    if init == "nndsvda" and (W_in is None or H_in is None) and K > min(F, T):
+        raise ParameterError(
+            f"init='nndsvda' needs n_components={K} <= min(n_freq, n_frames) = {min(F, T)}; "
+            "use init='random'"
+        )
 
     lam = _check_sparsity(sparsity, K)
+    if not update_H:
+        lam = None  # the penalty on a fixed H is a constant: nothing to optimise
     if n_threads is not None:
         n_threads = check_positive_int(n_threads, "n_threads")
     with _blas_threads(n_threads):
@@ -881,6 +912,18 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
         H_ /= dtype.type(scale)
     else:
         W_ /= dtype.type(scale)
+    # Unit-L1 templates inside the loop keep the eps floors relative to the data;
+    # undone at the end. The L1 penalty follows the rescaled H so the objective is
+    # unchanged, except on learned columns under sparsity, which the loop keeps at
+    # unit L1 norm anyway (their penalty is defined in that normalisation).
+    learned = np.zeros(K, dtype=bool)
+    if learn_W:
+        learned[slice(None) if free is None else free] = True
+    norms = _balance_components(W_, H_)
+    undo = norms.copy()
+    if lam is not None:
+        lam = np.where(learned[:, None], lam, lam / norms[:, None])
+        undo[learned] = 1.0
     loss_scale = scale ** beta
     gamma = _gamma(beta)
     relax = bool(accelerate) and beta != 2.0
@@ -966,6 +1009,8 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
         H_ *= dtype.type(scale)
     else:
         W_ *= dtype.type(scale)
+    W_ *= undo.astype(dtype)
+    H_ /= undo.astype(dtype)[:, None]
     if W_fixed_cols is not None:
         if not learn_W:
             W_ = W_fixed_cols

@@ -9,9 +9,9 @@ import dataclasses
 
 import numpy as np
 
-from ._checks import check_finite_float, check_positive_int, valid_audio
+from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from .exceptions import ParameterError
-from .grouping import group_components
+from .grouping import GROUPING_METHODS, group_components
 from .masking import apply_masks, binary_masks, soft_masks
 from .nmf import nmf, resolve_beta
 from .stft import STFTParams, istft, stft
@@ -42,6 +42,14 @@ class Separation:
         Source index of each component.
     n_iter : int
     loss : float
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> S = nmfaudio.stft(np.random.default_rng(0).standard_normal(4000), n_fft=256)
+    >>> sep = nmfaudio.separate_spectrogram(S, sr=8000, n_sources=2, n_components=4, max_iter=20)
+    >>> sep.names, sep.W.shape, sep.H.shape == (4, S.shape[1]), sep.masks.shape == (2,) + S.shape
+    (['source1', 'source2'], (129, 4), True, True)
     """
 
     names: list
@@ -118,7 +126,7 @@ def frame_init(V, K):
 
 def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="residual",
                                     free_sparsity=0.0, mask_power=2.0, max_iter=100,
-                                    random_state=0):
+                                    random_state=0, callback=None):
     """Supervised separation of a complex STFT with fixed source dictionaries.
 
     Parameters
@@ -139,10 +147,29 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
         frame is solved independently of the others).
     random_state : int
         Seed for the free components' initialisation.
+    callback : callable or None
+        ``callback(iteration, loss)``, called by :func:`nmfaudio.nmf` at every loss
+        check (every 10 iterations) to report progress; returning ``True`` stops early.
 
     Returns
     -------
     Separation
+        ``W (n_freq, K)`` is the dictionaries' templates side by side (then the
+        free ones), ``labels`` says which source each column belongs to.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> rng = np.random.default_rng(0)
+    >>> p = nmfaudio.STFTParams(n_fft=256)
+    >>> a = nmfaudio.learn_dictionary(rng.standard_normal(4000), 8000, name="a", stft=p,
+    ...                               n_components=2, max_iter=10)
+    >>> b = nmfaudio.learn_dictionary(np.sin(np.arange(4000) * 0.3), 8000, name="b", stft=p,
+    ...                               n_components=2, max_iter=10)
+    >>> S = nmfaudio.stft(rng.standard_normal(4000), params=p)
+    >>> sep = nmfaudio.separate_supervised_spectrogram(S, [a, b], max_iter=10)
+    >>> sep.names, sep.labels.tolist()
+    (['a', 'b'], [0, 0, 1, 1])
     """
     dicts = _check_dictionaries(dictionaries)
     S = np.asarray(S)
@@ -158,13 +185,16 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     if n_free < 0:
         raise ParameterError(f"n_free={n_free} must be >= 0")
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
+    random_state = check_seed(random_state)
     names = [d.name for d in dicts] + ([free_name] if n_free else [])
     if len(set(names)) != len(names):
         raise ParameterError(f"free_name={free_name!r} collides with a dictionary name")
     lead, T = S.shape[:-2], S.shape[-1]
     V = stack_channels(np.abs(S))
     if d0.power != 1.0:
-        V = V ** d0.power
+        from .dictionary import _powered
+
+        V = _powered(V, d0.power)
     dtype = V.dtype
     W_parts = [d.W.astype(dtype) for d in dicts]
     labels = np.concatenate([np.full(d.n_components, i) for i, d in enumerate(dicts)])
@@ -184,7 +214,7 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     else:
         update_W, sparsity = False, 0.0
     res = nmf(V, W=W0, H=H0, beta=d0.beta, update_W=update_W, max_iter=max_iter, tol=0,
-              random_state=random_state, sparsity=sparsity)
+              random_state=random_state, sparsity=sparsity, callback=callback)
     n_src = len(names)
     est = np.stack([res.W[:, labels == s] @ res.H[labels == s] for s in range(n_src)])
     est = np.stack([unstack_channels(e, lead, T) for e in est])
@@ -196,7 +226,7 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
 
 def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", mask="soft",
                          mask_power=2.0, max_iter=200, tol=1e-4, grouping="mfcc",
-                         random_state=0, n_fft=None, names=None):
+                         random_state=0, n_fft=None, names=None, callback=None):
     """Unsupervised NMF separation of a complex STFT.
 
     Parameters
@@ -222,10 +252,25 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
         FFT size, inferred from ``n_freq`` if None.
     names : list of str or None
         Source names; default ``source1``, ``source2``, ...
+    callback : callable or None
+        ``callback(iteration, loss)``, called by :func:`nmfaudio.nmf` at every loss
+        check (every 10 iterations) to report progress; returning ``True`` stops early.
 
     Returns
     -------
     Separation
+        ``W (n_freq, K)``, ``H (..., K, n_frames)``, ``labels (K,)``, ``masks`` and
+        the masked STFTs ``S_sources (n_sources, ..., n_freq, n_frames)``.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> y = np.random.default_rng(0).standard_normal(4000).astype(np.float32)
+    >>> S = nmfaudio.stft(y, n_fft=256)
+    >>> sep = nmfaudio.separate_spectrogram(S, sr=8000, n_sources=2, n_components=4, max_iter=20)
+    >>> parts = [nmfaudio.istft(s, n_fft=256, length=len(y)) for s in sep.S_sources]
+    >>> bool(np.allclose(sum(parts), y, atol=1e-5))
+    True
     """
     S = np.asarray(S)
     if not np.iscomplexobj(S) or S.ndim < 2:
@@ -239,6 +284,9 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
         raise ParameterError(f"mask={mask!r} must be 'soft' or 'binary'")
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     beta = resolve_beta(beta)
+    if grouping not in GROUPING_METHODS:
+        raise ParameterError(f"grouping={grouping!r} is not one of {GROUPING_METHODS}")
+    random_state = check_seed(random_state)
     if names is None:
         names = [f"source{i + 1}" for i in range(n_sources)]
     names = [str(n) for n in names]
@@ -249,7 +297,8 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
 
     lead, T = S.shape[:-2], S.shape[-1]
     V = stack_channels(np.abs(S))
-    res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state)
+    res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state,
+              callback=callback)
     labels = group_components(res.W, res.H, n_sources, sr=sr, n_fft=n_fft, method=grouping,
                               random_state=random_state)
     est = np.stack([res.W[:, labels == s] @ res.H[labels == s] for s in range(n_sources)])
@@ -264,7 +313,7 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
 def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
              n_components=None, beta="kl", n_fft=None, hop_length=None, win_length=None,
              window="hann", mask="soft", mask_power=2.0, max_iter=None, tol=1e-4,
-             grouping="mfcc", random_state=0):
+             grouping="mfcc", random_state=0, callback=None):
     """Separate a recording into sources, with trained dictionaries or without.
 
     *Supervised* (``dictionaries`` given): the dictionaries' templates stay fixed,
@@ -312,6 +361,9 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
         How components are clustered into sources.
     random_state : int
         Seed (NMF initialisation and clustering); the default makes runs reproducible.
+    callback : callable or None
+        ``callback(iteration, loss)``, called by :func:`nmfaudio.nmf` at every loss
+        check (every 10 iterations) to report progress; returning ``True`` stops early.
 
     Returns
     -------
@@ -330,6 +382,7 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
     """
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
+    random_state = check_seed(random_state)
     if dictionaries is not None:
         if n_sources is not None:
             raise ParameterError("give either dictionaries (supervised) or n_sources (unsupervised), not both")
@@ -350,7 +403,8 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
         S = stft(y, params=params)
         sep = separate_supervised_spectrogram(
             S, dicts, n_free=n_free, free_sparsity=free_sparsity, mask_power=mask_power,
-            max_iter=100 if max_iter is None else max_iter, random_state=random_state)
+            max_iter=100 if max_iter is None else max_iter, random_state=random_state,
+            callback=callback)
     else:
         params = STFTParams(n_fft=2048 if n_fft is None else n_fft, hop_length=hop_length,
                             win_length=win_length, window=window)
@@ -358,7 +412,8 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
         sep = separate_spectrogram(
             S, sr=sr, n_sources=2 if n_sources is None else n_sources, n_components=n_components,
             beta=beta, mask=mask, mask_power=mask_power, max_iter=200 if max_iter is None else max_iter,
-            tol=tol, grouping=grouping, random_state=random_state, n_fft=params.n_fft)
+            tol=tol, grouping=grouping, random_state=random_state, n_fft=params.n_fft,
+            callback=callback)
     out = {}
     for name, Ss in zip(sep.names, sep.S_sources):
         out[name] = istft(Ss, params=params, length=y.shape[-1]).astype(y.dtype, copy=False)

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_positive_int, valid_audio
+from ._checks import check_finite_array, check_positive_int, valid_audio
 from .exceptions import ParameterError
 
 __all__ = ["STFTParams", "stft", "istft", "magnitude"]
@@ -151,6 +151,13 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
             f"signal of {y.shape[-1]} samples is shorter than n_fft={p.n_fft}; use center=True "
             "or a smaller n_fft"
         )
+    peak = float(np.max(np.abs(y)))
+    limit = float(np.finfo(y.dtype).max) / (4 * p.n_fft)
+    if peak > limit:
+        raise ParameterError(
+            f"y has samples up to {peak:.3g}; the {y.dtype} STFT with n_fft={p.n_fft} would "
+            f"overflow. Expected |y| <= {limit:.3g} (audio is normally within [-1, 1])"
+        )
     with warnings.catch_warnings():
         # centred frames with zero padding handle clips shorter than n_fft correctly
         warnings.filterwarnings("ignore", message="n_fft=.* is too large", category=UserWarning)
@@ -192,11 +199,15 @@ def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", cen
     """
     import librosa
 
-    S = np.asarray(S)
+    S = check_finite_array(S, "S")
     if S.ndim < 2:
         raise ParameterError(f"S has shape {S.shape}; expected (..., n_freq, n_frames)")
     if S.shape[-1] == 0:
         raise ParameterError(f"S has shape {S.shape}: no frames")
+    if S.dtype.kind not in "fciu":
+        raise ParameterError(f"S has dtype {S.dtype}; expected a complex spectrogram")
+    if S.shape[-2] < 2 and n_fft is None and params is None:
+        raise ParameterError(f"S has shape {S.shape}: {S.shape[-2]} frequency bin(s); expected at least 2")
     if params is None:
         if n_fft is None:
             n_fft = 2 * (S.shape[-2] - 1)
@@ -217,7 +228,26 @@ def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", cen
 
 
 def magnitude(S, *, power=1.0):
-    """``|S| ** power`` as a C-contiguous real array of matching precision."""
+    """``|S| ** power`` as a C-contiguous real array of matching precision.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_freq, n_frames), complex]
+        STFT, e.g. from :func:`stft`.
+    power : float
+        Exponent: 1 (default) gives the magnitude, 2 the power spectrogram.
+
+    Returns
+    -------
+    V : np.ndarray [shape=S.shape, real]
+        float32 for complex64 input.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> nmfaudio.magnitude(np.array([[3 + 4j]]), power=2)
+    array([[25.]])
+    """
     S = np.asarray(S)
     M = np.abs(S)
     if power != 1.0:

@@ -102,6 +102,15 @@ def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter
     The result equals ``nmfaudio.separate(y, sr, dictionaries=..., max_iter=...)``
     on the whole file up to float rounding (tested to 1e-4 with blocks a few frames
     long). Resample the file to the dictionaries' rate first if it differs.
+
+    Examples
+    --------
+    >>> import nmfaudio
+    >>> piano = nmfaudio.SourceDictionary.load("piano.npz")               # doctest: +SKIP
+    >>> flute = nmfaudio.SourceDictionary.load("flute.npz")               # doctest: +SKIP
+    >>> nmfaudio.separate_stream("concert.wav", "out", [piano, flute],
+    ...                          block_seconds=30)                         # doctest: +SKIP
+    {'piano': PosixPath('out/piano.wav'), 'flute': PosixPath('out/flute.wav')}
     """
     import soundfile as sf
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 
 from ..exceptions import NmfAudioError
 
@@ -23,6 +25,14 @@ class _UsageError(Exception):
     pass
 
 
+class _Terminated(BaseException):
+    """SIGTERM turned into an exception, so that pending writes clean up their temp files."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated(signum)
+
+
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser that reports usage errors as one line instead of exiting."""
 
@@ -31,9 +41,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _command_modules():
-    from . import denoise, separate, train
+    from . import denoise, evaluate, plot, separate, train
 
-    return [separate, train, denoise]
+    return [separate, train, denoise, evaluate, plot]
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -63,8 +73,14 @@ def main(argv=None) -> int:
         print(f"{PROG}: error: a command is required (see '{PROG} --help')", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args) or 0)
+    except _Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except NmfAudioError as exc:
         if args.debug:
             raise
@@ -80,3 +96,6 @@ def main(argv=None) -> int:
         print(f"{PROG}: error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
               file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

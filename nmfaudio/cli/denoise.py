@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._common import add_output_args, positive_int
+from ._progress import add_ux_args
 
 
 def add_parser(sub):
@@ -22,6 +23,7 @@ def add_parser(sub):
     p.add_argument("--iterations", type=positive_int, default=100, metavar="N",
                    help="NMF iterations (default 100)")
     add_output_args(p)
+    add_ux_args(p)
     p.set_defaults(func=run)
     return p
 
@@ -32,23 +34,62 @@ def run(args) -> int:
     from ..denoise import denoise_sources
     from ..dictionary import SourceDictionary
     from ..exceptions import AudioFileError
-    from ..io import load, save_many
+    from ..exceptions import ParameterError
+    from ..io import _format_of, load, save_many
+    from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
 
     targets = [Path(args.out)] + ([Path(args.noise_out)] if args.noise_out else [])
+    for t in targets:
+        _format_of(t)  # fail on a bad extension before the work, not after
+    if len(targets) == 2 and targets[0].resolve() == targets[1].resolve():
+        raise ParameterError(f"--out and --noise-out are the same file {args.out!r}; give two paths")
     if not args.overwrite:
         for t in targets:
             if t.exists():
                 raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
+    check_plot_target(args)
+    summary = Summary("denoise", args)
     noise_dict = SourceDictionary.load(args.noise_dict) if args.noise_dict else None
     speech_dict = SourceDictionary.load(args.speech_dict) if args.speech_dict else None
     ref = noise_dict or speech_dict
-    y, sr = load(args.noisy, sr=ref.sr if ref is not None else None)
+    y0, file_sr = load(args.noisy)
+    sr = ref.sr if ref is not None else file_sr
+    y = load(args.noisy, sr=sr)[0] if sr != file_sr else y0
     noise = load(args.noise, sr=sr)[0] if args.noise else None
-    parts = denoise_sources(y, sr, noise=noise, noise_dictionary=noise_dict,
-                            speech_dictionary=speech_dict, max_iter=args.iterations)
+    with Progress(args.iterations, desc="denoise", enabled=show_progress(args)) as bar:
+        parts = denoise_sources(y, sr, noise=noise, noise_dictionary=noise_dict,
+                                speech_dictionary=speech_dict, max_iter=args.iterations,
+                                callback=bar.callback)
+    if sr != file_sr:
+        # Denoised at the dictionaries' rate; written at the input's rate and length.
+        import numpy as np
+        import soxr
+
+        parts = {k: np.ascontiguousarray(soxr.resample(v.T, sr, file_sr).T)[..., : y0.shape[-1]]
+                 for k, v in parts.items()}
+        sr = file_sr
     items = {Path(args.out): (parts["clean"], sr)}
     if args.noise_out:
         items[Path(args.noise_out)] = (parts["noise"], sr)
-    for path in save_many(items, overwrite=args.overwrite):
-        print(path)
+    paths = save_many(items, overwrite=args.overwrite)
+    if args.plot:
+        from ..display import plot_separation, save_figure
+        from ..denoise import default_denoise_stft
+
+        params = ref.stft if ref is not None else default_denoise_stft(sr)
+        fig = plot_separation(y0, parts, sr=sr, stft_params=params,
+                              title=f"nmfaudio denoise: {Path(args.noisy).name}")
+        save_figure(fig, args.plot, overwrite=args.overwrite)
+    mode = ("noise sample" if args.noise else "noise dictionary" if noise_dict is not None
+            else "speech dictionary" if speech_dict is not None else "blind")
+    summary.doc["inputs"] = {"noisy": args.noisy, "noise": args.noise, "noise_dict": args.noise_dict,
+                             "speech_dict": args.speech_dict}
+    summary.doc["outputs"] = {"clean": paths[0], "noise": paths[1] if args.noise_out else None}
+    summary.doc["plot"] = args.plot
+    summary.doc.update(audio_info(y0, sr))
+    summary.doc["iterations"] = args.iterations
+    summary.doc["final_loss"] = bar.loss
+    summary.doc["final_loss_iteration"] = bar.iteration
+    summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations}
+    summary.finish(paths)
     return 0

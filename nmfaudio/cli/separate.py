@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ._common import add_output_args, add_stft_args, beta_arg, positive_int, track_name
+from ._common import add_output_args, add_stft_args, beta_arg, nonneg_int, positive_int, track_name
+from ._progress import add_ux_args
 
 log = logging.getLogger("nmfaudio")
 
@@ -22,7 +23,7 @@ def add_parser(sub):
                         "named after the dictionaries")
     p.add_argument("--sources", type=positive_int, default=None, metavar="N",
                    help="number of sources for unsupervised separation (default 2)")
-    p.add_argument("--residual", type=int, default=0, metavar="K",
+    p.add_argument("--residual", type=nonneg_int, default=0, metavar="K",
                    help="with --dict: K free components returned as 'residual.wav' (default 0)")
     p.add_argument("--components", type=positive_int, default=None, metavar="K",
                    help="NMF components (default 8 per source)")
@@ -30,25 +31,29 @@ def add_parser(sub):
                    help="divergence: kl, euclidean, is, or a number (default kl)")
     p.add_argument("--iterations", type=positive_int, default=None, metavar="N",
                    help="NMF iterations (default 200 unsupervised, 100 with --dict)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
     p.add_argument("--block-seconds", type=float, default=None, metavar="S",
                    help="with --dict: read, separate and write S seconds at a time, so memory "
                         "stays bounded for long recordings (same result as without it)")
     add_stft_args(p, n_fft=None)
     add_output_args(p)
+    add_ux_args(p)
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
     from ..io import load, save_many
-    from ..separate import separate
+    from ._details import separate_details
+    from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
 
     from ..dictionary import SourceDictionary
     from ..exceptions import AudioFileError, ParameterError
 
     if args.dicts and args.sources is not None:
         raise ParameterError("give either --dict (supervised) or --sources (unsupervised), not both")
+    if args.residual and not args.dicts:
+        raise ParameterError(f"--residual {args.residual} needs --dict (it adds free components to dictionaries)")
     dicts = [SourceDictionary.load(p) for p in args.dicts]
     if dicts:
         names = [d.name for d in dicts] + (["residual"] if args.residual else [])
@@ -71,13 +76,21 @@ def run(args) -> int:
         for t in (out_dir / f"{n}.wav" for n in names):
             if t.exists():
                 raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
+    check_plot_target(args)
+    summary = Summary("separate", args)
+    bar = Progress(args.iterations or (100 if dicts else 200), desc="separate",
+                   enabled=show_progress(args))
     if dicts:
         # Separation runs at the dictionaries' rate; the outputs are resampled back.
         y0, file_sr = load(args.mix)
         sr = dicts[0].sr
         y = load(args.mix, sr=sr)[0] if sr != file_sr else y0
-        sources = separate(y, sr, dictionaries=dicts, n_free=args.residual, n_fft=args.n_fft,
-                           hop_length=args.hop, max_iter=args.iterations, random_state=args.seed)
+        with bar:
+            sources, sep, params = separate_details(
+                y, sr, dictionaries=dicts, n_free=args.residual, n_fft=args.n_fft,
+                hop_length=args.hop, max_iter=args.iterations, random_state=args.seed,
+                callback=bar.callback)
+        shown = (y, dict(sources), sr)
         if sr != file_sr:
             import numpy as np
             import soxr
@@ -88,11 +101,33 @@ def run(args) -> int:
             sr = file_sr
     else:
         y, sr = load(args.mix)
-        sources = separate(y, sr, n_sources=args.sources or 2, n_components=args.components,
-                           beta=args.beta, n_fft=args.n_fft, hop_length=args.hop,
-                           max_iter=args.iterations, random_state=args.seed)
+        with bar:
+            sources, sep, params = separate_details(
+                y, sr, n_sources=args.sources or 2, n_components=args.components, beta=args.beta,
+                n_fft=args.n_fft, hop_length=args.hop, max_iter=args.iterations,
+                random_state=args.seed, callback=bar.callback)
+        shown = (y, sources, sr)
     paths = save_many({out_dir / f"{n}.wav": (s, sr) for n, s in sources.items()},
                       overwrite=args.overwrite)
-    for p in paths:
-        print(p)
+    if args.plot:
+        from ..display import plot_separation, save_figure
+
+        fig = plot_separation(shown[0], shown[1], sr=shown[2], separation=sep, stft_params=params,
+                              title=f"nmfaudio separate: {Path(args.mix).name}")
+        save_figure(fig, args.plot, overwrite=args.overwrite)
+    summary.doc["inputs"] = {"mix": args.mix, "dictionaries": list(args.dicts)}
+    summary.doc["outputs"] = {n: p for n, p in zip(sources, paths)}
+    summary.doc["plot"] = args.plot
+    summary.doc.update(audio_info(y0 if dicts else y, sr))
+    summary.doc["iterations"] = sep.n_iter
+    summary.doc["final_loss"] = sep.loss
+    summary.doc["settings"] = {
+        "mode": "supervised" if dicts else "unsupervised", "sources": sep.names,
+        "components": int(sep.W.shape[1]), "beta": dicts[0].beta if dicts else args.beta,
+        "n_fft": params.n_fft, "hop_length": params.hop_length,
+        "max_iter": args.iterations or (100 if dicts else 200), "seed": args.seed,
+        "residual_components": args.residual if dicts else 0,
+    }
+    summary.finish(paths)
     return 0
+

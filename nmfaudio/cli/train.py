@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._common import add_output_args, add_stft_args, beta_arg, positive_int
+from ._progress import add_ux_args
 
 
 def add_parser(sub):
@@ -20,6 +21,7 @@ def add_parser(sub):
                    help="resample the clips to this rate (default: the first clip's rate)")
     add_stft_args(p)
     add_output_args(p)
+    add_ux_args(p, plot=True)
     p.set_defaults(func=run)
     return p
 
@@ -31,6 +33,7 @@ def run(args) -> int:
     from ..exceptions import AudioFileError, ParameterError
     from ..io import load
     from ..stft import STFTParams
+    from ._progress import Progress, Summary, check_plot_target, show_progress
 
     from pathlib import Path
 
@@ -39,19 +42,40 @@ def run(args) -> int:
         raise ParameterError(f"output {args.out!r} must end in .npz")
     if out.exists() and not args.overwrite:
         raise AudioFileError(f"{args.out!r} already exists; pass --overwrite to replace it")
+    check_plot_target(args)
+    summary = Summary("train", args)
     clips, sr = [], args.sr
-    for path in args.clips:
-        y, file_sr = load(path, sr=sr)
-        if sr is None:
-            sr = file_sr
-        clips.append(y)
+    with Progress(len(args.clips), desc="loading", unit="file",
+                  enabled=show_progress(args) and len(args.clips) > 1) as files:
+        for path in files.iterate(args.clips):
+            y, file_sr = load(path, sr=sr)
+            if sr is None:
+                sr = file_sr
+            clips.append(y)
     kw = {}
     if args.components is not None:
         kw["n_components"] = args.components
     else:
         kw["n_components"] = inspect.signature(learn_dictionary).parameters["n_components"].default
-    d = learn_dictionary(clips, sr, name=args.name, beta=args.beta,
-                         stft=STFTParams(n_fft=args.n_fft, hop_length=args.hop), **kw)
+    max_iter = inspect.signature(learn_dictionary).parameters["max_iter"].default
+    with Progress(max_iter, desc="train", enabled=show_progress(args)) as bar:
+        d = learn_dictionary(clips, sr, name=args.name, beta=args.beta,
+                             stft=STFTParams(n_fft=args.n_fft, hop_length=args.hop),
+                             callback=bar.callback, **kw)
     d.save(out, overwrite=args.overwrite)
-    print(out)
+    if args.plot:
+        from ..display import plot_dictionary, save_figure
+
+        save_figure(plot_dictionary(d), args.plot, overwrite=args.overwrite)
+    summary.doc["inputs"] = {"clips": list(args.clips)}
+    summary.doc["outputs"] = {"dictionary": out}
+    summary.doc["plot"] = args.plot
+    summary.doc["sample_rate"] = sr
+    summary.doc["duration_seconds"] = d.info.get("train_seconds")
+    summary.doc["iterations"] = d.info.get("n_iter")
+    summary.doc["final_loss"] = d.info.get("loss")
+    summary.doc["settings"] = {"name": d.name, "components": d.n_components, "beta": d.beta,
+                               "n_fft": d.stft.n_fft, "hop_length": d.stft.hop_length,
+                               "max_iter": max_iter}
+    summary.finish([out])
     return 0

@@ -1,0 +1,492 @@
+#!/usr/bin/env python
+"""Separation-quality benchmark: every method on every item of the set built by make_set.py.
+
+For each item the methods of the registry ``METHODS`` run with their default
+settings; their estimates are scored with :func:`nmfaudio.evaluate` (BSS-Eval v3
+SDR/SIR/SAR via mir_eval, SI-SDR, SDR improvement over the mixture). One table,
+per item and mean per (kind, method), is printed and written into
+``benchmarks/RESULTS.md`` between the ``quality`` markers, with the command and
+date; the rest of that file is kept.
+
+    python benchmarks/quality/make_set.py      # once: builds benchmarks/quality/data/
+    python benchmarks/quality/run.py [--jobs 2] [--methods oracle,mixture] [--kinds speech]
+
+Music items report the mean over their sources; speech items report the speech
+source only (the noise estimate is still part of the BSS-Eval computation, so
+SIR means speech-to-noise).
+
+A method is a function ``fn(item) -> estimates``: an array
+``(n_sources, n_samples)`` in the order of ``item.names``. Add one with
+``@method("name", kinds=(...), permute=False, available=...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+# Measure the nmfaudio of this checkout, not an installed copy.
+sys.path.insert(0, str(ROOT))
+
+import nmfaudio  # noqa: E402
+
+DEFAULT_DATA = HERE / "data"
+DEFAULT_RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
+KINDS = ("music", "speech")
+COLUMNS = [("sdr", "SDR"), ("sir", "SIR"), ("sar", "SAR"), ("si_sdr", "SI-SDR"),
+           ("sdr_improvement", "SDRi"), ("seconds", "time (s)")]
+
+
+# --------------------------------------------------------------------------- items
+
+
+@dataclasses.dataclass
+class Item:
+    """One benchmark item, loaded: float32 mono arrays."""
+
+    id: str
+    kind: str
+    sr: int
+    names: list            # stem names, in manifest order
+    mixture: np.ndarray    # (n_samples,)
+    stems: np.ndarray      # (n_sources, n_samples)
+    train: dict            # stem name -> training clip (n,)
+    info: dict             # the manifest entry
+
+    @property
+    def target(self) -> int:
+        """Index of the source whose metrics are reported for speech items."""
+        return self.names.index("speech")
+
+
+def read_manifest(data_dir: Path) -> dict:
+    path = Path(data_dir) / "manifest.json"
+    if not path.is_file():
+        raise SystemExit(
+            f"run.py: no manifest at {path}; build the set first with "
+            "'python benchmarks/quality/make_set.py' (see benchmarks/quality/README.md)"
+        )
+    return json.loads(path.read_text())
+
+
+def load_item(data_dir: Path, entry: dict) -> Item:
+    data_dir = Path(data_dir)
+
+    def get(rel):
+        y, sr = nmfaudio.load(data_dir / rel)
+        if sr != entry["sample_rate"]:
+            raise ValueError(f"{rel}: {sr} Hz, manifest says {entry['sample_rate']} Hz")
+        return y
+
+    names = list(entry["stems"])
+    return Item(id=entry["id"], kind=entry["kind"], sr=int(entry["sample_rate"]), names=names,
+                mixture=get(entry["mixture"]), stems=np.stack([get(entry["stems"][n]) for n in names]),
+                train={n: get(p) for n, p in entry["train"].items()}, info=entry)
+
+
+# --------------------------------------------------------------------------- methods
+
+
+@dataclasses.dataclass
+class Method:
+    fn: object
+    kinds: tuple
+    permute: bool
+    available: object
+    about: str
+
+
+METHODS: dict[str, Method] = {}
+
+
+def method(name, *, kinds=KINDS, permute=False, available=lambda: True, about=""):
+    """Register ``fn(item) -> (n_sources, n_samples)`` estimates under ``name``."""
+
+    def deco(fn):
+        METHODS[name] = Method(fn=fn, kinds=tuple(kinds), permute=permute, available=available,
+                               about=about or (fn.__doc__ or "").strip().splitlines()[0])
+        return fn
+
+    return deco
+
+
+def _has(*attrs):
+    return lambda: all(hasattr(nmfaudio, a) for a in attrs)
+
+
+def _importable(module):
+    def check():
+        try:
+            __import__(module)
+        except ImportError:
+            return False
+        return True
+
+    return check
+
+
+@method("oracle")
+def oracle(item):
+    """Ideal ratio mask (power 2) from the true stems, nmfaudio's default STFT: the ceiling of masking."""
+    return nmfaudio.oracle_separate(item.stems, mixture=item.mixture)
+
+
+@method("nmfaudio-supervised", available=_has("learn_dictionary"))
+def nmfaudio_supervised(item):
+    """nmfaudio.learn_dictionary on each training clip, then nmfaudio.separate(dictionaries=...), defaults."""
+    dicts = [nmfaudio.learn_dictionary(item.train[n], item.sr, name=n) for n in item.names]
+    out = nmfaudio.separate(item.mixture, item.sr, dictionaries=dicts)
+    return np.stack([out[n] for n in item.names])
+
+
+@method("nmfaudio-denoise", kinds=("speech",), available=_has("denoise"))
+def nmfaudio_denoise(item):
+    """nmfaudio.denoise(y, sr, noise=<noise training clip>), defaults; noise estimate = y - clean."""
+    clean = nmfaudio.denoise(item.mixture, item.sr, noise=item.train["noise"])
+    return _speech_and_rest(item, clean)
+
+
+@method("nmfaudio-unsupervised", permute=True)
+def nmfaudio_unsupervised(item):
+    """nmfaudio.separate(y, sr, n_sources=N), defaults, no training data; best permutation."""
+    out = nmfaudio.separate(item.mixture, item.sr, n_sources=len(item.names))
+    return np.stack(list(out.values()))
+
+
+PLAIN_N_FFT, PLAIN_HOP, PLAIN_K = 2048, 512, 16
+
+
+@method("plain-sklearn")
+def plain_sklearn(item):
+    """librosa STFT (2048/512) + scikit-learn NMF (mu, KL), K=16 per source from its training clip, dictionaries fixed, Wiener mask."""
+    import librosa
+    from sklearn.decomposition import NMF, non_negative_factorization
+    from sklearn.exceptions import ConvergenceWarning
+
+    def spec(y):
+        return librosa.stft(y, n_fft=PLAIN_N_FFT, hop_length=PLAIN_HOP)
+
+    # scikit-learn factorises X (n_samples, n_features) ≈ W H: frames are its samples, so
+    # X = |S|.T (n_frames, n_freq) and components_ (K, n_freq) are the spectral templates.
+    templates = []
+    with warnings.catch_warnings():
+        # scikit-learn warns when max_iter (default 200) is reached; that is the default a user gets
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for n in item.names:
+            model = NMF(n_components=PLAIN_K, solver="mu", beta_loss="kullback-leibler",
+                        random_state=0)
+            model.fit(np.abs(spec(item.train[n])).T)
+            templates.append(model.components_)
+        H_fixed = np.concatenate(templates).astype(np.float64)       # (n_sources * K, n_freq)
+        S = spec(item.mixture)
+        X = np.abs(S).T.astype(np.float64)                             # (n_frames, n_freq)
+        A, _, _ = non_negative_factorization(X, H=H_fixed, n_components=H_fixed.shape[0],
+                                             update_H=False, solver="mu",
+                                             beta_loss="kullback-leibler")  # activations (n_frames, K)
+    est = np.stack([A[:, i * PLAIN_K:(i + 1) * PLAIN_K] @ templates[i] for i in range(len(templates))])
+    P = est ** 2
+    den = P.sum(axis=0)
+    masks = np.where(den > 0, P / np.where(den > 0, den, 1), 1.0 / len(templates))  # (n_src, T, F)
+    out = [librosa.istft(m.T * S, hop_length=PLAIN_HOP, n_fft=PLAIN_N_FFT, length=len(item.mixture))
+           for m in masks]
+    return np.stack(out).astype(np.float32)
+
+
+@method("noisereduce", kinds=("speech",), available=_importable("noisereduce"))
+def noisereduce_stationary(item):
+    """noisereduce.reduce_noise(stationary=True, y_noise=<noise training clip>), defaults; noise = y - clean."""
+    import noisereduce
+
+    clean = noisereduce.reduce_noise(y=item.mixture, sr=item.sr, y_noise=item.train["noise"],
+                                     stationary=True)
+    return _speech_and_rest(item, np.asarray(clean, dtype=np.float32)[..., :len(item.mixture)])
+
+
+@method("mixture")
+def mixture(item):
+    """The unprocessed mixture as the estimate of every source."""
+    return np.stack([item.mixture] * len(item.names))
+
+
+def _speech_and_rest(item, clean):
+    """Estimates for (speech, noise) in item order from a clean-speech estimate."""
+    est = {"speech": clean, "noise": item.mixture - clean}
+    return np.stack([est[n] for n in item.names])
+
+
+# --------------------------------------------------------------------------- running
+
+
+_PROCESS_STATE = {}
+
+
+def _limit_threads(n):
+    if "limits" not in _PROCESS_STATE:
+        from threadpoolctl import threadpool_limits  # comes with scikit-learn
+
+        _PROCESS_STATE["limits"] = threadpool_limits(limits=n)
+
+
+def _excerpt(item, seconds=1.0):
+    n = int(seconds * item.sr)
+    return dataclasses.replace(item, mixture=item.mixture[:n], stems=item.stems[:, :n],
+                               train={k: v[:n] for k, v in item.train.items()})
+
+
+def _warm_up(item, method_names):
+    """Run each method once, untimed, on a 1 s excerpt: imports and first-call costs
+    (librosa's caches, numba compilation) then do not land on whichever method runs first."""
+    small = _excerpt(item)
+    for name in method_names:
+        key = ("warm", name, item.kind)
+        if key in _PROCESS_STATE or item.kind not in METHODS[name].kinds:
+            continue
+        _PROCESS_STATE[key] = True
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                METHODS[name].fn(small)
+        except Exception:
+            pass  # the timed run reports the error
+
+
+def run_item(data_dir, entry, method_names, threads):
+    """All requested methods on one item; returns a list of row dicts."""
+    _limit_threads(threads)
+    item = load_item(data_dir, entry)
+    _warm_up(item, method_names)
+    rows = []
+    for name in method_names:
+        m = METHODS[name]
+        if item.kind not in m.kinds:
+            continue
+        row = {"item": item.id, "kind": item.kind, "method": name}
+        try:
+            t0 = time.perf_counter()
+            est = m.fn(item)
+            row["seconds"] = time.perf_counter() - t0
+            est = np.asarray(est)
+            if est.shape != item.stems.shape:
+                raise ValueError(f"estimates have shape {est.shape}, expected {item.stems.shape}")
+            res = nmfaudio.evaluate(dict(zip(item.names, item.stems)), dict(zip(item.names, est)),
+                                    mixture=item.mixture, permute=m.permute)
+        except Exception as exc:  # one failing method must not stop the benchmark
+            row["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            traceback.print_exc(file=sys.stderr)
+            rows.append(row)
+            continue
+        if item.kind == "speech":
+            metrics = res["per_source"][item.target]
+        else:
+            metrics = res["mean"]
+        row.update({k: metrics[k] for k, _ in COLUMNS if k in metrics})
+        row["per_source"] = res["per_source"]
+        rows.append(row)
+    return rows
+
+
+def _mean(values):
+    vals = [v for v in values if v is not None]
+    if len(vals) < len(values) or not vals:
+        return None
+    return float(np.mean(vals))
+
+
+def summarise(rows, method_names):
+    """Means per (kind, method) over the items where the method ran without error."""
+    out = []
+    for kind in KINDS:
+        for name in method_names:
+            sel = [r for r in rows if r["kind"] == kind and r["method"] == name]
+            ok = [r for r in sel if "error" not in r]
+            if not sel:
+                continue
+            mean = {"kind": kind, "method": name, "n": len(ok), "failed": len(sel) - len(ok)}
+            for k, _ in COLUMNS:
+                mean[k] = _mean([r.get(k) for r in ok]) if ok else None
+            out.append(mean)
+    return out
+
+
+def _fmt(v, key):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:.2f}" if key == "seconds" else f"{v:.1f}"
+
+
+def markdown(rows, means, *, command, date, data_info, skipped, load):
+    head = "| " + " | ".join(h for _, h in COLUMNS) + " |"
+    lines = [
+        "## Separation quality (`benchmarks/quality`)",
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {date}  ",
+        f"Set: {data_info}  ",
+        f"nmfaudio {nmfaudio.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {load}.",
+        "",
+        "All values in dB except time, higher is better. BSS-Eval v3 (mir_eval) SDR, SIR, SAR; "
+        "SI-SDR; SDRi = SDR improvement over the unprocessed mixture. Time: wall-clock seconds of "
+        "the method on the item, including any dictionary learning, excluding scoring. "
+        "**Music: mean over the item's sources. Speech: the speech source only** "
+        "(SIR = speech-to-noise). Every method runs with its default settings. "
+        "The `mixture` row's SAR is huge by construction (the mixture has no artefacts, only "
+        "interference) and carries no information.",
+        "",
+        "Methods:",
+        "",
+    ]
+    ran = {m["method"] for m in means}
+    used = [name for name in METHODS if name in ran]
+    for name in used:
+        lines.append(f"- `{name}`: {METHODS[name].about}")
+    for name, why in skipped:
+        lines.append(f"- `{name}`: not run ({why})")
+    lines += ["", "### Means", ""]
+    for kind in KINDS:
+        sel = [m for m in means if m["kind"] == kind]
+        if not sel:
+            continue
+        what = "mean over sources" if kind == "music" else "speech source only"
+        n_items = max(m["n"] + m["failed"] for m in sel)
+        lines += [f"**{kind}** ({what}; {n_items} item{'s' if n_items != 1 else ''})", "",
+                  "| method " + head, "| --- " + "| ---: " * len(COLUMNS) + "|"]
+        for m in sel:
+            note = f" ({m['failed']} failed)" if m["failed"] else ""
+            lines.append(f"| {m['method']}{note} | " + " | ".join(_fmt(m[k], k) for k, _ in COLUMNS) + " |")
+        lines.append("")
+    lines += ["### Per item", "", "| item | method " + head, "| --- | --- " + "| ---: " * len(COLUMNS) + "|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['item']} | {r['method']} | failed: {r['error']} |" + " |" * (len(COLUMNS) - 1))
+        else:
+            lines.append(f"| {r['item']} | {r['method']} | "
+                         + " | ".join(_fmt(r.get(k), k) for k, _ in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, section: str):
+    """Put ``section`` between the markers in ``path``, keeping everything else."""
+    block = f"{BEGIN}\n{section}{END}\n"
+    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
+    if BEGIN in text and END in text:
+        pre, rest = text.split(BEGIN, 1)
+        _, post = rest.split(END, 1)
+        text = pre + block + post.lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _csv(text):
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def get_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                   help="folder with manifest.json (default benchmarks/quality/data/)")
+    p.add_argument("--methods", type=_csv, default=None, metavar="A,B",
+                   help=f"methods to run (default all available: {','.join(METHODS)})")
+    p.add_argument("--items", type=_csv, default=None, metavar="ID1,ID2", help="item ids (default all)")
+    p.add_argument("--kinds", type=_csv, default=list(KINDS), metavar="music,speech",
+                   help="item kinds (default music,speech)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="worker processes, one item each at a time (default 1)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="BLAS threads per process (default 1)")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
+                   help="markdown file to update (default benchmarks/RESULTS.md)")
+    p.add_argument("--no-write", action="store_true", help="only print the table")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE",
+                   help="also write all rows (with per-source metrics) as JSON")
+    return p
+
+
+def main(argv=None):
+    args = get_parser().parse_args(argv)
+    command = shlex.join(["python", "benchmarks/quality/run.py", *(sys.argv[1:] if argv is None else argv)])
+    manifest = read_manifest(args.data)
+    bad = [k for k in args.kinds if k not in KINDS]
+    if bad:
+        raise SystemExit(f"run.py: unknown kind(s) {bad}; choose from {list(KINDS)}")
+    names = args.methods or list(METHODS)
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise SystemExit(f"run.py: unknown method(s) {unknown}; choose from {list(METHODS)}")
+    skipped = [(n, "not in this nmfaudio" if n.startswith("nmfaudio") else "not installed")
+               for n in names if not METHODS[n].available()]
+    for n, why in skipped:
+        print(f"run.py: skipping {n}: {why}", file=sys.stderr)
+    names = [n for n in names if METHODS[n].available()]
+    entries = [e for e in manifest["items"] if e["kind"] in args.kinds]
+    if args.items:
+        missing = set(args.items) - {e["id"] for e in manifest["items"]}
+        if missing:
+            raise SystemExit(f"run.py: no item(s) {sorted(missing)} in the manifest")
+        entries = [e for e in entries if e["id"] in args.items]
+    if not entries or not names:
+        raise SystemExit("run.py: nothing to run")
+
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    t0 = time.perf_counter()
+    if args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(run_item, args.data, e, names, args.threads) for e in entries]
+            results = []
+            for e, f in zip(entries, futures):
+                results.append(f.result())
+                print(f"  {e['id']} done", file=sys.stderr)
+    else:
+        results = []
+        for e in entries:
+            t = time.perf_counter()
+            results.append(run_item(args.data, e, names, args.threads))
+            print(f"  {e['id']} done ({time.perf_counter() - t:.0f} s)", file=sys.stderr)
+    rows = [r for rs in results for r in rs]
+    means = summarise(rows, names)
+    data_info = (f"{len(entries)} items built by `make_set.py` (seed {manifest.get('seed')}, "
+                 f"manifest version {manifest.get('version')})")
+    mismatch = [e["id"] for e in entries if e.get("mismatch")]
+    if mismatch:
+        data_info += (f"; {', '.join(mismatch)} have training clips rendered with the other "
+                      "soundfont (timbre mismatch)")
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = (f"{args.jobs} worker process{'es' if args.jobs > 1 else ''} with {args.threads} BLAS "
+            f"thread{'s' if args.threads > 1 else ''} each; load average {load0:.1f} at the start "
+            f"(times from a shared machine are indicative only)")
+    section = markdown(rows, means, command=command, date=date, data_info=data_info, skipped=skipped,
+                       load=load)
+    print(section)
+    print(f"run.py: {len(rows)} runs in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps({"command": command, "date": date, "rows": rows, "means": means},
+                                        indent=1, allow_nan=False))
+    if not args.no_write:
+        write_section(args.results, section)
+        print(f"run.py: wrote {args.results}", file=sys.stderr)
+    return 1 if any("error" in r for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

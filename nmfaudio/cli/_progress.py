@@ -1,0 +1,162 @@
+"""Progress bars, ``--json``/``--quiet``/``--plot`` options and summaries for the subcommands (private).
+
+The API reports progress through ``callback(iteration, loss)``; only this module
+turns it into tqdm bars, and only when stderr is a terminal and ``--quiet`` is
+not given. With ``--json`` the command writes exactly one JSON document on stdout
+(paths and bars never go to stdout).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+__all__ = ["add_ux_args", "Progress", "Summary", "show_progress", "audio_info",
+           "check_plot_target"]
+
+
+def add_ux_args(p, *, plot=True):
+    """Add ``--json``, ``--quiet`` (and ``--plot FILE.png``) to a subcommand parser."""
+    g = p.add_argument_group("output and reporting")
+    g.add_argument("--json", action="store_true",
+                   help="print a machine-readable JSON summary on stdout (and nothing else)")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bars and no list of written files")
+    if plot:
+        g.add_argument("--plot", metavar="FILE.png", default=None,
+                       help="also save a figure of the result (spectrograms, templates, activations)")
+
+
+def show_progress(args, stream=None) -> bool:
+    """True when bars should be drawn: not ``--quiet`` and ``stream`` (stderr) is a terminal."""
+    stream = sys.stderr if stream is None else stream
+    if getattr(args, "quiet", False):
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """A tqdm bar driven by nmfaudio's ``callback(iteration, loss)`` (no-op when disabled).
+
+    Parameters
+    ----------
+    total : int or None
+        Expected number of iterations (the bar's length).
+    desc : str
+        Label in front of the bar.
+    enabled : bool
+        Draw the bar (see :func:`show_progress`); disabled bars cost nothing.
+
+    Attributes
+    ----------
+    iteration, loss
+        The last values reported to :meth:`callback` (``None`` before the first).
+    """
+
+    def __init__(self, total=None, *, desc="NMF", enabled=True, unit="it"):
+        self.iteration = None
+        self.loss = None
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
+                             dynamic_ncols=True)
+
+    def callback(self, iteration, loss):
+        """Record and display ``(iteration, loss)``; never asks the solver to stop."""
+        self.iteration, self.loss = int(iteration), float(loss)
+        if self._bar is not None:
+            self._bar.update(max(0, self.iteration - self._bar.n))
+            self._bar.set_postfix(loss=f"{self.loss:.4g}", refresh=False)
+        return None
+
+    def iterate(self, items):
+        """Yield from ``items``, advancing the bar by one per item (files, blocks)."""
+        for item in items:
+            yield item
+            if self._bar is not None:
+                self._bar.update(1)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _jsonable(value):
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+class Summary:
+    """Collects what a command did and prints it: JSON with ``--json``, else the paths.
+
+    Parameters
+    ----------
+    command : str
+        Subcommand name.
+    args : argparse.Namespace
+        Parsed arguments (``json`` and ``quiet`` are read).
+    """
+
+    def __init__(self, command, args):
+        from .. import __version__
+
+        self.args = args
+        self.start = time.perf_counter()
+        self.doc = {"command": command, "nmfaudio_version": __version__, "inputs": {}, "outputs": {},
+                    "settings": {}}
+
+    def finish(self, paths=()):
+        """Print the summary (JSON) or the written paths (one per line, unless ``--quiet``)."""
+        self.doc["elapsed_seconds"] = round(time.perf_counter() - self.start, 3)
+        if getattr(self.args, "json", False):
+            sys.stdout.write(json.dumps(_jsonable(self.doc), indent=2, allow_nan=False) + "\n")
+        elif not getattr(self.args, "quiet", False):
+            for p in paths:
+                print(p)
+        sys.stdout.flush()
+
+
+def audio_info(y, sr) -> dict:
+    """Sample rate, channels and duration of a waveform, for summaries."""
+    return {"sample_rate": int(sr), "channels": 1 if y.ndim == 1 else int(y.shape[0]),
+            "duration_seconds": round(y.shape[-1] / sr, 6)}
+
+
+def check_plot_target(args):
+    """Refuse an existing ``--plot`` file (without --overwrite) and bad extensions before any work."""
+    from ..exceptions import AudioFileError, ParameterError
+
+    if not getattr(args, "plot", None):
+        return
+    from pathlib import Path
+
+    target = Path(args.plot)
+    if target.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ParameterError(f"--plot {args.plot!r} must end in .png, .svg or .pdf")
+    if target.exists() and not args.overwrite:
+        raise AudioFileError(f"{args.plot!r} already exists; pass --overwrite to replace it")

@@ -1,0 +1,86 @@
+"""``nmfaudio evaluate``: score separated files against the true sources."""
+
+from __future__ import annotations
+
+import json
+
+from ._common import track_name
+
+_COLUMNS = [("sdr", "SDR"), ("sir", "SIR"), ("sar", "SAR"), ("si_sdr", "SI-SDR"),
+            ("sdr_improvement", "SDRi"), ("si_sdr_improvement", "SI-SDRi")]
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "evaluate", help="score estimated sources against the true ones (SDR, SIR, SAR, SI-SDR)",
+        description="Score estimated sources against reference sources: BSS-Eval v3 SDR, SIR, SAR "
+                    "(mir_eval) and SI-SDR in dB, per source and mean. The i-th --est file is the "
+                    "estimate of the i-th --ref file unless --permute is given.",
+    )
+    p.add_argument("--ref", nargs="+", required=True, metavar="REF",
+                   help="reference (true) source files")
+    p.add_argument("--est", nargs="+", required=True, metavar="EST",
+                   help="estimated source files, as many as --ref")
+    p.add_argument("--mix", metavar="MIX", default=None,
+                   help="the unprocessed mixture; adds the improvement over it (SDRi, SI-SDRi)")
+    p.add_argument("--permute", action="store_true",
+                   help="match estimates to references by the best permutation (mean SIR)")
+    p.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    p.set_defaults(func=run)
+    return p
+
+
+def _fmt(v) -> str:
+    return "—" if v is None else f"{v:.2f}"
+
+
+def format_table(result) -> str:
+    """A plain-text table of an :func:`nmfaudio.evaluate` result (dB)."""
+    cols = [(k, h) for k, h in _COLUMNS if k in result["mean"]]
+    rows = [[r["name"]] + [_fmt(r[k]) for k, _ in cols] for r in result["per_source"]]
+    rows.append(["mean"] + [_fmt(result["mean"][k]) for k, _ in cols])
+    head = ["source"] + [h for _, h in cols]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))]
+    for r in rows:
+        lines.append("  ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths))))
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..evaluate import evaluate
+    from ..exceptions import ParameterError
+    from ..io import load
+
+    if len(args.est) != len(args.ref):
+        raise ParameterError(f"got {len(args.ref)} --ref file(s) but {len(args.est)} --est file(s); "
+                             "give one estimate per reference")
+    refs, ests, rates = {}, [], {}
+    for path in args.ref:
+        y, sr = load(path)
+        name = track_name(path)
+        while name in refs:  # same file name in different folders
+            name += "'"
+        refs[name] = y
+        rates[path] = sr
+    for path in args.est:
+        y, sr = load(path)
+        ests.append(y)
+        rates[path] = sr
+    mix = None
+    if args.mix is not None:
+        mix, rates[args.mix] = load(args.mix)
+    if len(set(rates.values())) > 1:
+        listing = ", ".join(f"{p}: {r} Hz" for p, r in rates.items())
+        raise ParameterError(f"the files have different sample rates ({listing})")
+    result = evaluate(refs, dict(zip(refs, ests)), mixture=mix, permute=args.permute)
+    for row, ref, j in zip(result["per_source"], args.ref, result["permutation"]):
+        row["reference"], row["estimate"] = ref, args.est[j]  # which files were compared
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+    else:
+        print(format_table(result))
+        if args.permute:
+            for row in result["per_source"]:
+                print(f"{row['name']} <- {row['estimate']}")
+    return 0

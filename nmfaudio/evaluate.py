@@ -1,0 +1,305 @@
+"""Separation quality metrics: BSS-Eval v3 (SDR, SIR, SAR) and SI-SDR.
+
+:func:`evaluate` scores estimated sources against the true ones, optionally
+together with the improvement over the unprocessed mixture;
+:func:`si_sdr` is the scale-invariant SDR of one source.
+
+BSS-Eval v3 (Vincent, Gribonval & Févotte, 2006) comes from
+``mir_eval.separation.bss_eval_sources`` (512-tap distortion filters), imported
+only when :func:`evaluate` runs. SI-SDR follows Le Roux, Wisdom, Erdogan &
+Hershey, "SDR – half-baked or well done?" (ICASSP 2019).
+
+Shapes follow the rest of the package: a set of sources is
+``(n_sources, n_samples)`` or ``(n_sources, channels, n_samples)`` (or a list
+or dict of per-source arrays ``(n_samples,)`` / ``(channels, n_samples)``).
+Several channels are scored as one signal, their samples concatenated in
+channel order, as :func:`nmfaudio.separate` factorises them.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ._checks import valid_audio
+from .exceptions import ParameterError
+
+__all__ = ["evaluate", "si_sdr", "METRICS"]
+
+#: Metric keys of one source in the result of :func:`evaluate` (without a mixture).
+METRICS = ("sdr", "sir", "sar", "si_sdr")
+
+
+def _sources(x, what: str):
+    """Validate a set of sources; returns ``(names, array (n_src, ..., n), keys-or-None)``."""
+    keys = None
+    if isinstance(x, dict):
+        if not x:
+            raise ParameterError(f"{what} is an empty dict; expected one array per source")
+        keys = [str(k) for k in x]
+        items = [(f"{what}[{k!r}]", v) for k, v in x.items()]
+    elif isinstance(x, (list, tuple)):
+        if not x:
+            raise ParameterError(f"{what} is empty; expected one array per source")
+        items = [(f"{what}[{i}]", v) for i, v in enumerate(x)]
+    elif hasattr(x, "__array__"):
+        arr = np.asarray(x)
+        if arr.ndim not in (2, 3):
+            raise ParameterError(
+                f"{what} has shape {arr.shape}; expected (n_sources, n_samples) or "
+                "(n_sources, channels, n_samples) (for one source pass y[None])"
+            )
+        if arr.shape[0] == 0:
+            raise ParameterError(f"{what} has shape {arr.shape}: it contains no sources")
+        items = [(f"{what}[{i}]", v) for i, v in enumerate(arr)]
+    else:
+        raise ParameterError(
+            f"{what} must be an array (n_sources, [channels,] n_samples) or a list/dict of "
+            f"per-source arrays, got {type(x).__name__}"
+        )
+    arrays = []
+    for label, v in items:
+        a = valid_audio(v, label)
+        if arrays and a.shape != arrays[0].shape:
+            raise ParameterError(
+                f"{label} has shape {a.shape} but {items[0][0]} has shape {arrays[0].shape}; "
+                f"all {what} must have the same length and channels"
+            )
+        arrays.append(a)
+    return [label for label, _ in items], np.stack(arrays).astype(np.float64), keys
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    """``(n_src, [channels,] n)`` → ``(n_src, channels * n)``: channels concatenated in time."""
+    return x.reshape(x.shape[0], -1)
+
+
+def _check_pair(ref_labels, R, est_labels, E):
+    if E.shape[0] != R.shape[0]:
+        raise ParameterError(
+            f"estimates have {E.shape[0]} source(s) but references have {R.shape[0]}"
+        )
+    if E.shape[1:] != R.shape[1:]:
+        rn, en = R.shape[-1], E.shape[-1]
+        if rn != en:
+            raise ParameterError(
+                f"{est_labels[0]} has {en} samples but {ref_labels[0]} has {rn}; trim or pad the "
+                "estimates to the length of the references (e.g. istft(..., length=n))"
+            )
+        raise ParameterError(
+            f"{est_labels[0]} has shape {E.shape[1:]} but {ref_labels[0]} has shape {R.shape[1:]}; "
+            "references and estimates must have the same channels"
+        )
+
+
+def _check_not_silent(labels, X, role):
+    for label, x in zip(labels, X):
+        if not np.any(x):
+            if role == "reference":
+                raise ParameterError(
+                    f"{label} is silent (all zeros): BSS-Eval is undefined for a silent reference "
+                    "source; leave that source out of the evaluation"
+                )
+            raise ParameterError(
+                f"{label} is silent (all zeros): BSS-Eval cannot score a silent estimate "
+                "(its projection on the references is zero)"
+            )
+
+
+def _bss_eval(R, E, *, permute):
+    """mir_eval's BSS-Eval v3 on ``(n_src, n)`` float64 arrays."""
+    try:
+        from mir_eval.separation import bss_eval_sources
+    except ImportError as exc:  # pragma: no cover - mir_eval is a dependency
+        raise ImportError(
+            "nmfaudio.evaluate needs mir_eval for BSS-Eval (pip install mir_eval)"
+        ) from exc
+    with warnings.catch_warnings():
+        # mir_eval 0.8 marks its separation module deprecated (FutureWarning), and
+        # near-perfect estimates can divide by ~0 inside it; neither concerns the caller.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            sdr, sir, sar, perm = bss_eval_sources(R, E, compute_permutation=permute)
+        except ValueError as exc:  # mir_eval's own shape limits (e.g. more sources than samples)
+            first = str(exc).splitlines()[0]
+            raise ParameterError(
+                f"BSS-Eval cannot score {R.shape[0]} source(s) of {R.shape[1]} samples "
+                f"(expected (n_sources, n_samples); transposed?): {first}"
+            ) from None
+    return sdr, sir, sar, [int(p) for p in perm]
+
+
+def _si_sdr(r: np.ndarray, e: np.ndarray) -> float:
+    """SI-SDR of 1-D float64 arrays (reference not silent)."""
+    alpha = np.dot(e, r) / np.dot(r, r)
+    target = alpha * r
+    t2 = float(np.dot(target, target))
+    res = e - target
+    n2 = float(np.dot(res, res))
+    if t2 == 0.0:  # silent or orthogonal estimate (checked first: a silent one has no residual)
+        return -math.inf
+    if n2 == 0.0:
+        return math.inf
+    return 10.0 * math.log10(t2 / n2)
+
+
+def si_sdr(reference, estimate) -> float:
+    """Scale-invariant signal-to-distortion ratio of one source, in dB.
+
+    ``10 log10(|α s|² / |α s − ŝ|²)`` with ``α = <ŝ, s> / |s|²``: the estimate
+    is compared with the best-scaled reference, so a gain change does not
+    matter, while any filtering, interference or artefact counts as error.
+    No mean is removed.
+
+    Parameters
+    ----------
+    reference : np.ndarray [shape=(n_samples,) or (channels, n_samples)]
+        True source; must not be silent.
+    estimate : np.ndarray [shape=reference.shape]
+        Estimated source. Channels are concatenated (one scale ``α`` for all).
+
+    Returns
+    -------
+    float
+        SI-SDR in dB; about 300 dB (only rounding error left) for an exact
+        multiple of the reference, ``inf`` when the residual is exactly zero,
+        ``-inf`` for an estimate orthogonal to the reference.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> s = np.sin(np.linspace(0, 100, 8000))
+    >>> noise = np.random.default_rng(0).standard_normal(8000)
+    >>> noise -= (noise @ s) / (s @ s) * s                 # orthogonal to s
+    >>> noise *= np.linalg.norm(s) / np.linalg.norm(noise) / 10
+    >>> round(nmfaudio.si_sdr(s, 0.5 * (s + noise)), 6)     # 20 dB, whatever the gain
+    20.0
+    """
+    r = valid_audio(reference, "reference").astype(np.float64)
+    e = valid_audio(estimate, "estimate").astype(np.float64)
+    if r.shape != e.shape:
+        raise ParameterError(
+            f"estimate has shape {e.shape} but reference has shape {r.shape}; they must match"
+        )
+    if not np.any(r):
+        raise ParameterError("reference is silent (all zeros): SI-SDR is undefined")
+    return _si_sdr(r.ravel(), e.ravel())
+
+
+def _num(x):
+    """Plain float, or None for a value that is not finite (keeps the result valid JSON)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def evaluate(references, estimates, *, mixture=None, permute=False) -> dict:
+    """Score estimated sources against the true ones: SDR, SIR, SAR, SI-SDR (dB).
+
+    Parameters
+    ----------
+    references : np.ndarray [shape=(n_sources, n_samples) or (n_sources, channels, n_samples)], or list or dict of per-source arrays
+        True sources. None may be silent (BSS-Eval is undefined then).
+    estimates : same form and shape as ``references``
+        Estimated sources. If both are dicts, estimates are matched to
+        references by key; otherwise by position.
+    mixture : np.ndarray [shape=(n_samples,) or (channels, n_samples)] or None
+        The unprocessed mixture. If given, each source also gets
+        ``sdr_improvement`` and ``si_sdr_improvement``: its metric minus the
+        metric of the mixture used as the estimate of that source.
+    permute : bool
+        Match estimates to references by the permutation with the best mean
+        SIR (as ``mir_eval`` does), for methods whose output order is arbitrary
+        (unsupervised separation). Default False: estimate ``j`` is the
+        estimate of reference ``j``.
+
+    Returns
+    -------
+    dict
+        Plain JSON-serialisable dict::
+
+            {"per_source": [{"name": ..., "sdr": ..., "sir": ..., "sar": ...,
+                             "si_sdr": ...[, "sdr_improvement": ...,
+                             "si_sdr_improvement": ...]}, ...],
+             "mean": {"sdr": ..., ...},
+             "permutation": [...]}
+
+        ``per_source`` follows the order of the references; ``permutation[j]``
+        is the index of the estimate matched to reference ``j``. A value that
+        is not finite (SIR of a single source, which has no interference; SDR
+        of a perfect estimate) is ``None``, and so is a mean over it. Names are
+        the dict keys, else ``source1``, ``source2``, ...
+
+    Raises
+    ------
+    ParameterError
+        Mismatched numbers of sources, lengths or channels; NaN or Inf samples;
+        a silent (all-zero) reference or estimate.
+
+    Notes
+    -----
+    SDR, SIR and SAR are BSS-Eval v3 from ``mir_eval.separation.bss_eval_sources``
+    (time-invariant 512-tap distortion filters, computed on the whole signal).
+    Multichannel sources are scored with their channels concatenated in time.
+    Inputs are converted to float64; float32 is fine.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> rng = np.random.default_rng(0)
+    >>> refs = rng.standard_normal((2, 8000))
+    >>> ests = refs + 0.1 * rng.standard_normal((2, 8000))
+    >>> res = nmfaudio.evaluate(refs, ests, mixture=refs.sum(axis=0))
+    >>> sorted(res["mean"])
+    ['sar', 'sdr', 'sdr_improvement', 'si_sdr', 'si_sdr_improvement', 'sir']
+    >>> 19 < res["mean"]["si_sdr"] < 21
+    True
+    """
+    ref_labels, R, ref_keys = _sources(references, "references")
+    est_labels, E, est_keys = _sources(estimates, "estimates")
+    if ref_keys is not None and est_keys is not None:
+        if set(ref_keys) != set(est_keys):
+            raise ParameterError(
+                f"estimates have keys {sorted(est_keys)} but references have {sorted(ref_keys)}"
+            )
+        order = [est_keys.index(k) for k in ref_keys]
+        E, est_labels = E[order], [est_labels[i] for i in order]
+    _check_pair(ref_labels, R, est_labels, E)
+    _check_not_silent(ref_labels, R, "reference")
+    _check_not_silent(est_labels, E, "estimate")
+    names = ref_keys if ref_keys is not None else [f"source{i + 1}" for i in range(R.shape[0])]
+    permute = bool(permute)
+
+    Rf, Ef = _flat(R), _flat(E)
+    sdr, sir, sar, perm = _bss_eval(Rf, Ef, permute=permute)
+    si = [_si_sdr(Rf[j], Ef[perm[j]]) for j in range(len(perm))]
+
+    if mixture is not None:
+        m = valid_audio(mixture, "mixture").astype(np.float64)
+        if m.shape != R.shape[1:]:
+            raise ParameterError(
+                f"mixture has shape {m.shape} but each reference has shape {R.shape[1:]}; "
+                "they must match"
+            )
+        if not np.any(m):
+            raise ParameterError("mixture is silent (all zeros)")
+        Mf = np.broadcast_to(m.ravel(), Rf.shape).copy()
+        msdr, _, _, _ = _bss_eval(Rf, Mf, permute=False)
+        msi = [_si_sdr(Rf[j], Mf[j]) for j in range(Rf.shape[0])]
+
+    per_source = []
+    for j, name in enumerate(names):
+        row = {"name": name, "sdr": _num(sdr[j]), "sir": _num(sir[j]), "sar": _num(sar[j]),
+               "si_sdr": _num(si[j])}
+        if mixture is not None:
+            row["sdr_improvement"] = _num(sdr[j] - msdr[j])
+            row["si_sdr_improvement"] = _num(si[j] - msi[j])
+        per_source.append(row)
+    keys = [k for k in per_source[0] if k != "name"]
+    mean = {}
+    for k in keys:
+        vals = [row[k] for row in per_source]
+        mean[k] = None if any(v is None for v in vals) else float(np.mean(vals))
+    return {"per_source": per_source, "mean": mean, "permutation": perm}
