@@ -125,6 +125,26 @@ def sqdiff(V, WH, eps):
     return s
 
 
+@numba.jit(**_JIT)
+def mul_flush(X, R, tiny):
+    """``X ← X ⊙ R`` with results below the smallest normal number set to 0.
+
+    Entries the updates drive towards zero otherwise become subnormal, and
+    arithmetic on subnormals is one to two orders of magnitude slower on x86
+    (it made 200 Euclidean iterations 5× slower, in scikit-learn too). A value
+    below ``tiny`` (1.2e-38 in float32) is zero at the scale of the data (the
+    engine works on ``V / mean(V)``), and a zero stays zero under the updates, as
+    the subnormal would have, up to rounding.
+    """
+    rows, cols = X.shape
+    for i in range(rows):
+        x = X[i]
+        r = R[i]
+        for j in range(cols):
+            v = x[j] * r[j]
+            x[j] = v if v >= tiny else 0.0 * v
+
+
 def warm_up():
     """Compile (or load from the cache) the kernels for float32 and float64."""
     for dt in (np.float32, np.float64):

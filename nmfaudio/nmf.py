@@ -529,10 +529,17 @@ class _Engine:
         np.divide(num, den, out=num)
         if self.gamma != 1.0:
             np.power(num, self.gamma, out=num)
-        if alpha == 1.0:
-            X *= num
-        else:
-            X *= num ** X.dtype.type(alpha)
+        if alpha != 1.0:
+            np.power(num, X.dtype.type(alpha), out=self._ratio_a(num))
+            num = self._ratio_tmp
+        self.k.mul_flush(X, num, X.dtype.type(np.finfo(X.dtype).tiny))
+
+    def _ratio_a(self, num):
+        """Scratch of num's shape for the over-relaxed ratio (num keeps the MM ratio)."""
+        tmp = getattr(self, "_ratio_tmp", None)
+        if tmp is None or tmp.shape != num.shape:
+            tmp = self._ratio_tmp = np.empty_like(num)
+        return tmp
 
     def update_H(self, alpha=1.0):
         """H update from the current statistics; ``alpha > 1`` over-relaxes (ratio^alpha)."""
