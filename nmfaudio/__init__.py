@@ -15,10 +15,11 @@ from .masking import apply_masks, binary_masks, soft_masks
 from .grouping import group_components
 from .separate import Separation, separate, separate_spectrogram, separate_supervised_spectrogram
 from .dictionary import SourceDictionary, learn_dictionary
-from .denoise import denoise, denoise_sources
+from .denoise import denoise, denoise_sources, learn_noise_dictionary
 from .estimator import NMF
 from .evaluate import evaluate, si_sdr
 from .oracle import oracle_separate
+from .batch import BatchReport, separate_many
 from .stream import separate_stream
 
 __version__ = "0.1.0"
@@ -29,7 +30,8 @@ __all__ = [
     "NMFResult", "beta_divergence", "nmf", "NMF",
     "soft_masks", "binary_masks", "apply_masks", "group_components",
     "Separation", "separate", "separate_spectrogram", "separate_supervised_spectrogram",
-    "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "__version__",
+    "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "learn_noise_dictionary", "__version__",
     "evaluate", "si_sdr", "oracle_separate",
+    "separate_many", "BatchReport",
     "separate_stream",
 ]

@@ -18,7 +18,7 @@ from .nmf import nmf
 from .separate import frame_init, stack_channels, unstack_channels
 from .stft import STFTParams, istft, stft
 
-__all__ = ["denoise", "denoise_sources", "default_denoise_stft"]
+__all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary"]
 
 #: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md).
 NOISE_COMPONENTS = 16
@@ -31,6 +31,38 @@ def default_denoise_stft(sr) -> STFTParams:
     """≈ 64 ms frames (next power of two), hop a quarter of that."""
     n_fft = int(2 ** np.ceil(np.log2(0.064 * sr)))
     return STFTParams(n_fft=max(n_fft, 64))
+
+
+def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_params=None, random_state=0):
+    """Learn the noise model :func:`denoise` uses from a sample of the noise alone.
+
+    Parameters
+    ----------
+    noise : np.ndarray [shape=(n,) or (channels, n)]
+        The noise alone, at rate ``sr``.
+    sr : int > 0
+    n_components : int > 0
+        Number of noise templates.
+    stft_params : STFTParams or None
+        Default :func:`default_denoise_stft` of ``sr``.
+    random_state : int
+
+    Returns
+    -------
+    SourceDictionary
+        Named ``"noise"``; templates are not pitch-shifted (noise has no pitch to
+        transpose, and extra flexibility would let the noise model absorb speech).
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> n = 0.1 * np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> nmfaudio.learn_noise_dictionary(n, 16000, n_components=4).W.shape
+    (513, 4)
+    """
+    params = stft_params if stft_params is not None else default_denoise_stft(sr)
+    return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft=params,
+                            pitch_shifts=(), random_state=random_state)
 
 
 def _quiet_frames_noise(V, fraction):
@@ -114,8 +146,8 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
 
     if noise is not None:
         noise = valid_audio(noise, "noise")
-        noise_dictionary = learn_dictionary(noise, sr, name="noise", n_components=Kn, stft=params,
-                                            random_state=random_state)
+        noise_dictionary = learn_noise_dictionary(noise, sr, n_components=Kn,
+                                                         stft_params=params, random_state=random_state)
     W_noise = None if noise_dictionary is None else noise_dictionary.W.astype(dtype)
     W_speech = None if speech_dictionary is None else speech_dictionary.W.astype(dtype)
     if W_noise is None and W_speech is None:

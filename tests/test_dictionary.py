@@ -20,7 +20,7 @@ def test_learn_dictionary_properties(two_tone):
     sr, a, b = two_tone
     a0 = a.copy()
     d = learn_dictionary([a, a[:4000]], sr, name="tone", n_components=5, stft=STFTParams(n_fft=512),
-                         max_iter=30)
+                         max_iter=30, pitch_shifts=())
     assert np.array_equal(a, a0)
     assert d.W.shape == (257, 5) and d.W.dtype == np.float32
     np.testing.assert_allclose(d.W.sum(axis=0), 1.0, rtol=1e-5)
@@ -108,6 +108,17 @@ def test_bad_names(two_tone, name):
 def test_silent_training_clip():
     with pytest.raises(ParameterError, match="silent"):
         learn_dictionary(np.zeros(8000, np.float32), 8000, name="s", n_components=2)
+
+
+def test_default_pitch_shifted_copies(two_tone):
+    sr, a, _ = two_tone
+    d = learn_dictionary(a, sr, name="t", n_components=3, stft=STFTParams(n_fft=1024), max_iter=20)
+    assert d.n_components == 3 * 9 and d.info["base_components"] == 3
+    # the copy shifted by +12 semitones would put the peak at twice the frequency; +4 at 2**(4/12)
+    base = np.argmax(d.W[:, 0])
+    up4 = np.argmax(d.W[:, 3 * 8])  # blocks: base, then shifts -4..-1, 1..4 (block 8 is +4)
+    assert abs(up4 / base - 2 ** (4 / 12)) < 0.05
+    np.testing.assert_allclose(d.W.sum(axis=0), 1.0, rtol=1e-5)
 
 
 def test_pitch_shift_augmentation(two_tone):

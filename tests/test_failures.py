@@ -620,6 +620,12 @@ def test_cli_every_command_rejects_bad_input_files(files, tmp_path, capsys, monk
     assert code in (1, 2), (argv, err)
     assert_one_line_error(err)
     assert bad in err, (argv, err)  # the error is about the bad file and names it
+    if command == "batch":  # by design, batch logs each failed file in OUTDIR/manifest.jsonl
+        [log] = [p for p in tmp_path.rglob("*") if p.is_file()]
+        assert log.name == "manifest.jsonl" and bad in log.read_text()
+        log.unlink()
+        for d in sorted(tmp_path.rglob("*"), reverse=True):
+            d.rmdir()
     assert list(tmp_path.iterdir()) == []
 
 

@@ -41,9 +41,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _command_modules():
-    from . import denoise, evaluate, plot, separate, train
+    from . import batch, denoise, evaluate, plot, separate, train
 
-    return [separate, train, denoise, evaluate, plot]
+    return [separate, train, denoise, evaluate, plot, batch]
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,10 @@ def add_parser(sub):
     p.add_argument("--beta", type=beta_arg, default="kl", metavar="BETA", help="divergence (default kl)")
     p.add_argument("--sr", type=positive_int, default=None, metavar="HZ",
                    help="resample the clips to this rate (default: the first clip's rate)")
-    add_stft_args(p)
+    p.add_argument("--pitch-shifts", type=int, default=4, metavar="N",
+                   help="also keep every template transposed by ±1..±N semitones, so notes missing "
+                        "from the clips are covered (default 4; 0 disables)")
+    add_stft_args(p, n_fft=None)
     add_output_args(p)
     add_ux_args(p, plot=True)
     p.set_defaults(func=run)
@@ -59,9 +62,16 @@ def run(args) -> int:
         kw["n_components"] = inspect.signature(learn_dictionary).parameters["n_components"].default
     max_iter = inspect.signature(learn_dictionary).parameters["max_iter"].default
     with Progress(max_iter, desc="train", enabled=show_progress(args)) as bar:
-        d = learn_dictionary(clips, sr, name=args.name, beta=args.beta,
-                             stft=STFTParams(n_fft=args.n_fft, hop_length=args.hop),
-                             callback=bar.callback, **kw)
+        if args.pitch_shifts < 0 or args.pitch_shifts > 24:
+            raise ParameterError(f"--pitch-shifts {args.pitch_shifts} must be between 0 and 24")
+        shifts = [s for s in range(-args.pitch_shifts, args.pitch_shifts + 1) if s != 0]
+        stft = None
+        if args.n_fft is not None or args.hop is not None:
+            from ..dictionary import default_stft
+
+            stft = STFTParams(n_fft=args.n_fft or default_stft(sr).n_fft, hop_length=args.hop)
+        d = learn_dictionary(clips, sr, name=args.name, beta=args.beta, stft=stft,
+                             pitch_shifts=shifts, callback=bar.callback, **kw)
     d.save(out, overwrite=args.overwrite)
     if args.plot:
         from ..display import plot_dictionary, save_figure
@@ -74,7 +84,9 @@ def run(args) -> int:
     summary.doc["duration_seconds"] = d.info.get("train_seconds")
     summary.doc["iterations"] = d.info.get("n_iter")
     summary.doc["final_loss"] = d.info.get("loss")
-    summary.doc["settings"] = {"name": d.name, "components": d.n_components, "beta": d.beta,
+    summary.doc["settings"] = {"name": d.name, "components": d.info.get("base_components"),
+                               "templates": d.n_components, "pitch_shifts": d.info.get("pitch_shifts"),
+                               "beta": d.beta,
                                "n_fft": d.stft.n_fft, "hop_length": d.stft.hop_length,
                                "max_iter": max_iter}
     summary.finish([out])
