@@ -22,6 +22,7 @@ from .oracle import oracle_separate
 from .batch import BatchReport, separate_many
 from .nmfd import NMFDResult, nmfd, nmfd_reconstruct
 from .drums import drum_templates, split_drums
+from .stream import separate_stream
 
 __version__ = "0.1.0"
 
@@ -35,4 +36,5 @@ __all__ = [
     "evaluate", "si_sdr", "oracle_separate",
     "separate_many", "BatchReport",
     "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
+    "separate_stream",
 ]

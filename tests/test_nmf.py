@@ -272,3 +272,46 @@ def test_sparsity_per_component_and_normalised_free_columns(rng):
         nmf(V, W=W, sparsity=np.ones(3))
     with pytest.raises(ParameterError, match="sparsity"):
         nmf(V, W=W, sparsity=-1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("fixed", ["none", "W", "H", "partial"])
+def test_accelerated_loss_never_increases_any_beta(rng, beta, fixed, dtype):
+    V = (rng.random((30, 40)) ** 2 + 0.01).astype(dtype)
+    W0 = rng.random((30, 5)) + 0.01
+    H0 = rng.random((5, 40)) + 0.01
+    kw = dict(W=W0, H=H0)
+    if fixed == "W":
+        kw["update_W"] = False
+    elif fixed == "H":
+        kw["update_H"] = False
+    elif fixed == "partial":
+        kw["update_W"] = np.array([True, False, True, False, True])
+    res = nmf(V, 5, beta=beta, max_iter=60, tol=0, loss_every=1, accelerate=True, **kw)
+    assert res.W.dtype == dtype and res.H.dtype == dtype
+    assert len(res.losses) == 61
+    assert np.all(np.diff(res.losses) <= 1e-9 * res.losses[0])
+    plain = nmf(V, 5, beta=beta, max_iter=60, tol=0, **kw)
+    assert res.loss <= plain.loss * (1 + 1e-6)
+    # the reported loss is the divergence of the returned factors
+    assert res.loss == pytest.approx(beta_divergence(V, res.W, res.H, beta), rel=1e-4)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 2.0, 0.5])
+def test_engine_matches_reference_formulas_over_many_iterations(rng, beta):
+    """The blocked engine gives the plain-rule iterates (float64, rounding only)."""
+    V = rng.random((300, 700)) + 0.01  # several column blocks
+    W = rng.random((300, 4)) + 0.1
+    H = rng.random((4, 700)) + 0.1
+    gamma = 1 / (2 - beta) if beta < 1 else 1.0
+    Wr, Hr = W.copy(), H.copy()
+    for _ in range(5):
+        WH = Wr @ Hr
+        Hr = Hr * ((Wr.T @ (WH ** (beta - 2) * V)) / (Wr.T @ WH ** (beta - 1))) ** gamma
+        WH = Wr @ Hr
+        Wr = Wr * (((WH ** (beta - 2) * V) @ Hr.T) / (WH ** (beta - 1) @ Hr.T)) ** gamma
+    res = nmf(V, W=W, H=H, beta=beta, max_iter=5, tol=0)
+    np.testing.assert_allclose(res.W, Wr, rtol=1e-9)
+    np.testing.assert_allclose(res.H, Hr, rtol=1e-9)
+    assert res.loss == pytest.approx(beta_divergence(V, Wr, Hr, beta), rel=1e-9)

@@ -32,6 +32,9 @@ def add_parser(sub):
     p.add_argument("--iterations", type=positive_int, default=None, metavar="N",
                    help="NMF iterations (default 200 unsupervised, 100 with --dict)")
     p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
+    p.add_argument("--block-seconds", type=float, default=None, metavar="S",
+                   help="with --dict: read, separate and write S seconds at a time, so memory "
+                        "stays bounded for long recordings (same result as without it)")
     add_stft_args(p, n_fft=None)
     add_output_args(p)
     add_ux_args(p)
@@ -57,6 +60,18 @@ def run(args) -> int:
     else:
         names = [f"source{i + 1}" for i in range(args.sources or 2)]
     out_dir = Path(args.out) / track_name(args.mix)
+    if args.block_seconds is not None:
+        if not dicts or args.residual:
+            raise ParameterError("--block-seconds needs --dict and no --residual (frames must be "
+                                 "independent to be processed block by block)")
+        from ..stream import separate_stream
+
+        paths = separate_stream(args.mix, out_dir, dicts, block_seconds=args.block_seconds,
+                                max_iter=100 if args.iterations is None else args.iterations,
+                                overwrite=args.overwrite)
+        for p in paths.values():
+            print(p)
+        return 0
     if not args.overwrite:
         for t in (out_dir / f"{n}.wav" for n in names):
             if t.exists():

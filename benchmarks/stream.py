@@ -1,0 +1,105 @@
+"""Bounded-memory streaming: peak RSS and real-time factor of ``nmfaudio.separate_stream``.
+
+Writes long 44.1 kHz mono music files (16-bit PCM, built chunk by chunk from the
+bundled clips, never held whole), learns two dictionaries (piano, flute; K = 32,
+KL) and separates each file in a fresh subprocess with
+``separate_stream(..., block_seconds=30)``, reporting that process's peak RSS
+(``ru_maxrss``) and wall time. Peak RSS does not depend on the iteration count, so
+``--iterations`` can be lowered for the long files to save time; the real-time
+factor is reported for the iterations used.
+
+Usage::
+
+    python benchmarks/stream.py --minutes 10 20 120 [--iterations 100] [--block-seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+SR = 44100
+
+
+def write_long(path, minutes):
+    import soundfile as sf
+
+    import _audio
+
+    chunk = _audio.music(60.0, sr=SR, seed=0)
+    with sf.SoundFile(str(path), "w", samplerate=SR, channels=1, subtype="PCM_16") as f:
+        for i in range(int(round(minutes))):
+            # vary the chunks cheaply: circular shift and gain
+            f.write(0.9 * np.roll(chunk, 7919 * i) * (0.6 + 0.4 * ((i * 37) % 11) / 10))
+
+
+def child(args):
+    import resource
+
+    import nmfaudio
+
+    dicts = [nmfaudio.SourceDictionary.load(p) for p in args.dicts]
+    t = time.perf_counter()
+    nmfaudio.separate_stream(args.file, args.out, dicts, block_seconds=args.block_seconds,
+                             max_iter=args.iterations, overwrite=True)
+    dt = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
+    print(json.dumps({"seconds": dt, "peak_rss_mib": rss}))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, nargs="+", default=[10, 20, 120])
+    p.add_argument("--iterations", type=int, default=100)
+    p.add_argument("--block-seconds", type=float, default=30.0)
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--file")
+    p.add_argument("--out")
+    p.add_argument("--dicts", nargs="*")
+    args = p.parse_args(argv)
+    if args.child:
+        return child(args)
+
+    import nmfaudio
+
+    import _audio
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        dict_paths = []
+        for name in ("piano", "flute"):
+            y, sr = nmfaudio.load(_audio.MUSIC / "train" / f"{name}.wav", sr=SR)
+            d = nmfaudio.learn_dictionary(y, sr, name=name, n_components=32, beta="kl",
+                                        stft=nmfaudio.STFTParams(n_fft=2048), pitch_shifts=())
+            dict_paths.append(str(d.save(tmp / f"{name}.npz")))
+        print(f"block {args.block_seconds:g} s, {args.iterations} iterations per frame, "
+              f"2 dictionaries × 32 templates, n_fft 2048, hop 512, mono {SR} Hz")
+        print("| duration | peak RSS (MiB) | wall time (s) | real-time factor |")
+        print("|---|---|---|---|")
+        for minutes in args.minutes:
+            f = tmp / f"long_{minutes:g}.wav"
+            write_long(f, minutes)
+            cmd = [sys.executable, __file__, "--child", "--file", str(f), "--out", str(tmp / "out"),
+                   "--block-seconds", str(args.block_seconds), "--iterations", str(args.iterations),
+                   "--dicts", *dict_paths]
+            res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True,
+                                            env=dict(os.environ)).stdout.strip().splitlines()[-1])
+            print(f"| {minutes:g} min | {res['peak_rss_mib']:.0f} | {res['seconds']:.1f} | "
+                  f"{minutes * 60 / res['seconds']:.1f}× |", flush=True)
+            f.unlink()
+
+
+if __name__ == "__main__":
+    main()
