@@ -158,6 +158,8 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
             f"y has samples up to {peak:.3g}; the {y.dtype} STFT with n_fft={p.n_fft} would "
             f"overflow. Expected |y| <= {limit:.3g} (audio is normally within [-1, 1])"
         )
+    if y.shape[-1] >= _FAST_MIN_SAMPLES:
+        return _stft_threads(y, p)
     with warnings.catch_warnings():
         # centred frames with zero padding handle clips shorter than n_fft correctly
         warnings.filterwarnings("ignore", message="n_fft=.* is too large", category=UserWarning)
@@ -222,9 +224,110 @@ def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", cen
         S = S.astype(np.complex64 if S.dtype == np.float32 else np.complex128)
     if length is not None:
         length = check_positive_int(length, "length")
+    if S.shape[-1] >= _FAST_MIN_FRAMES and params.n_fft % params.hop_length == 0:
+        return _istft_threads(S, params, length)
     return librosa.istft(S, n_fft=params.n_fft, hop_length=params.hop_length,
                          win_length=params.win_length, window=params.window,
                          center=params.center, length=length)
+
+
+# Long signals go through the threaded transforms below (the same arithmetic as librosa's:
+# same window, zero padding, FFT sizes and window-sum-square normalisation; results equal
+# to float rounding), short ones through librosa.
+_FAST_MIN_SAMPLES = 1 << 16
+_FAST_MIN_FRAMES = 64
+_N_THREADS = 2
+_BLOCK_FRAMES = 256
+
+
+def _window(p):
+    import librosa
+
+    win = librosa.filters.get_window(p.window, p.win_length, fftbins=True)
+    return librosa.util.pad_center(win, size=p.n_fft)
+
+
+def _run(jobs):
+    """Run the callables in ``jobs`` on up to ``_N_THREADS`` threads (numpy/scipy.fft release the GIL)."""
+    if _N_THREADS <= 1 or len(jobs) <= 1:
+        for j in jobs:
+            j()
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(_N_THREADS, len(jobs))) as ex:
+        for f in [ex.submit(j) for j in jobs]:
+            f.result()
+
+
+def _stft_threads(y, p):
+    """STFT of ``y (..., n)``, frames in blocks on worker threads, written C-contiguous."""
+    import scipy.fft
+
+    lead, n = y.shape[:-1], y.shape[-1]
+    Y = y.reshape(-1, n)
+    cdt = np.complex64 if y.dtype == np.float32 else np.complex128
+    win = _window(p).astype(y.dtype)
+    T = p.n_frames(n)
+    out = np.empty((Y.shape[0], p.n_freq, T), cdt)
+    pad = p.n_fft // 2 if p.center else 0
+    padded = [np.pad(Y[c], pad) if pad else np.ascontiguousarray(Y[c]) for c in range(Y.shape[0])]
+    hop, n_fft = p.hop_length, p.n_fft
+
+    def job(c, a, b):
+        x = padded[c]
+        frames = np.lib.stride_tricks.as_strided(
+            x[a * hop:], shape=(b - a, n_fft), strides=(hop * x.itemsize, x.itemsize), writeable=False)
+        out[c, :, a:b] = scipy.fft.rfft(frames * win, axis=-1).T
+
+    edges = list(range(0, T, _BLOCK_FRAMES)) + [T]
+    _run([lambda c=c, a=a, b=b: job(c, a, b)
+          for c in range(Y.shape[0]) for a, b in zip(edges[:-1], edges[1:])])
+    return out.reshape(lead + (p.n_freq, T))
+
+
+def _istft_threads(S, p, length):
+    """Overlap-add inverse of :func:`_stft_threads` (librosa's normalisation), one thread per signal."""
+    import scipy.fft
+
+    n_fft, hop = p.n_fft, p.hop_length
+    lead, T = S.shape[:-2], S.shape[-1]
+    Sc = S.reshape((-1,) + S.shape[-2:])
+    rdt = np.float32 if S.dtype == np.complex64 else np.float64
+    start = n_fft // 2 if p.center else 0
+    if length:
+        n_frames = min(T, int(np.ceil((length + 2 * start) / hop)))
+        L = length
+    else:
+        n_frames = T
+        L = n_fft + hop * (n_frames - 1) - 2 * start
+    R = n_fft // hop
+    rows = R + n_frames - 1  # the full overlap-add buffer is rows * hop samples
+    win = _window(p).astype(rdt)
+    wss = np.zeros((rows, hop), rdt)
+    w2 = (win * win).reshape(R, hop)
+    for k in range(R):
+        wss[k:k + n_frames] += w2[k]
+    wss = wss.ravel()[start:start + L]
+    keep = wss > np.finfo(rdt).tiny
+    scale = np.ones_like(wss)
+    scale[keep] = wss[keep]
+    out = np.zeros((Sc.shape[0], L), rdt)
+
+    def job(c):
+        buf = np.zeros((rows, hop), rdt)
+        for a in range(0, n_frames, _BLOCK_FRAMES):
+            b = min(a + _BLOCK_FRAMES, n_frames)
+            fr = scipy.fft.irfft(Sc[c, :, a:b].T, n=n_fft, axis=-1)
+            fr *= win
+            fr = fr.reshape(b - a, R, hop)
+            for k in range(R):
+                buf[a + k:b + k] += fr[:, k]
+        y = buf.ravel()[start:start + L]
+        np.divide(y, scale[:y.size], out=out[c, :y.size])
+
+    _run([lambda c=c: job(c) for c in range(Sc.shape[0])])
+    return out.reshape(lead + (L,))
 
 
 def magnitude(S, *, power=1.0):
