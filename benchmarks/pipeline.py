@@ -33,12 +33,16 @@ import nmfaudio  # noqa: E402
 SR = 44100
 
 
-def dictionaries():
+def dictionaries(setting="pinned"):
+    """``"pinned"``: K = 32, KL, n_fft 2048, no pitch copies; ``"default"``: learn_dictionary's defaults."""
     out = []
     for name in ("piano", "flute"):
         y, sr = nmfaudio.load(_audio.MUSIC / "train" / f"{name}.wav", sr=SR)
-        out.append(nmfaudio.learn_dictionary(y, sr, name=name, n_components=32, beta="kl",
-                                        stft=nmfaudio.STFTParams(n_fft=2048), pitch_shifts=()))
+        if setting == "default":
+            out.append(nmfaudio.learn_dictionary(y, sr, name=name))
+        else:
+            out.append(nmfaudio.learn_dictionary(y, sr, name=name, n_components=32, beta="kl",
+                                            stft=nmfaudio.STFTParams(n_fft=2048), pitch_shifts=()))
     return out
 
 
@@ -58,9 +62,11 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=180.0)
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--dicts", choices=("pinned", "default"), default="pinned",
+                   help="pinned (K = 32, n_fft 2048, no pitch copies) or learn_dictionary's defaults")
     args = p.parse_args(argv)
 
-    dicts = dictionaries()
+    dicts = dictionaries(args.dicts)
     y = _audio.music(args.seconds, sr=SR, channels=2)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "mix.wav")
@@ -78,7 +84,8 @@ def main(argv=None):
             t_nmf.append(time.perf_counter() - t)
     total, t_load, t_sep, t_save = (statistics.median(c) for c in zip(*rows))
     dur = y.shape[-1] / SR
-    print(f"{dur:.0f} s stereo at {SR} Hz, dictionaries K = 2 × 32 (KL), "
+    print(f"{dur:.0f} s stereo at {SR} Hz, {args.dicts} dictionaries K = "
+          f"{' + '.join(str(d.n_components) for d in dicts)} ({dicts[0].beta}), "
           f"n_fft {dicts[0].stft.n_fft}, hop {dicts[0].stft.hop_length}, median of {args.reps}")
     print(f"| step | seconds |")
     print(f"|---|---|")
