@@ -159,11 +159,11 @@ def table(args, V64):
         H0 = (avg * np.abs(rng.standard_normal((K, V.shape[1])))).astype(dtype)
         for beta in args.betas:
             prods = floor_products(V, W0, H0, beta)
-            ours(V, W0, H0, beta, 2)  # warm up (numba compilation, page faults)
+            ours(V, W0, H0, beta, 2, n_threads=args.threads)  # warm up (numba compilation, page faults)
             t_ours, t_sk, t_floor = [], {s: [] for s in args.sk_threads}, []
             c_ours, c_sk, c_floor = [], [], []
             for _ in range(args.reps):
-                dt, res = ours(V, W0, H0, beta, args.iters)
+                dt, res = ours(V, W0, H0, beta, args.iters, n_threads=args.threads)
                 t_ours.append(dt / res.n_iter)
                 c_ours.append(CPU[0] / res.n_iter)
                 for s in args.sk_threads:
@@ -201,7 +201,7 @@ def time_to_loss(args, V64):
     avg = np.sqrt(V.mean() / K)
     W0 = (avg * np.abs(rng.standard_normal((V.shape[0], K)))).astype(dtype)
     H0 = (avg * np.abs(rng.standard_normal((K, V.shape[1])))).astype(dtype)
-    ours(V, W0, H0, "kl", 2, accelerate=True)
+    ours(V, W0, H0, "kl", 2, accelerate=True, n_threads=args.threads)
     sk_s = None if args.sk_threads[0] == "default" else int(args.sk_threads[0])
     dt, W, H, n = sklearn_mu(V, W0, H0, 1.0, 200, sk_s)
     target = nmfaudio.beta_divergence(V, W, H, "kl")
@@ -211,7 +211,8 @@ def time_to_loss(args, V64):
         c = time.process_time()
         t = time.perf_counter()
         res = nmfaudio.nmf(V, W=W0, H=H0, beta="kl", max_iter=2000, tol=0, callback=stop,
-                           accelerate=accelerate, loss_every=args.ttl_every)
+                           accelerate=accelerate, loss_every=args.ttl_every,
+                           n_threads=args.threads)
         CPU[0] = time.process_time() - c
         return time.perf_counter() - t, res
 
@@ -243,6 +244,8 @@ def time_to_loss(args, V64):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--iters", type=int, default=200)
+    p.add_argument("--threads", type=int, default=1,
+                   help="nmfaudio's n_threads (> 1: worker threads over frame blocks for β ≠ 2)")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     p.add_argument("--betas", nargs="+", type=float, default=[2.0, 1.0, 0.0])
@@ -262,7 +265,8 @@ def main(argv=None):
           f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}")
     print("BLAS: " + "; ".join(info))
     print("env: " + ", ".join(f"{k}={v}" for k, v in env.items()))
-    print("nmfaudio: n_threads=1 (its default: BLAS limited to 1 thread during the call); "
+    print(f"nmfaudio: n_threads={args.threads} (1 is its default: BLAS limited to 1 thread during "
+          "the call; > 1 for β ≠ 2: that many worker threads over frame blocks, 1 BLAS thread each); "
           "scikit-learn: as in the column header ('default' = the BLAS setting above)")
     print("wall = time.perf_counter, CPU = time.process_time of this process (robust to other "
           "processes competing for the cores; for 1 thread it is the compute spent)")

@@ -382,7 +382,7 @@ class _Engine:
     statistics of the next H update, which need the same ``W H``).
     """
 
-    def __init__(self, Vs, W, H, beta, gamma, eps, lam, free):
+    def __init__(self, Vs, W, H, beta, gamma, eps, lam, free, n_workers=1):
         from . import _kernels
 
         self.k = _kernels
@@ -403,8 +403,18 @@ class _Engine:
         else:
             self.Vb = [np.ascontiguousarray(Vs[:, a:b]) for a, b in self.blocks]
         bmax = max(b - a for a, b in self.blocks)
-        self._buf = np.empty(F * bmax, dt)
-        self._buf2 = np.empty(F * bmax, dt)
+        # worker threads over blocks (numba kernels and 1-thread BLAS release the GIL),
+        # each with its own scratch; contiguous runs of blocks per worker
+        self.n_workers = nw = max(1, min(int(n_workers), len(self.blocks))) if beta != 2.0 else 1
+        self._scratch = [(np.empty(F * bmax, dt), np.empty(F * bmax, dt)) for _ in range(nw)]
+        self._buf, self._buf2 = self._scratch[0]
+        cuts = np.linspace(0, len(self.blocks), nw + 1).round().astype(int)
+        self._parts = [list(range(int(i), int(j))) for i, j in zip(cuts[:-1], cuts[1:])]
+        self._pool = None
+        if nw > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(nw)
         self.numH = np.empty((K, T), dt)
         self.denH = np.empty((K, T), dt) if beta != 1.0 else None
         Kf = K if free is None else len(free)
@@ -428,9 +438,22 @@ class _Engine:
                 self.c_const += float(np.sum(Vb.astype(np.float64) ** beta))
         self.has_stats = False
 
-    def _views(self, n):
+    def _views(self, n, w=0):
         F = self.shape[0]
-        return self._buf[:F * n].reshape(F, n), self._buf2[:F * n].reshape(F, n)
+        b1, b2 = self._scratch[w]
+        return b1[:F * n].reshape(F, n), b2[:F * n].reshape(F, n)
+
+    def _map(self, fn):
+        """``[fn(w, block indices of worker w) for w]``, on the worker threads if any."""
+        if self._pool is None:
+            return [fn(0, self._parts[0])]
+        futs = [self._pool.submit(fn, w, part) for w, part in enumerate(self._parts)]
+        return [f.result() for f in futs]
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def _assemble(self, s1, s2):
         beta, c = self.beta, self.c_const
@@ -507,19 +530,27 @@ class _Engine:
                 loss = self._assemble(2.0 * max(value, 0.0), 0.0)
         else:
             Wt, numH, denH = W.T, self.numH, self.denH
-            s1 = s2 = 0.0
-            for (a, b), Vb in zip(self.blocks, self.Vb):
-                A, B = self._views(b - a)
-                np.matmul(W, H[:, a:b], out=A)
 
-                def consume(A, B, a=a, b=b):
-                    np.matmul(Wt, A, out=numH[:, a:b])
-                    if B is not None:
-                        np.matmul(Wt, B, out=denH[:, a:b])
+            def run(w, part):
+                s1 = s2 = 0.0
+                for i in part:
+                    (a, b), Vb = self.blocks[i], self.Vb[i]
+                    A, B = self._views(b - a, w)
+                    np.matmul(W, H[:, a:b], out=A)
 
-                p1, p2 = self._pass(Vb, A, B, want_loss, consume)
-                s1 += p1
-                s2 += p2
+                    def consume(A, B, a=a, b=b):
+                        np.matmul(Wt, A, out=numH[:, a:b])
+                        if B is not None:
+                            np.matmul(Wt, B, out=denH[:, a:b])
+
+                    p1, p2 = self._pass(Vb, A, B, want_loss, consume)
+                    s1 += p1
+                    s2 += p2
+                return s1, s2
+
+            parts = self._map(run)
+            s1 = sum(p[0] for p in parts)
+            s2 = sum(p[1] for p in parts)
             loss = self._assemble(s1, s2) if want_loss else None
         self.has_stats = True
         return loss
@@ -569,23 +600,45 @@ class _Engine:
             if want_loss:
                 loss = self.loss()
         else:
-            numW.fill(0)
-            if denW is not None:
-                denW.fill(0)
-            s1 = s2 = 0.0
-            for (a, b), Vb in zip(self.blocks, self.Vb):
-                A, B = self._views(b - a)
-                np.matmul(W, H[:, a:b], out=A)
-                Hb = np.ascontiguousarray(Hf[:, a:b])
+            def run(w, part):
+                nW = numW if w == 0 else np.zeros_like(numW)
+                dW = denW if (w == 0 or denW is None) else np.zeros_like(denW)
+                if w == 0:
+                    nW.fill(0)
+                    if dW is not None:
+                        dW.fill(0)
+                s1 = s2 = 0.0
+                tmp = None if self._pool is None else np.empty_like(nW)
+                for i in part:
+                    (a, b), Vb = self.blocks[i], self.Vb[i]
+                    A, B = self._views(b - a, w)
+                    np.matmul(W, H[:, a:b], out=A)
+                    Hb = np.ascontiguousarray(Hf[:, a:b])
 
-                def consume(A, B, Hb=Hb):
-                    _gemm_acc(numW, A, Hb)
-                    if B is not None:
-                        _gemm_acc(denW, B, Hb)
+                    def consume(A, B, Hb=Hb):
+                        if tmp is None:
+                            _gemm_acc(nW, A, Hb)
+                            if B is not None:
+                                _gemm_acc(dW, B, Hb)
+                        else:  # scipy's gemm wrapper holds the GIL; numpy's matmul does not
+                            np.matmul(A, Hb.T, out=tmp)
+                            np.add(nW, tmp, out=nW)
+                            if B is not None:
+                                np.matmul(B, Hb.T, out=tmp)
+                                np.add(dW, tmp, out=dW)
 
-                p1, p2 = self._pass(Vb, A, B, want_loss, consume)
-                s1 += p1
-                s2 += p2
+                    p1, p2 = self._pass(Vb, A, B, want_loss, consume)
+                    s1 += p1
+                    s2 += p2
+                return s1, s2, nW, dW
+
+            parts = self._map(run)
+            for p in parts[1:]:
+                numW += p[2]
+                if denW is not None:
+                    denW += p[3]
+            s1 = sum(p[0] for p in parts)
+            s2 = sum(p[1] for p in parts)
             if want_loss:
                 loss = self._assemble(s1, s2)
         self._Hf = Hf
@@ -817,11 +870,16 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         heuristic ratio of gradient parts (no guarantee). ``accelerate`` is
         ignored when ``continuity`` is used.
     n_threads : int > 0 or None
-        BLAS threads used during the call (restored afterwards; the limit is
-        process-wide while it lasts). Default 1: on the skinny products of NMF
-        (K ≪ n_freq, n_frames) a second BLAS thread gained at most ~1.8× on an
-        idle 2-vCPU machine and was up to 60× slower on a loaded one
-        (``benchmarks/RESULTS.md``). ``None`` leaves the BLAS setting alone.
+        Threads used during the call. For β ≠ 2 (without ``continuity``), ``n > 1``
+        runs ``n`` worker threads over blocks of frames, each with one BLAS thread
+        (the numba kernels and numpy's BLAS calls release the GIL); the result
+        equals the 1-thread one up to float rounding (the W statistics are summed
+        per worker). Otherwise it is the number of BLAS threads. The BLAS limit is
+        process-wide while the call lasts and restored afterwards. Default 1: on the
+        skinny products of NMF (K ≪ n_freq, n_frames) a second *BLAS* thread gained
+        at most ~1.8× on an idle 2-vCPU machine and was up to 60× slower on a loaded
+        one (``benchmarks/RESULTS.md``); the worker threads do not spin-wait.
+        ``None`` leaves the BLAS setting alone.
     accelerate : bool
         ``False`` (default): the plain rules, one update of each learning factor
         per iteration. ``True``: accelerated MU (Gillis & Glineur 2012) for β = 2 —
@@ -905,15 +963,19 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         mu = None
     if n_threads is not None:
         n_threads = check_positive_int(n_threads, "n_threads")
-    with _blas_threads(n_threads):
+    workers, blas = 1, n_threads
+    if n_threads is not None and n_threads > 1 and beta != 2.0 and mu is None:
+        # the blocked engine: worker threads over frame blocks, one BLAS thread each
+        workers, blas = n_threads, 1
+    with _blas_threads(blas):
         return _solve(V, K, W_in, H_in, init=init, random_state=random_state, beta=beta,
                       update_H=update_H, learn_W=learn_W, free=free, lam=lam, mu=mu,
                       max_iter=max_iter, tol=tol, loss_every=loss_every, callback=callback,
-                      accelerate=accelerate)
+                      accelerate=accelerate, workers=workers)
 
 
 def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, free, lam, mu,
-           max_iter, tol, loss_every, callback, accelerate):
+           max_iter, tol, loss_every, callback, accelerate, workers=1):
     """The iterations of :func:`nmf` on validated arguments.
 
     Three paths: the blocked engine (plain rule, default), the over-relaxed safeguarded
@@ -983,7 +1045,7 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
         WH = W_ @ H_
         losses = [objective(WH)]
     else:
-        engine = _Engine(Vs, W_, H_, beta, gamma, eps, lam, free)
+        engine = _Engine(Vs, W_, H_, beta, gamma, eps, lam, free, workers)
         del Vs
         if relax:
             step = _Relaxed(engine, update_H, learn_W, lam, free, eps)
@@ -1051,6 +1113,8 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
         final = objective(WH)
     else:
         final = engine.loss() * loss_scale
+    if not (accelerate or reference):
+        engine.close()
     if on_H:
         H_ *= dtype.type(scale)
     else:

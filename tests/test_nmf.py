@@ -315,3 +315,16 @@ def test_engine_matches_reference_formulas_over_many_iterations(rng, beta):
     np.testing.assert_allclose(res.W, Wr, rtol=1e-9)
     np.testing.assert_allclose(res.H, Hr, rtol=1e-9)
     assert res.loss == pytest.approx(beta_divergence(V, Wr, Hr, beta), rel=1e-9)
+
+
+@pytest.mark.parametrize("beta", ["kl", "is", 0.5])
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_worker_threads_match_one_thread(beta, accelerate):
+    rng = np.random.default_rng(3)
+    V = (rng.random((300, 5)) @ rng.random((5, 900)) + 0.01).astype(np.float32)
+    kw = dict(beta=beta, max_iter=20, tol=0, random_state=0, accelerate=accelerate)
+    a = nmfaudio.nmf(V, 5, n_threads=1, **kw)
+    b = nmfaudio.nmf(V, 5, n_threads=2, **kw)
+    assert a.n_iter == b.n_iter
+    np.testing.assert_allclose(b.losses, a.losses, rtol=1e-3)
+    np.testing.assert_allclose(b.W @ b.H, a.W @ a.H, rtol=1e-2, atol=1e-3 * float(V.max()))
