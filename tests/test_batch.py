@@ -325,7 +325,7 @@ def test_dask_local_cluster_api_and_cli(tmp_path, corpus, dask_cluster, capsys, 
 
 def test_dask_unreachable_scheduler_is_one_line(tmp_path, corpus, capsys, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("nmfaudio.batch._CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("nmfaudio._batch_exec._CONNECT_TIMEOUT", "1s")
     assert main(["batch", str(corpus), "-o", str(tmp_path / "o"),
                  "--scheduler", "tcp://127.0.0.1:9"]) == 1
     err = capsys.readouterr().err

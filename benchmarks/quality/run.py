@@ -162,6 +162,13 @@ def nmfaudio_denoise(item):
     return _speech_and_rest(item, clean)
 
 
+@method("nmfaudio-denoise-blind", kinds=("speech",), available=_has("denoise"))
+def nmfaudio_denoise_blind(item):
+    """nmfaudio.denoise(y, sr), defaults, no noise sample (noise modelled from the quietest frames)."""
+    clean = nmfaudio.denoise(item.mixture, item.sr)
+    return _speech_and_rest(item, clean)
+
+
 @method("nmfaudio-unsupervised", permute=True)
 def nmfaudio_unsupervised(item):
     """nmfaudio.separate(y, sr, n_sources=N), defaults, no training data; best permutation."""
