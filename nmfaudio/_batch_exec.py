@@ -168,6 +168,12 @@ def _init_worker(model):
         _WORKER_LIMITS = threadpool_limits(limits=1)
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         pass
+    # One core per worker: the single-process threaded paths (supervised solve, long STFTs)
+    # would oversubscribe the cores the pool already uses.
+    import importlib
+
+    importlib.import_module("nmfaudio.separate")._MAX_WORKERS = 1
+    importlib.import_module("nmfaudio.stft")._N_THREADS = 1
     _WORKER_MODEL = model
 
 
