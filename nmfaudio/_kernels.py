@@ -87,6 +87,27 @@ def beta_ab(V, WH, B, eps, beta):
 
 
 @numba.jit(**_JIT_SUM)
+def half_ab(V, WH, B, eps):
+    """β = 0.5 (the dictionaries' default): as :func:`beta_ab` with ``WHs^(−½) = 1 / sqrt(WHs)``,
+    a square root instead of a general power per element."""
+    F, n = WH.shape
+    s_whb = 0.0
+    s_vb = 0.0
+    for f in range(F):
+        v = V[f]
+        a = WH[f]
+        b = B[f]
+        for t in range(n):
+            x = max(a[t], eps)
+            p = 1.0 / math.sqrt(x)
+            b[t] = p
+            a[t] = (p / x) * v[t]
+            s_whb += p * x
+            s_vb += v[t] * p
+    return s_whb, s_vb
+
+
+@numba.jit(**_JIT_SUM)
 def dot64(X, Y):
     """Σ X ⊙ Y accumulated in float64."""
     F, n = X.shape
@@ -154,6 +175,7 @@ def warm_up():
         kl_ratio_keep(a, a.copy(), a.copy(), e)
         is_ab(a, a.copy(), a.copy(), e)
         beta_ab(a, a.copy(), a.copy(), e, 0.5)
+        half_ab(a, a.copy(), a.copy(), e)
         dot64(a, a)
         sum64(a)
         sqdiff(a, a, e)

@@ -244,7 +244,10 @@ class _Engine:
                 np.log(B, out=A)  # log(1 / WH)
                 p2 = k.sum64(A)
         else:
-            p1, p2 = k.beta_ab(Vb, A, B, eps, beta)
+            if beta == 0.5:
+                p1, p2 = k.half_ab(Vb, A, B, eps)
+            else:
+                p1, p2 = k.beta_ab(Vb, A, B, eps, beta)
             if consume is not None:
                 consume(A, B)
         return p1, p2

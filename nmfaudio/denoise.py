@@ -62,7 +62,7 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     """
     params = stft_params if stft_params is not None else default_denoise_stft(sr)
     return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft=params,
-                            pitch_shifts=(), random_state=random_state)
+                            beta="kl", pitch_shifts=(), random_state=random_state)
 
 
 def _quiet_frames_noise(V, fraction):

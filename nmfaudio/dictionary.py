@@ -236,7 +236,11 @@ def default_stft(sr) -> STFTParams:
     return STFTParams(n_fft=max(n_fft, 64))
 
 
-def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta="kl", stft=None,
+#: Default β of trained dictionaries (and of the supervised separation that reuses them).
+DEFAULT_BETA = 0.5
+
+
+def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=DEFAULT_BETA, stft=None,
                      power=1.0, pitch_shifts=DEFAULT_PITCH_SHIFTS, max_iter=200, tol=1e-4,
                      random_state=0, callback=None):
     """Learn spectral templates of one source from example clips.
@@ -253,7 +257,11 @@ def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta="
     n_components : int > 0
         Number of templates K.
     beta : str or float
-        β-divergence (default ``"kl"``); separation reuses it.
+        β-divergence (default 0.5, between KL and Itakura–Saito, as often
+        recommended for audio); separation reuses it. On the quality benchmark
+        β = 0.5 measured +0.4 dB SDR over KL for supervised music (5 of 8 items
+        better) and +0.1 dB for speech with speech and noise dictionaries
+        (benchmarks/RESULTS.md).
     stft : STFTParams or None
         STFT settings; default ≈ 93 ms frames: ``n_fft`` 2048 at 22.05 kHz, 4096
         at 44.1 kHz, 2048 at 16 kHz (hop ``n_fft / 4``); see :func:`default_stft`.

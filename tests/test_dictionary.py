@@ -24,7 +24,7 @@ def test_learn_dictionary_properties(two_tone):
     assert np.array_equal(a, a0)
     assert d.W.shape == (257, 5) and d.W.dtype == np.float32
     np.testing.assert_allclose(d.W.sum(axis=0), 1.0, rtol=1e-5)
-    assert d.sr == sr and d.stft.n_fft == 512 and d.beta == 1.0
+    assert d.sr == sr and d.stft.n_fft == 512 and d.beta == 0.5
     assert d.info["n_clips"] == 2
     with pytest.raises(ValueError):
         d.W[0, 0] = 1.0  # read-only

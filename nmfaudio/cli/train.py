@@ -16,7 +16,8 @@ def add_parser(sub):
     p.add_argument("-o", "--out", required=True, metavar="NAME.npz", help="dictionary file to write")
     p.add_argument("--components", type=positive_int, default=None, metavar="K",
                    help="number of templates (default: the API default)")
-    p.add_argument("--beta", type=beta_arg, default="kl", metavar="BETA", help="divergence (default kl)")
+    p.add_argument("--beta", type=beta_arg, default=0.5, metavar="BETA",
+                   help="divergence: kl, euclidean, is or a number (default 0.5)")
     p.add_argument("--sr", type=positive_int, default=None, metavar="HZ",
                    help="resample the clips to this rate (default: the first clip's rate)")
     p.add_argument("--pitch-shifts", type=int, default=4, metavar="N",
