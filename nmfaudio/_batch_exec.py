@@ -55,18 +55,10 @@ class _Model:
         return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _resample(y, sr_from, sr_to, n):
-    import numpy as np
-    import soxr
-
-    out = soxr.resample(y.T, sr_from, sr_to).T
-    return np.ascontiguousarray(out[..., :n].astype(y.dtype, copy=False))
-
-
 def _separate_file(path, model):
     """Load ``path`` and separate it; returns ``(sources, sr, seconds of audio)``."""
     from .denoise import denoise_sources
-    from .io import load
+    from .io import load, resample
     from .separate import separate
 
     opts = model.options
@@ -78,7 +70,7 @@ def _separate_file(path, model):
         return sources, file_sr, y0.shape[-1] / file_sr
     ref = model.dictionaries[0] if model.mode == "supervised" else model.noise
     sr = ref.sr if ref is not None else file_sr
-    y = load(path, sr=sr)[0] if sr != file_sr else y0
+    y = resample(y0, file_sr, sr) if sr != file_sr else y0
     if model.mode == "supervised":
         sources = separate(y, sr, dictionaries=list(model.dictionaries), n_free=opts["n_free"],
                            max_iter=opts["max_iter"], random_state=opts["random_state"])
@@ -86,7 +78,7 @@ def _separate_file(path, model):
         sources = denoise_sources(y, sr, noise_dictionary=model.noise,
                                   max_iter=opts["max_iter"] or 100, random_state=opts["random_state"])
     if sr != file_sr:  # back to the file's own rate
-        sources = {k: _resample(v, sr, file_sr, y0.shape[-1]) for k, v in sources.items()}
+        sources = {k: resample(v, sr, file_sr, length=y0.shape[-1]) for k, v in sources.items()}
     return sources, file_sr, y0.shape[-1] / file_sr
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ._checks import check_positive_int, valid_audio
 from .exceptions import AudioFileError, ParameterError
 
-__all__ = ["load", "save", "save_many", "atomic_write"]
+__all__ = ["load", "save", "save_many", "atomic_write", "resample"]
 
 _FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _DEFAULT_SUBTYPE = {"WAV": "FLOAT", "FLAC": "PCM_24"}
@@ -85,11 +85,7 @@ def load(path, *, sr=None, mono=False):
     if mono and y.shape[0] > 1:
         y = y.mean(axis=0, dtype=np.float32)
     if sr is not None and sr != file_sr:
-        import soxr
-
-        y = np.ascontiguousarray(
-            soxr.resample(y.T, file_sr, sr, quality="HQ").T.astype(np.float32, copy=False)
-        )
+        y = resample(y, file_sr, sr)
         file_sr = sr
     if y.ndim == 2 and y.shape[0] == 1:
         y = y[0]
@@ -186,6 +182,37 @@ def _remove_empty_dirs(created: list) -> None:
     for d in reversed(created):
         with contextlib.suppress(OSError):
             d.rmdir()
+
+
+def resample(y, sr_from, sr_to, *, length=None):
+    """Resample audio with soxr (high quality).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+    sr_from, sr_to : int > 0
+        Current and target sample rates.
+    length : int or None
+        Trim the result to at most this many samples (e.g. the length of the
+        original signal when resampling back).
+
+    Returns
+    -------
+    y_resampled : np.ndarray [shape=(..., m)]
+        C-contiguous, same float dtype as ``y`` (float32 for float32).
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio.io
+    >>> nmfaudio.io.resample(np.zeros(16000, np.float32), 16000, 8000).shape
+    (8000,)
+    """
+    import soxr
+
+    out = soxr.resample(np.asarray(y).T, sr_from, sr_to, quality="HQ").T
+    if length is not None:
+        out = out[..., :length]
+    return np.ascontiguousarray(out.astype(np.asarray(y).dtype, copy=False))
 
 
 @contextlib.contextmanager

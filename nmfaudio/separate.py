@@ -17,7 +17,8 @@ from .masking import apply_masks, binary_masks, soft_masks
 from .nmf import nmf, resolve_beta
 from .stft import STFTParams, istft, stft
 
-__all__ = ["separate", "separate_spectrogram", "separate_supervised_spectrogram", "Separation",
+__all__ = ["separate", "separate_with_details", "separate_spectrogram",
+           "separate_supervised_spectrogram", "Separation",
            "stack_channels", "unstack_channels", "frame_init"]
 
 #: Components per source used by unsupervised separation when ``n_components`` is None.
@@ -456,6 +457,40 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
     >>> sorted(out), out["source1"].shape, out["source1"].dtype
     (['source1', 'source2'], (8000,), dtype('float32'))
     """
+    return separate_with_details(
+        y, sr, dictionaries=dictionaries, n_sources=n_sources, n_free=n_free,
+        free_sparsity=free_sparsity, n_components=n_components, beta=beta, n_fft=n_fft,
+        hop_length=hop_length, win_length=win_length, window=window, mask=mask,
+        mask_power=mask_power, max_iter=max_iter, tol=tol, grouping=grouping,
+        random_state=random_state, callback=callback)[0]
+
+
+def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
+                          n_components=None, beta="kl", n_fft=None, hop_length=None,
+                          win_length=None, window="hann", mask="soft", mask_power=2.0,
+                          max_iter=None, tol=1e-4, grouping="mfcc", random_state=0, callback=None):
+    """:func:`separate`, also returning what the separation learned.
+
+    Same parameters as :func:`separate`.
+
+    Returns
+    -------
+    sources : dict[str, np.ndarray]
+        As returned by :func:`separate`.
+    separation : Separation
+        Templates, activations, labels, masks, iterations and final loss.
+    params : STFTParams
+        The STFT settings used.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> from nmfaudio.separate import separate_with_details
+    >>> y = np.random.default_rng(0).standard_normal(8000).astype(np.float32)
+    >>> out, sep, params = separate_with_details(y, 8000, n_fft=512, max_iter=10)
+    >>> sep.W.shape, params.n_fft
+    ((257, 16), 512)
+    """
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
     random_state = check_seed(random_state)
@@ -493,4 +528,4 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
     out = {}
     for name, Ss in zip(sep.names, sep.S_sources):
         out[name] = istft(Ss, params=params, length=y.shape[-1]).astype(y.dtype, copy=False)
-    return out
+    return out, sep, params

@@ -35,7 +35,7 @@ def run(args) -> int:
     from ..dictionary import SourceDictionary
     from ..exceptions import AudioFileError
     from ..exceptions import ParameterError
-    from ..io import _format_of, load, save_many
+    from ..io import _format_of, load, resample, save_many
     from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
 
     targets = [Path(args.out)] + ([Path(args.noise_out)] if args.noise_out else [])
@@ -54,7 +54,7 @@ def run(args) -> int:
     ref = noise_dict or speech_dict
     y0, file_sr = load(args.noisy)
     sr = ref.sr if ref is not None else file_sr
-    y = load(args.noisy, sr=sr)[0] if sr != file_sr else y0
+    y = resample(y0, file_sr, sr) if sr != file_sr else y0
     noise = load(args.noise, sr=sr)[0] if args.noise else None
     with Progress(args.iterations, desc="denoise", enabled=show_progress(args)) as bar:
         parts = denoise_sources(y, sr, noise=noise, noise_dictionary=noise_dict,
@@ -62,11 +62,7 @@ def run(args) -> int:
                                 callback=bar.callback)
     if sr != file_sr:
         # Denoised at the dictionaries' rate; written at the input's rate and length.
-        import numpy as np
-        import soxr
-
-        parts = {k: np.ascontiguousarray(soxr.resample(v.T, sr, file_sr).T)[..., : y0.shape[-1]]
-                 for k, v in parts.items()}
+        parts = {k: resample(v, sr, file_sr, length=y0.shape[-1]) for k, v in parts.items()}
         sr = file_sr
     items = {Path(args.out): (parts["clean"], sr)}
     if args.noise_out:

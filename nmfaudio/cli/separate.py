@@ -43,8 +43,8 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..io import load, save_many
-    from ._details import separate_details
+    from ..io import load, resample, save_many
+    from ..separate import separate_with_details as separate_details
     from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
 
     from ..dictionary import SourceDictionary
@@ -84,7 +84,7 @@ def run(args) -> int:
         # Separation runs at the dictionaries' rate; the outputs are resampled back.
         y0, file_sr = load(args.mix)
         sr = dicts[0].sr
-        y = load(args.mix, sr=sr)[0] if sr != file_sr else y0
+        y = resample(y0, file_sr, sr) if sr != file_sr else y0
         with bar:
             sources, sep, params = separate_details(
                 y, sr, dictionaries=dicts, n_free=args.residual, n_fft=args.n_fft,
@@ -92,12 +92,8 @@ def run(args) -> int:
                 callback=bar.callback)
         shown = (y, dict(sources), sr)
         if sr != file_sr:
-            import numpy as np
-            import soxr
-
             log.warning("resampled %s Hz -> %s Hz for the dictionaries and back", file_sr, sr)
-            sources = {k: np.ascontiguousarray(soxr.resample(v.T, sr, file_sr).T)[..., : y0.shape[-1]]
-                       for k, v in sources.items()}
+            sources = {k: resample(v, sr, file_sr, length=y0.shape[-1]) for k, v in sources.items()}
             sr = file_sr
     else:
         y, sr = load(args.mix)
