@@ -29,9 +29,9 @@ import numpy as np
 
 from ._checks import check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int
 from . import _penalties
-from ._mu import (  # noqa: F401  (re-exported for tests and callers)
-    _update_H, _update_W, _inner_H_euclidean, _inner_W_euclidean, _gemm_acc,
-    _Engine, _Relaxed, _blas_threads, _normalize_free_columns, _balance_components,
+from ._mu import (
+    _Engine, _Relaxed, _balance_components, _blas_threads, _inner_H_euclidean,
+    _inner_W_euclidean, _normalize_free_columns, _update_W,
 )
 from .exceptions import ParameterError
 
@@ -265,19 +265,6 @@ def _initialize(V, K, W, H, init, rng):
     return W, H
 
 
-def _check_sparsity(sparsity, K):
-    """Return None (no penalty) or a (K, 1) float64 array of non-negative weights."""
-    if np.ndim(sparsity) == 0:
-        lam = check_finite_float(sparsity, "sparsity", low=0.0)
-        return None if lam == 0 else np.full((K, 1), lam)
-    arr = np.asarray(sparsity, dtype=float)
-    if arr.shape != (K,):
-        raise ParameterError(f"sparsity has shape {arr.shape}; expected a scalar or shape ({K},)")
-    if not np.all(np.isfinite(arr)) or (arr < 0).any():
-        raise ParameterError("sparsity weights must be finite and >= 0")
-    return None if not arr.any() else arr[:, None].copy()
-
-
 def _check_update_W(update_W, K):
     if isinstance(update_W, (bool, np.bool_)):
         return bool(update_W), None
@@ -443,7 +430,7 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
             "use init='random'"
         )
 
-    lam = _check_sparsity(sparsity, K)
+    lam = _penalties.check_weights(sparsity, K, "sparsity")
     mu = _penalties.check_weights(continuity, K, "continuity")
     if not update_H:
         lam = None  # the penalty on a fixed H is a constant: nothing to optimise

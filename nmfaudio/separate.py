@@ -256,7 +256,7 @@ def _supervised_parallel(S, dicts, names, mask_power, max_iter, n_workers):
     :func:`nmf`, which moves only the eps floors)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .nmf import _blas_threads
+    from ._mu import _blas_threads
 
     d0 = dicts[0]
     lead, F, T = S.shape[:-2], S.shape[-2], S.shape[-1]
