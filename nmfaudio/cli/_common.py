@@ -55,3 +55,14 @@ def add_output_args(p: argparse.ArgumentParser):
 
 def track_name(path) -> str:
     return Path(path).stem
+
+
+def refuse_existing(paths, overwrite):
+    """Fail before any work if an output exists and ``--overwrite`` was not given."""
+    from ..exceptions import AudioFileError
+
+    if overwrite:
+        return
+    for p in paths:
+        if Path(p).exists():
+            raise AudioFileError(f"{str(p)!r} already exists; pass --overwrite to replace it")

@@ -8,6 +8,8 @@ not given. With ``--json`` the command writes exactly one JSON document on stdou
 
 from __future__ import annotations
 
+from ._common import refuse_existing
+
 import json
 import sys
 import time
@@ -149,7 +151,7 @@ def audio_info(y, sr) -> dict:
 
 def check_plot_target(args):
     """Refuse an existing ``--plot`` file (without --overwrite) and bad extensions before any work."""
-    from ..exceptions import AudioFileError, ParameterError
+    from ..exceptions import ParameterError
 
     if not getattr(args, "plot", None):
         return
@@ -158,5 +160,4 @@ def check_plot_target(args):
     target = Path(args.plot)
     if target.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ParameterError(f"--plot {args.plot!r} must end in .png, .svg or .pdf")
-    if target.exists() and not args.overwrite:
-        raise AudioFileError(f"{args.plot!r} already exists; pass --overwrite to replace it")
+    refuse_existing([args.plot], args.overwrite)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import add_output_args, positive_int
+from ._common import add_output_args, positive_int, refuse_existing
 from ._progress import add_ux_args
 
 
@@ -33,7 +33,6 @@ def run(args) -> int:
 
     from ..denoise import denoise_sources
     from ..dictionary import SourceDictionary
-    from ..exceptions import AudioFileError
     from ..exceptions import ParameterError
     from ..io import _format_of, load, resample, save_many
     from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
@@ -43,10 +42,7 @@ def run(args) -> int:
         _format_of(t)  # fail on a bad extension before the work, not after
     if len(targets) == 2 and targets[0].resolve() == targets[1].resolve():
         raise ParameterError(f"--out and --noise-out are the same file {args.out!r}; give two paths")
-    if not args.overwrite:
-        for t in targets:
-            if t.exists():
-                raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
+    refuse_existing(targets, args.overwrite)
     check_plot_target(args)
     summary = Summary("denoise", args)
     noise_dict = SourceDictionary.load(args.noise_dict) if args.noise_dict else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_output_args, positive_int, track_name
+from ._common import add_output_args, positive_int, refuse_existing, track_name
 from ._progress import add_ux_args
 
 
@@ -30,15 +30,11 @@ def add_parser(sub):
 
 def run(args) -> int:
     from ..drums import DRUMS, split_drums
-    from ..exceptions import AudioFileError
     from ..io import load, save_many
     from ._progress import Summary, audio_info
 
     out_dir = Path(args.out) / track_name(args.mix)
-    if not args.overwrite:
-        for t in (out_dir / f"{n}.wav" for n in DRUMS):
-            if t.exists():
-                raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
+    refuse_existing([out_dir / f"{n}.wav" for n in DRUMS], args.overwrite)
     summary = Summary("drums", args)
     y, sr = load(args.mix)
     kw = {} if args.iterations is None else {"max_iter": args.iterations}

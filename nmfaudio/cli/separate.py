@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ._common import add_output_args, add_stft_args, beta_arg, nonneg_int, positive_int, track_name
+from ._common import add_output_args, add_stft_args, beta_arg, nonneg_int, positive_int, refuse_existing, track_name
 from ._progress import add_ux_args
 
 log = logging.getLogger("nmfaudio")
@@ -48,7 +48,7 @@ def run(args) -> int:
     from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
 
     from ..dictionary import SourceDictionary
-    from ..exceptions import AudioFileError, ParameterError
+    from ..exceptions import ParameterError
 
     if args.dicts and args.sources is not None:
         raise ParameterError("give either --dict (supervised) or --sources (unsupervised), not both")
@@ -72,10 +72,7 @@ def run(args) -> int:
         for p in paths.values():
             print(p)
         return 0
-    if not args.overwrite:
-        for t in (out_dir / f"{n}.wav" for n in names):
-            if t.exists():
-                raise AudioFileError(f"{str(t)!r} already exists; pass --overwrite to replace it")
+    refuse_existing([out_dir / f"{n}.wav" for n in names], args.overwrite)
     check_plot_target(args)
     summary = Summary("separate", args)
     bar = Progress(args.iterations or (100 if dicts else 200), desc="separate",

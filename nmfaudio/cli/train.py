@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import add_output_args, add_stft_args, beta_arg, positive_int
+from ._common import add_output_args, add_stft_args, beta_arg, positive_int, refuse_existing
 from ._progress import add_ux_args
 
 
@@ -34,7 +34,7 @@ def run(args) -> int:
     import inspect
 
     from ..dictionary import learn_dictionary
-    from ..exceptions import AudioFileError, ParameterError
+    from ..exceptions import ParameterError
     from ..io import load
     from ..stft import STFTParams
     from ._progress import Progress, Summary, check_plot_target, show_progress
@@ -44,8 +44,7 @@ def run(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".npz":
         raise ParameterError(f"output {args.out!r} must end in .npz")
-    if out.exists() and not args.overwrite:
-        raise AudioFileError(f"{args.out!r} already exists; pass --overwrite to replace it")
+    refuse_existing([args.out], args.overwrite)
     check_plot_target(args)
     summary = Summary("train", args)
     clips, sr = [], args.sr
