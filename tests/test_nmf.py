@@ -41,12 +41,8 @@ def test_kl_divergence_handles_zeros_in_V():
     assert beta_divergence(V, W, H, "kl") == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("beta", BETAS)
-@pytest.mark.parametrize("fixed", ["none", "W", "H", "partial"])
-def test_loss_never_increases(rng, beta, fixed):
-    V = rng.random((30, 40)) ** 2
-    W0 = rng.random((30, 5)) + 0.01
-    H0 = rng.random((5, 40)) + 0.01
+def _fixed(fixed, W0, H0):
+    """nmf keyword arguments for a run with both factors learning, one fixed, or a partial W mask."""
     kw = dict(W=W0, H=H0)
     if fixed == "W":
         kw["update_W"] = False
@@ -54,6 +50,16 @@ def test_loss_never_increases(rng, beta, fixed):
         kw["update_H"] = False
     elif fixed == "partial":
         kw["update_W"] = np.array([True, False, True, False, True])
+    return kw
+
+
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("fixed", ["none", "W", "H", "partial"])
+def test_loss_never_increases(rng, beta, fixed):
+    V = rng.random((30, 40)) ** 2
+    W0 = rng.random((30, 5)) + 0.01
+    H0 = rng.random((5, 40)) + 0.01
+    kw = _fixed(fixed, W0, H0)
     res = nmf(V, 5, beta=beta, max_iter=150, tol=0, loss_every=1, **kw)
     assert len(res.losses) == 151
     diffs = np.diff(res.losses)
@@ -281,13 +287,7 @@ def test_accelerated_loss_never_increases_any_beta(rng, beta, fixed, dtype):
     V = (rng.random((30, 40)) ** 2 + 0.01).astype(dtype)
     W0 = rng.random((30, 5)) + 0.01
     H0 = rng.random((5, 40)) + 0.01
-    kw = dict(W=W0, H=H0)
-    if fixed == "W":
-        kw["update_W"] = False
-    elif fixed == "H":
-        kw["update_H"] = False
-    elif fixed == "partial":
-        kw["update_W"] = np.array([True, False, True, False, True])
+    kw = _fixed(fixed, W0, H0)
     res = nmf(V, 5, beta=beta, max_iter=60, tol=0, loss_every=1, accelerate=True, **kw)
     assert res.W.dtype == dtype and res.H.dtype == dtype
     assert len(res.losses) == 61
