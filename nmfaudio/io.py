@@ -295,9 +295,20 @@ def save(path, y, sr, *, overwrite=False, subtype=None):
     >>> import numpy as np, nmfaudio
     >>> nmfaudio.save("/tmp/tone.wav", np.zeros(100, np.float32), 8000, overwrite=True)  # doctest: +SKIP
     """
+    path = Path(os.fspath(path))
+    data, sr, fmt, subtype = _encode(path, y, sr, subtype)
+    with atomic_write(path, overwrite=overwrite) as tmp:
+        _write(tmp, data, sr, fmt, subtype, path)
+    return path
+
+
+def _encode(path, y, sr, subtype):
+    """Validate one output and prepare its samples: ``(data (n, channels), sr, format, subtype)``.
+
+    Messages and the clipping warning name ``path``, the real destination.
+    """
     import soundfile as sf
 
-    path = Path(os.fspath(path))
     fmt = _format_of(path)
     sr = check_positive_int(sr, "sr")
     if sr > 2**31 - 1:
@@ -313,15 +324,20 @@ def save(path, y, sr, *, overwrite=False, subtype=None):
             warnings.warn(
                 f"{str(path)!r}: samples up to {peak:.3f} exceed [-1, 1] and are clipped for "
                 f"{subtype}; use a .wav file (float) to keep them",
-                stacklevel=2,
+                stacklevel=3,
             )
             data = np.clip(data, -1.0, 1.0)
-    with atomic_write(path, overwrite=overwrite) as tmp:
-        try:
-            sf.write(str(tmp), data, sr, format=fmt, subtype=subtype)
-        except Exception as exc:
-            raise AudioFileError(f"cannot write {str(path)!r}: {exc}") from None
-    return path
+    return data, sr, fmt, subtype
+
+
+def _write(tmp, data, sr, fmt, subtype, path):
+    """Write prepared samples to the temporary file ``tmp`` standing in for ``path``."""
+    import soundfile as sf
+
+    try:
+        sf.write(str(tmp), data, sr, format=fmt, subtype=subtype)
+    except Exception as exc:
+        raise AudioFileError(f"cannot write {str(path)!r}: {exc}") from None
 
 
 def save_many(items, *, overwrite=False, subtype=None):
@@ -358,13 +374,14 @@ def save_many(items, *, overwrite=False, subtype=None):
             raise AudioFileError(
                 f"{existing[0]!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
             )
+    encoded = [_encode(p, y, sr, subtype) for p, (y, sr) in zip(paths, items.values())]
     staged, created = [], []
     ok = False
     try:
-        for p, (y, sr) in zip(paths, items.values()):
+        for p, (data, sr, fmt, sub) in zip(paths, encoded):
             _make_parent(p, created)
             tmp = _create_temp(p, p.suffix, staged)
-            save(tmp, y, sr, overwrite=True, subtype=subtype)
+            _write(tmp, data, sr, fmt, sub, p)
         for tmp, p in zip(staged, paths):
             os.replace(tmp, p)
         ok = True
