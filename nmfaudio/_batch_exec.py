@@ -87,8 +87,15 @@ def _remove_staging(out_dir, name):
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_outputs(out_dir, name, sources, sr, *, overwrite):
-    """Write ``out_dir/name/<source>.wav`` all-or-nothing; returns the written paths."""
+def _write_outputs(out_dir, name, sources, sr, *, overwrite, commit=True):
+    """Write ``out_dir/name/<source>.wav`` all-or-nothing.
+
+    Returns ``(paths, staging)``: with ``commit=False`` the files are left in the
+    hidden staging folder ``staging`` for :func:`_commit` (the local pool's parent
+    renames them into place once the worker has reported, so that a worker killed
+    after writing never leaves outputs the manifest calls failed); otherwise
+    ``staging`` is None.
+    """
     from .io import save_many
 
     target = out_dir / name
@@ -96,19 +103,41 @@ def _write_outputs(out_dir, name, sources, sr, *, overwrite):
     if target.exists():
         # Replace files inside an existing folder (save_many refuses without overwrite).
         return save_many({target / f"{k}.wav": (v, sr) for k, v in sources.items()},
-                         overwrite=overwrite)
+                         overwrite=overwrite), None
     staging = out_dir / f".{name}.part-{uuid.uuid4().hex[:8]}"
     try:
         save_many({staging / f"{k}.wav": (v, sr) for k, v in sources.items()})
-        try:
-            os.rename(staging, target)  # atomic; fails if target appeared meanwhile
-        except OSError:
-            raise AudioFileError(
-                f"{str(target)!r} was created by someone else during the batch; "
-                "pass overwrite=True (CLI: --overwrite) to replace it") from None
+        if not commit:
+            staging_kept, staging = staging, None  # not removed below
+            return [target / f"{k}.wav" for k in sources], staging_kept
+        _commit(out_dir, name, staging)
     finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    return [target / f"{k}.wav" for k in sources], None
+
+
+def _commit(out_dir, name, staging):
+    """Rename a complete staging folder to ``out_dir/name`` (atomic)."""
+    target = Path(out_dir) / name
+    try:
+        os.rename(staging, target)  # fails if target appeared meanwhile
+    except OSError:
         shutil.rmtree(staging, ignore_errors=True)
-    return [target / f"{k}.wav" for k in sources]
+        raise AudioFileError(
+            f"{str(target)!r} was created by someone else during the batch; "
+            "pass overwrite=True (CLI: --overwrite) to replace it") from None
+
+
+def _finish(rec, job):
+    """Parent side of a local-pool record: move the worker's staged outputs into place."""
+    staging = rec.pop("staging", None)
+    if staging is not None:
+        try:
+            _commit(job["out_dir"], job["name"], staging)
+        except AudioFileError as exc:
+            rec.update(status="failed", outputs=[], error=_one_line(exc))
+    return rec
 
 
 def _one_line(exc):
@@ -118,8 +147,10 @@ def _one_line(exc):
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
 
 
-def _run_job(job, model, worker):
-    """Process one file; never raises for a bad file (the error goes in the record)."""
+def _run_job(job, model, worker, commit=True):
+    """Process one file; never raises for a bad file (the error goes in the record).
+    ``commit=False``: outputs stay staged, the record's ``staging`` says where (see
+    :func:`_finish`)."""
     t0 = time.perf_counter()
     rec = {"input": job["input"], "name": job["name"], "status": "failed", "outputs": [],
            "error": None, "audio_seconds": None, "settings": job["settings"], "worker": worker}
@@ -133,9 +164,12 @@ def _run_job(job, model, worker):
                     f"{str(existing[0])!r} already exists; pass overwrite=True (CLI: --overwrite) "
                     "to replace it")
         sources, sr, seconds = _separate_file(job["input"], model)
-        paths = _write_outputs(out_dir, job["name"], sources, sr, overwrite=job["overwrite"])
+        paths, staging = _write_outputs(out_dir, job["name"], sources, sr,
+                                        overwrite=job["overwrite"], commit=commit)
         rec.update(status="done", audio_seconds=round(seconds, 4),
                    outputs=[str(Path(p).relative_to(out_dir)) for p in paths])
+        if staging is not None:
+            rec["staging"] = str(staging)
     except Exception as exc:  # a broken file is reported, the batch goes on
         rec["error"] = _one_line(exc)
     rec["seconds"] = round(time.perf_counter() - t0, 4)
@@ -170,7 +204,7 @@ def _init_worker(model):
 
 
 def _pool_job(job):
-    return _run_job(job, _WORKER_MODEL, f"{socket.gethostname()}:{os.getpid()}")
+    return _run_job(job, _WORKER_MODEL, f"{socket.gethostname()}:{os.getpid()}", commit=False)
 
 
 def _dask_job(job, model):
@@ -241,6 +275,7 @@ def _run_local(jobs, model, n_workers, max_attempts, on_record):
                     broken = True
                     inflight[fut] = job  # handled with the others below
                     continue
+                rec = _finish(rec, job)
                 rec["attempts"] = attempts[job["name"]]
                 on_record(rec)
             if broken:
@@ -249,7 +284,7 @@ def _run_local(jobs, model, n_workers, max_attempts, on_record):
                 lost = []
                 for fut, job in inflight.items():
                     if fut.exception() is None:  # finished just before the pool broke
-                        rec = fut.result()
+                        rec = _finish(fut.result(), job)
                         rec["attempts"] = attempts[job["name"]]
                         on_record(rec)
                     else:

@@ -285,7 +285,7 @@ def dask_cluster():
 def test_dask_local_cluster_api_and_cli(tmp_path, corpus, dask_cluster, capsys, monkeypatch):
     import distributed
 
-    from nmfaudio.batch import _Model
+    from nmfaudio._batch_exec import _Model
 
     (corpus / "broken.wav").write_bytes(b"junk")
     out = tmp_path / "out"
@@ -359,3 +359,33 @@ def test_dask_killed_worker_task_is_rescheduled(tmp_path, corpus):
     for r in report.done:
         parts = [load(out / o)[0] for o in r["outputs"]]
         np.testing.assert_allclose(parts[0] + parts[1], load(r["input"])[0], atol=1e-5)
+
+
+def test_pool_worker_leaves_outputs_staged_until_the_parent_commits(tmp_path, corpus):
+    """A local-pool worker only stages its outputs; the parent renames them into place
+    after the worker has reported, so a worker killed after writing never leaves
+    outputs that the manifest calls failed."""
+    from nmfaudio import _batch_exec
+    from nmfaudio._batch_exec import _Model
+
+    model = _Model("unsupervised", {"n_sources": 2, "n_components": None, "n_fft": 512,
+                                    "hop_length": None, "max_iter": 5, "random_state": 0})
+    out = tmp_path / "out"
+    out.mkdir()
+    job = {"index": 0, "input": str(corpus / "m1.wav"), "name": "m1", "out_dir": str(out),
+           "overwrite": False, "settings": model.fingerprint()}
+    rec = _batch_exec._run_job(job, model, "test", commit=False)
+    assert rec["status"] == "done", rec["error"]
+    assert not (out / "m1").exists() and ".part" in rec["staging"]
+    rec = _batch_exec._finish(rec, job)
+    assert "staging" not in rec and _no_staging_left(out)
+    assert sorted(p.name for p in (out / "m1").iterdir()) == ["source1.wav", "source2.wav"]
+    # the folder appeared between the worker's report and the commit: the record turns
+    # failed and the staged copy is removed
+    rec = _batch_exec._run_job(dict(job, name="m2"), model, "test", commit=False)
+    (out / "m2").mkdir()
+    (out / "m2" / "theirs.txt").write_text("not ours")
+    rec = _batch_exec._finish(rec, dict(job, name="m2"))
+    assert rec["status"] == "failed" and "created by someone else" in rec["error"]
+    assert rec["outputs"] == [] and _no_staging_left(out)
+    assert [p.name for p in (out / "m2").iterdir()] == ["theirs.txt"]
