@@ -1,8 +1,9 @@
 """Fused elementwise kernels of the multiplicative updates (numba, one pass, no temporaries).
 
 Each kernel works on one column block of the spectrogram (``V_b``, ``WH_b``: ``(n_freq, n)``)
-while it is still in cache after the ``W @ H_b`` product, and returns the partial
-sums the β-divergence needs (float64). The arithmetic per element is the one of
+while it is still in cache after the ``W @ H_b`` product, and adds the partial sums
+the β-divergence needs to per-column float64 accumulators (one per frame, summed
+over frequency in a fixed order: a frame's loss does not depend on the blocking). The arithmetic per element is the one of
 the plain numpy formulas (floor at ``eps``, then divide / power), so the iterates
 are those of the reference rules up to the rounding of the matrix products.
 """
@@ -30,11 +31,10 @@ def kl_ratio(V, WH, eps):
             r[t] = v[t] / max(r[t], eps)
 
 
-@numba.jit(**_JIT_SUM)
-def kl_ratio_keep(V, WH, B, eps):
-    """``B ← max(WH, eps)``, ``WH ← V / B`` in place; returns Σ B (float64)."""
+@numba.jit(**_JIT)
+def kl_ratio_keep(V, WH, B, eps, s):
+    """``B ← max(WH, eps)``, ``WH ← V / B`` in place; ``s[t] += Σ_f B[f, t]`` (float64)."""
     F, n = WH.shape
-    s = 0.0
     for f in range(F):
         v = V[f]
         r = WH[f]
@@ -42,16 +42,15 @@ def kl_ratio_keep(V, WH, B, eps):
         for t in range(n):
             x = max(r[t], eps)
             b[t] = x
-            s += x
+            s[t] += x
             r[t] = v[t] / x
-    return s
 
 
-@numba.jit(**_JIT_SUM)
-def is_ab(V, WH, B, eps):
-    """β = 0: ``B ← 1 / WHs``, ``WH ← V / WHs²`` (as ``V · B²``) with WHs = max(WH, eps); returns Σ V / WHs."""
+@numba.jit(**_JIT)
+def is_ab(V, WH, B, eps, s):
+    """β = 0: ``B ← 1 / WHs``, ``WH ← V / WHs²`` (as ``V · B²``) with WHs = max(WH, eps);
+    ``s[t] += Σ_f V / WHs``."""
     F, n = WH.shape
-    s = 0.0
     for f in range(F):
         v = V[f]
         a = WH[f]
@@ -61,17 +60,15 @@ def is_ab(V, WH, B, eps):
             inv = (eps / eps) / x
             b[t] = inv
             a[t] = (inv * inv) * v[t]
-            s += float(v[t] * inv)
-    return s
+            s[t] += v[t] * inv
 
 
-@numba.jit(**_JIT_SUM)
-def beta_ab(V, WH, B, eps, beta):
-    """General β: ``B ← WHs^(β−1)``, ``WH ← V · WHs^(β−1) / WHs``; returns (Σ WHs^β, Σ V WHs^(β−1))."""
+@numba.jit(**_JIT)
+def beta_ab(V, WH, B, eps, beta, s1, s2):
+    """General β: ``B ← WHs^(β−1)``, ``WH ← V · WHs^(β−1) / WHs``;
+    ``s1[t] += Σ_f WHs^β``, ``s2[t] += Σ_f V WHs^(β−1)``."""
     F, n = WH.shape
     bm1 = beta - 1.0
-    s_whb = 0.0
-    s_vb = 0.0
     for f in range(F):
         v = V[f]
         a = WH[f]
@@ -81,30 +78,48 @@ def beta_ab(V, WH, B, eps, beta):
             p = x ** bm1
             b[t] = p
             a[t] = (p / x) * v[t]
-            s_whb += p * x
-            s_vb += v[t] * p
-    return s_whb, s_vb
+            s1[t] += p * x
+            s2[t] += v[t] * p
 
 
-@numba.jit(**_JIT_SUM)
-def half_ab(V, WH, B, eps):
+@numba.jit(**_JIT)
+def half_ab(V, WH, B, eps, s1, s2):
     """β = 0.5 (the dictionaries' default): as :func:`beta_ab` with ``WHs^(−½) = 1 / sqrt(WHs)``,
     a square root instead of a general power per element."""
     F, n = WH.shape
-    s_whb = 0.0
-    s_vb = 0.0
+    one = eps / eps
     for f in range(F):
         v = V[f]
         a = WH[f]
         b = B[f]
         for t in range(n):
             x = max(a[t], eps)
-            p = 1.0 / math.sqrt(x)
+            p = one / math.sqrt(x)  # in the data's precision (1.0 would promote to float64)
             b[t] = p
             a[t] = (p / x) * v[t]
-            s_whb += p * x
-            s_vb += v[t] * p
-    return s_whb, s_vb
+            s1[t] += p * x
+            s2[t] += v[t] * p
+
+
+@numba.jit(**_JIT)
+def coldot(X, Y, s):
+    """``s[t] += Σ_f X[f, t] Y[f, t]`` accumulated in float64 (one sum per column)."""
+    F, n = X.shape
+    for f in range(F):
+        x = X[f]
+        y = Y[f]
+        for t in range(n):
+            s[t] += float(x[t]) * float(y[t])
+
+
+@numba.jit(**_JIT)
+def colsum(X, s):
+    """``s[t] += Σ_f X[f, t]`` accumulated in float64."""
+    F, n = X.shape
+    for f in range(F):
+        x = X[f]
+        for t in range(n):
+            s[t] += float(x[t])
 
 
 @numba.jit(**_JIT_SUM)
@@ -172,10 +187,13 @@ def warm_up():
         a = np.ones((2, 3), dt)
         e = dt(1e-7)
         kl_ratio(a, a.copy(), e)
-        kl_ratio_keep(a, a.copy(), a.copy(), e)
-        is_ab(a, a.copy(), a.copy(), e)
-        beta_ab(a, a.copy(), a.copy(), e, 0.5)
-        half_ab(a, a.copy(), a.copy(), e)
+        s1, s2 = np.zeros(3), np.zeros(3)
+        kl_ratio_keep(a, a.copy(), a.copy(), e, s1)
+        is_ab(a, a.copy(), a.copy(), e, s1)
+        beta_ab(a, a.copy(), a.copy(), e, 0.5, s1, s2)
+        half_ab(a, a.copy(), a.copy(), e, s1, s2)
+        coldot(a, a, s1)
+        colsum(a, s1)
         dot64(a, a)
         sum64(a)
         sqdiff(a, a, e)

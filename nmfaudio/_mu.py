@@ -70,47 +70,6 @@ def _update_W(V, W, H, WH, beta, gamma, eps, free):
         W[:, free] *= ratio
 
 
-def _inner_H_euclidean(V, W, H, eps, n_inner, delta, lam=None):
-    """Accelerated MU (Gillis & Glineur 2012): repeated H updates reusing WᵀV and WᵀW."""
-    WtV = W.T @ V
-    WtW = W.T @ W
-    first = None
-    for _ in range(n_inner):
-        den = WtW @ H
-        if lam is not None:
-            den += lam
-        ratio = np.divide(WtV, np.maximum(den, eps))
-        H_old = H.copy()
-        H *= ratio
-        change = float(np.linalg.norm(H - H_old))
-        if first is None:
-            first = change
-        elif change <= delta * first:
-            break
-
-
-def _inner_W_euclidean(V, W, H, eps, n_inner, delta, free):
-    """Accelerated MU for W: repeated updates reusing V Hᵀ and H Hᵀ; fixed columns untouched."""
-    Hf = H if free is None else H[free]
-    VHt = V @ Hf.T
-    HHt = H @ Hf.T
-    first = None
-    for _ in range(n_inner):
-        ratio = np.divide(VHt, np.maximum(W @ HHt, eps))
-        if free is None:
-            W_old = W.copy()
-            W *= ratio
-            change = float(np.linalg.norm(W - W_old))
-        else:
-            W_old = W[:, free]
-            W[:, free] = W_old * ratio
-            change = float(np.linalg.norm(W[:, free] - W_old))
-        if first is None:
-            first = change
-        elif change <= delta * first:
-            break
-
-
 _BLOCK_BYTES = 1 << 19  # column block of V / W H kept in cache between the products
 
 
@@ -171,22 +130,24 @@ class _Engine:
         Kf = K if free is None else len(free)
         self.numW = np.empty((F, Kf), dt)
         self.denW = np.empty((F, Kf), dt) if beta != 1.0 else None
-        # data-only terms of the loss (float32 logs, float64 sums, like the loss passes)
-        k = _kernels
-        self.c_const = 0.0
+        # data-only terms of the loss per frame (float32 logs, float64 sums, like the passes)
+        self.s1, self.s2 = np.zeros(T), np.zeros(T)  # per-frame partial sums of the last pass
+        self.c_cols = c = np.zeros(T)
         tiny = dt.type(np.finfo(dt).tiny)
         for (a, b), Vb in zip(self.blocks, self.Vb):
             A, _ = self._views(b - a)
             if beta == 1.0:
                 np.log(np.maximum(Vb, tiny, out=A), out=A)
-                self.c_const += k.dot64(Vb, A) - k.sum64(Vb)
+                _kernels.coldot(Vb, A, c[a:b])
+                c[a:b] -= Vb.sum(axis=0, dtype=np.float64)
             elif beta == 0.0:
                 np.log(Vb, out=A)
-                self.c_const += k.sum64(A)
+                _kernels.colsum(A, c[a:b])
             elif beta == 2.0:
-                self.c_const += k.dot64(Vb, Vb)  # ‖V‖²
+                _kernels.coldot(Vb, Vb, c[a:b])  # ‖V‖² per frame
             else:
-                self.c_const += float(np.sum(Vb.astype(np.float64) ** beta))
+                c[a:b] = np.sum(Vb.astype(np.float64) ** beta, axis=0)
+        self.c_const = float(c.sum())
         self.has_stats = False
 
     def _views(self, n, w=0):
@@ -207,65 +168,75 @@ class _Engine:
             self._pool = None
 
     def _assemble(self, s1, s2):
-        beta, c = self.beta, self.c_const
-        F, T = self.shape
-        if beta == 2.0:
-            value = 0.5 * s1
-        elif beta == 1.0:
-            value = c - s1 + s2
-        elif beta == 0.0:
-            value = s1 - c - s2 - F * T
-        else:
-            value = (c + (beta - 1.0) * s1 - beta * s2) / (beta * (beta - 1.0))
+        """Total loss from the whole-matrix sums of the β = 2 path (``s1`` = ‖V − WH‖²)."""
+        value = 0.5 * s1
         if self.lam is not None:
             value += float(np.sum(self.lam * self.H, dtype=np.float64))
         return value
 
-    def _pass(self, Vb, A, B, want_loss, consume):
-        """Turn ``A = W @ H_b`` into the update operands in place, hand them to
-        ``consume(A, B)`` (B None for KL) and return the block's loss partial sums."""
+    def loss_cols(self, s1=None, s2=None, c=None, H=None):
+        """Per-frame loss (β ≠ 2) from the partial sums of the last loss pass (plus the L1 penalty)."""
+        beta, F = self.beta, self.shape[0]
+        s1 = self.s1 if s1 is None else s1
+        s2 = self.s2 if s2 is None else s2
+        c = self.c_cols if c is None else c
+        if beta == 1.0:
+            value = c - s1 + s2
+        elif beta == 0.0:
+            value = s1 - c - s2 - F
+        else:
+            value = (c + (beta - 1.0) * s1 - beta * s2) / (beta * (beta - 1.0))
+        if self.lam is not None:
+            value += np.sum(self.lam * (self.H if H is None else H), axis=0, dtype=np.float64)
+        return value
+
+    def _total(self):
+        return float(self.loss_cols().sum())
+
+    def _pass(self, Vb, A, B, want_loss, consume, s1, s2):
+        """Turn ``A = W @ H_b`` into the update operands in place and hand them to
+        ``consume(A, B)`` (B None for KL); the block's per-frame loss sums go to
+        ``s1``, ``s2`` (zeroed here; only meaningful if ``want_loss``)."""
         k, eps, beta = self.k, self.eps, self.beta
-        p1 = p2 = 0.0
+        s1.fill(0.0)
+        s2.fill(0.0)
         if beta == 1.0:
             if want_loss:
-                p2 = k.kl_ratio_keep(Vb, A, B, eps)
+                k.kl_ratio_keep(Vb, A, B, eps, s2)
             else:
                 k.kl_ratio(Vb, A, eps)
             if consume is not None:
                 consume(A, None)
             if want_loss:
                 np.log(B, out=B)
-                p1 = k.dot64(Vb, B)
+                k.coldot(Vb, B, s1)
         elif beta == 0.0:
-            p1 = k.is_ab(Vb, A, B, eps)
+            k.is_ab(Vb, A, B, eps, s1)
             if consume is not None:
                 consume(A, B)
             if want_loss:
                 np.log(B, out=A)  # log(1 / WH)
-                p2 = k.sum64(A)
+                k.colsum(A, s2)
         else:
             if beta == 0.5:
-                p1, p2 = k.half_ab(Vb, A, B, eps)
+                k.half_ab(Vb, A, B, eps, s1, s2)
             else:
-                p1, p2 = k.beta_ab(Vb, A, B, eps, beta)
+                k.beta_ab(Vb, A, B, eps, beta, s1, s2)
             if consume is not None:
                 consume(A, B)
-        return p1, p2
 
     def loss(self):
         """β-divergence of the current factors (plus the L1 penalty)."""
         W, H = self.W, self.H
-        s1 = s2 = 0.0
+        s = 0.0
         for (a, b), Vb in zip(self.blocks, self.Vb):
             A, B = self._views(b - a)
             np.matmul(W, H[:, a:b], out=A)
             if self.beta == 2.0:
-                p1, p2 = self.k.sqdiff(Vb, A, self.eps), 0.0
+                s += self.k.sqdiff(Vb, A, self.eps)
             else:
-                p1, p2 = self._pass(Vb, A, B, True, None)
-            s1 += p1
-            s2 += p2
-        return self._assemble(s1, s2)
+                self._pass(Vb, A, B, True, None, self.s1[a:b], self.s2[a:b])
+        return self._assemble(s, 0.0) if self.beta == 2.0 else self._total()
 
     def h_stats(self, want_loss=False):
         """Numerator/denominator of the H update for the current W, H (and the loss if asked)."""
@@ -286,7 +257,6 @@ class _Engine:
             Wt, numH, denH = W.T, self.numH, self.denH
 
             def run(w, part):
-                s1 = s2 = 0.0
                 for i in part:
                     (a, b), Vb = self.blocks[i], self.Vb[i]
                     A, B = self._views(b - a, w)
@@ -297,17 +267,32 @@ class _Engine:
                         if B is not None:
                             np.matmul(Wt, B, out=denH[:, a:b])
 
-                    p1, p2 = self._pass(Vb, A, B, want_loss, consume)
-                    s1 += p1
-                    s2 += p2
-                return s1, s2
+                    self._pass(Vb, A, B, want_loss, consume, self.s1[a:b], self.s2[a:b])
 
-            parts = self._map(run)
-            s1 = sum(p[0] for p in parts)
-            s2 = sum(p[1] for p in parts)
-            loss = self._assemble(s1, s2) if want_loss else None
+            self._map(run)
+            loss = self._total() if want_loss else None
         self.has_stats = True
         return loss
+
+    def h_stats_cols(self, idx):
+        """As :meth:`h_stats` with the loss, for the frames ``idx`` only (sorted indices);
+        returns their per-frame losses."""
+        W, H = self.W, self.H
+        starts = np.array([a for a, _ in self.blocks])
+        which = np.searchsorted(starts, idx, side="right") - 1
+        Vs = np.concatenate([self.Vb[i][:, idx[which == i] - self.blocks[i][0]]
+                             for i in np.unique(which)], axis=1)
+        A = W @ H[:, idx]
+        B = np.empty_like(A)
+        s1, s2 = np.zeros(len(idx)), np.zeros(len(idx))
+
+        def consume(A, B):
+            self.numH[:, idx] = W.T @ A
+            if B is not None:
+                self.denH[:, idx] = W.T @ B
+
+        self._pass(Vs, A, B, True, consume, s1, s2)
+        return self.loss_cols(s1, s2, self.c_cols[idx], H[:, idx])
 
     def _apply(self, X, num, den, alpha=1.0):
         """``X ← X ⊙ ratio^alpha`` with the MM ratio ``(num / max(den, eps))^γ`` left in ``num``."""
@@ -361,7 +346,6 @@ class _Engine:
                     nW.fill(0)
                     if dW is not None:
                         dW.fill(0)
-                s1 = s2 = 0.0
                 tmp = None if self._pool is None else np.empty_like(nW)
                 for i in part:
                     (a, b), Vb = self.blocks[i], self.Vb[i]
@@ -381,20 +365,16 @@ class _Engine:
                                 np.matmul(B, Hb.T, out=tmp)
                                 np.add(dW, tmp, out=dW)
 
-                    p1, p2 = self._pass(Vb, A, B, want_loss, consume)
-                    s1 += p1
-                    s2 += p2
-                return s1, s2, nW, dW
+                    self._pass(Vb, A, B, want_loss, consume, self.s1[a:b], self.s2[a:b])
+                return nW, dW
 
             parts = self._map(run)
             for p in parts[1:]:
-                numW += p[2]
+                numW += p[0]
                 if denW is not None:
-                    denW += p[3]
-            s1 = sum(p[0] for p in parts)
-            s2 = sum(p[1] for p in parts)
+                    denW += p[1]
             if want_loss:
-                loss = self._assemble(s1, s2)
+                loss = self._total()
         self._Hf = Hf
         return loss
 
@@ -412,81 +392,6 @@ class _Engine:
             self._apply(Wf, numW, denW, alpha)
             W[:, free] = Wf
         return numW
-
-
-class _Relaxed:
-    """Accelerated MU for β ≠ 2: over-relaxed multiplicative steps with a monotone safeguard.
-
-    Each factor takes the step ``X ⊙ ratio^α`` (``ratio`` the MM ratio of the plain
-    rule, α ≥ 1). The loss of the trial point comes for free from the pass that
-    computes the statistics of the next update (same ``W H``). If it did not
-    increase, the step is kept and α grows (×``GROW``, up to ``ALPHA_MAX``);
-    otherwise the plain MM step (α = 1, which never increases the loss) replaces it
-    and α restarts at 1. So the loss is non-increasing, one step costs the four
-    products of a plain iteration plus a log pass (plus one more pass after a
-    rejected trial). With a fixed W (or H) nothing else can be reused for β ≠ 2:
-    unlike the Euclidean case, ``W H`` changes with each inner step.
-    """
-
-    ALPHA_MAX = 5.0
-    GROW = 1.3
-
-    def __init__(self, engine, update_H, learn_W, lam, free, eps):
-        self.e, self.update_H, self.learn_W = engine, update_H, learn_W
-        self.lam, self.free, self.eps = lam, free, eps
-        self.aH = self.aW = 1.0
-        if update_H:
-            self.loss = engine.h_stats(want_loss=True)
-            self.w_ready = False
-        else:
-            self.loss = engine.w_stats(want_loss=True)
-            self.w_ready = True
-
-    def _next_stats(self, after):
-        """Loss of the current factors, from the pass computing the next update's statistics."""
-        e = self.e
-        if after == "H" and self.learn_W:
-            self.w_ready = True
-            return e.w_stats(want_loss=True)
-        if self.update_H:
-            return e.h_stats(want_loss=True)
-        self.w_ready = True
-        return e.w_stats(want_loss=True)
-
-    def __call__(self):
-        e = self.e
-        if self.update_H:
-            H_old = e.H.copy()
-            ratio = e.update_H(self.aH).copy()  # the buffer is reused by the next pass
-            trial = self._next_stats("H")
-            if trial <= self.loss:
-                self.loss = trial
-                self.aH = min(self.aH * self.GROW, self.ALPHA_MAX)
-            else:
-                np.multiply(H_old, ratio, out=e.H)
-                self.aH = 1.0
-                self.loss = self._next_stats("H")
-        if self.learn_W:
-            if not self.w_ready:
-                e.w_stats()
-            self.w_ready = False
-            W_old = e.W.copy()
-            H_old = e.H.copy() if self.lam is not None else None
-            ratio = e.update_W(self.aW, stats=True).copy()
-            if self.lam is not None:
-                _normalize_free_columns(e.W, e.H, self.free, self.eps)
-            trial = self._next_stats("W")
-            if trial <= self.loss:
-                self.loss = trial
-                self.aW = min(self.aW * self.GROW, self.ALPHA_MAX)
-            else:
-                cols = slice(None) if self.free is None else self.free
-                e.W[:, cols] = W_old[:, cols] * ratio
-                if H_old is not None:
-                    e.H[...] = H_old
-                    _normalize_free_columns(e.W, e.H, self.free, self.eps)
-                self.aW = 1.0
-                self.loss = self._next_stats("W")
 
 
 _CONTROLLER = None

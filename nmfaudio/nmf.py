@@ -29,10 +29,8 @@ import numpy as np
 
 from ._checks import check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int
 from . import _penalties
-from ._mu import (
-    _Engine, _Relaxed, _balance_components, _blas_threads, _inner_H_euclidean,
-    _inner_W_euclidean, _normalize_free_columns, _update_W,
-)
+from ._accel import _FrameRelaxed, _Relaxed, _inner_H_euclidean, _inner_W_euclidean
+from ._mu import _Engine, _balance_components, _blas_threads, _normalize_free_columns, _update_W
 from .exceptions import ParameterError
 
 __all__ = ["nmf", "NMFResult", "beta_divergence", "resolve_beta", "BETA_MIN", "BETA_MAX"]
@@ -363,7 +361,10 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         steps ``X ⊙ ratio^α`` (α adapted between 1 and 5) with a safeguard that
         falls back to the plain step whenever the loss would increase (see
         ``_Relaxed``); with a fixed factor nothing else can be reused, since
-        ``W H`` changes at every step. Either way the loss is non-increasing and
+        ``W H`` changes at every step. With W fixed (``update_W=False``) and β ≠ 2
+        every frame is its own problem, so α and the safeguard are per frame: each
+        frame's loss is non-increasing and a frame's result does not depend on the
+        other frames (what block-wise streaming needs). Either way the loss is non-increasing and
         ``losses`` holds the loss after each accelerated iteration (every
         ``loss_every``); an iteration costs somewhat more than a plain one, but far
         fewer are needed (``benchmarks/RESULTS.md``).
@@ -521,8 +522,11 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
     else:
         engine = _Engine(Vs, W_, H_, beta, gamma, eps, lam, free, workers)
         del Vs
-        if relax:
+        if relax and update_H and not learn_W:  # fixed templates: a safeguard per frame
+            step = _FrameRelaxed(engine, gamma, lam, eps)
+        elif relax:
             step = _Relaxed(engine, update_H, learn_W, lam, free, eps)
+        if relax:
             losses = [step.loss * loss_scale]
         else:
             losses = [(engine.h_stats(want_loss=True) if update_H else engine.loss()) * loss_scale]

@@ -126,9 +126,31 @@ def frame_init(V, K):
     return np.repeat(V.sum(axis=0, keepdims=True) / K, K, axis=0)
 
 
+#: Iterations of the supervised solve by default: accelerated (fixed templates, β ≠ 2) or plain.
+SUPERVISED_ITER_ACCELERATED = 25
+SUPERVISED_ITER_PLAIN = 100
+
+
+def _supervised_settings(dictionaries, *, n_free=0, max_iter=None, accelerate=None):
+    """The ``(max_iter, accelerate)`` a supervised separation runs with.
+
+    ``accelerate=None`` turns the accelerated solve on when only activations are
+    learned (``n_free == 0``) and the dictionaries' β is not 2: frame-wise
+    safeguarded over-relaxed steps (see :func:`nmfaudio.nmf`), which keep every
+    frame independent. ``max_iter=None`` is then 25, else 100 (on the benchmark set
+    25 accelerated iterations scored as 100 plain ones: music 8.22 vs 8.22 dB SDR,
+    speech 14.03 vs 14.02).
+    """
+    if accelerate is None:
+        accelerate = n_free == 0 and all(float(d.beta) != 2.0 for d in dictionaries)
+    if max_iter is None:
+        max_iter = SUPERVISED_ITER_ACCELERATED if accelerate else SUPERVISED_ITER_PLAIN
+    return check_positive_int(max_iter, "max_iter"), bool(accelerate)
+
+
 def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="residual",
-                                    free_sparsity=0.0, mask_power=2.0, max_iter=100,
-                                    random_state=0, callback=None):
+                                    free_sparsity=0.0, mask_power=2.0, max_iter=None,
+                                    accelerate=None, random_state=0, callback=None):
     """Supervised separation of a complex STFT with fixed source dictionaries.
 
     Parameters
@@ -144,9 +166,14 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
         L1 penalty on the free components' activations.
     mask_power : float > 0
         Soft-mask exponent on magnitudes (2 = Wiener).
-    max_iter : int
+    max_iter : int > 0 or None
         Fixed number of iterations (no early stop: with only H learning every
-        frame is solved independently of the others).
+        frame is solved independently of the others). ``None``: 25 accelerated
+        or, when not accelerated, 100 plain iterations.
+    accelerate : bool or None
+        ``nmf(..., accelerate=True)``: with fixed templates only, over-relaxed steps
+        safeguarded frame by frame (each frame's loss non-increasing, frames still
+        independent). ``None``: on when ``n_free == 0`` and β ≠ 2.
     random_state : int
         Seed for the free components' initialisation.
     callback : callable or None
@@ -191,9 +218,11 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     names = [d.name for d in dicts] + ([free_name] if n_free else [])
     if len(set(names)) != len(names):
         raise ParameterError(f"free_name={free_name!r} collides with a dictionary name")
+    max_iter, accelerate = _supervised_settings(dicts, n_free=n_free, max_iter=max_iter,
+                                                accelerate=accelerate)
     lead, T = S.shape[:-2], S.shape[-1]
     if not n_free and callback is None and _workers() > 1:
-        return _supervised_parallel(S, dicts, names, mask_power, max_iter, _workers())
+        return _supervised_parallel(S, dicts, names, mask_power, max_iter, accelerate, _workers())
     V = stack_channels(np.abs(S))
     if d0.power != 1.0:
         from .dictionary import _powered
@@ -218,7 +247,8 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     else:
         update_W, sparsity = False, 0.0
     res = nmf(V, W=W0, H=H0, beta=d0.beta, update_W=update_W, max_iter=max_iter, tol=0,
-              random_state=random_state, sparsity=sparsity, callback=callback)
+              random_state=random_state, sparsity=sparsity, callback=callback,
+              accelerate=accelerate)
     n_src = len(names)
     est = np.stack([res.W[:, labels == s] @ res.H[labels == s] for s in range(n_src)])
     est = np.stack([unstack_channels(e, lead, T) for e in est])
@@ -248,7 +278,7 @@ def _chunks(C, T, n_workers):
     return [(c, int(a), int(b)) for c in range(C) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def _supervised_parallel(S, dicts, names, mask_power, max_iter, n_workers):
+def _supervised_parallel(S, dicts, names, mask_power, max_iter, accelerate, n_workers):
     """Fixed templates only: every frame is independent, so pieces of the spectrogram
     (channels, or halves of the frames) are solved and masked in worker threads (the
     numba kernels and BLAS release the GIL), each with one BLAS thread. Equal to the
@@ -284,7 +314,7 @@ def _supervised_parallel(S, dicts, names, mask_power, max_iter, n_workers):
             V = _powered(V, d0.power)
         V = np.ascontiguousarray(V)
         res = nmf(V, W=W0, H=frame_init(V, K).astype(dtype), beta=d0.beta, update_W=False,
-                  max_iter=max_iter, tol=0, n_threads=None)
+                  max_iter=max_iter, tol=0, n_threads=None, accelerate=accelerate)
         H[c, :, a:b] = res.H
         est = np.stack([W_src[s] @ res.H[sel[s]] for s in range(n_src)])
         M = soft_masks(est, power=power)
@@ -432,8 +462,9 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
     mask_power : float > 0
         Soft-mask exponent (2 = Wiener).
     max_iter, tol : int or None, float
-        NMF stopping rule; ``max_iter`` defaults to 200 (unsupervised) or 100
-        (supervised, fixed count, ``tol`` unused).
+        NMF stopping rule; ``max_iter`` defaults to 200 (unsupervised) or, supervised
+        (fixed count, ``tol`` unused), 25 accelerated iterations (100 plain ones with a
+        β = 2 dictionary).
     grouping : {"mfcc", "activation"}
         How components are clustered into sources.
     random_state : int
@@ -514,7 +545,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
         S = stft(y, params=params)
         sep = separate_supervised_spectrogram(
             S, dicts, n_free=n_free, free_sparsity=free_sparsity, mask_power=mask_power,
-            max_iter=100 if max_iter is None else max_iter, random_state=random_state,
+            max_iter=max_iter, random_state=random_state,
             callback=callback)
     else:
         params = STFTParams(n_fft=2048 if n_fft is None else n_fft, hop_length=hop_length,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_finite_float, check_positive_int
+from ._checks import check_finite_float
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["separate_stream"]
@@ -69,8 +69,8 @@ class _Reader:
         return self.buf[:, a - self.start:b - self.start]
 
 
-def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter=100,
-                    mask_power=2.0, overwrite=False):
+def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter=None,
+                    accelerate=None, mask_power=2.0, overwrite=False):
     """Separate an audio file block by block with trained dictionaries; memory stays bounded.
 
     Parameters
@@ -84,8 +84,11 @@ def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter
         independent).
     block_seconds : float > 0
         Audio per block. Peak memory grows with it, not with the file's duration.
-    max_iter : int > 0
-        Multiplicative updates per frame (fixed count, as in :func:`nmfaudio.separate`).
+    max_iter : int > 0 or None
+    accelerate : bool or None
+        Multiplicative updates per frame (fixed count) and whether they are the
+        accelerated frame-wise ones, as in :func:`nmfaudio.separate_supervised_spectrogram`
+        (defaults: 25 accelerated iterations unless the dictionaries' β is 2).
     mask_power : float > 0
         Soft-mask exponent on magnitudes (2 = Wiener).
     overwrite : bool
@@ -115,11 +118,11 @@ def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter
     import soundfile as sf
 
     from .io import atomic_write
-    from .separate import _check_dictionaries, separate_supervised_spectrogram
+    from .separate import _check_dictionaries, _supervised_settings, separate_supervised_spectrogram
 
     dicts = _check_dictionaries(dictionaries)
     block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)
-    max_iter = check_positive_int(max_iter, "max_iter")
+    max_iter, accelerate = _supervised_settings(dicts, max_iter=max_iter, accelerate=accelerate)
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     path = Path(os.fspath(path))
     try:
@@ -172,7 +175,8 @@ def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter
             S = np.ascontiguousarray(np.swapaxes(S, -1, -2))  # (C, F, nt)
             if C == 1:
                 S = S[0]
-            sep = separate_supervised_spectrogram(S, dicts, mask_power=mask_power, max_iter=max_iter)
+            sep = separate_supervised_spectrogram(S, dicts, mask_power=mask_power, max_iter=max_iter,
+                                                  accelerate=accelerate)
             Ssrc = sep.S_sources.reshape(S_src, C, p.n_freq, t1 - t0)
             ytmp = np.fft.irfft(Ssrc, n=N, axis=-2) * win[:, None]  # (S, C, N, nt)
             # grow the buffers to cover frames up to t1
