@@ -127,7 +127,7 @@ def frame_init(V, K):
 
 
 #: Iterations of the supervised solve by default: accelerated (fixed templates, β ≠ 2) or plain.
-SUPERVISED_ITER_ACCELERATED = 25
+SUPERVISED_ITER_ACCELERATED = 20
 SUPERVISED_ITER_PLAIN = 100
 
 
@@ -137,9 +137,10 @@ def _supervised_settings(dictionaries, *, n_free=0, max_iter=None, accelerate=No
     ``accelerate=None`` turns the accelerated solve on when only activations are
     learned (``n_free == 0``) and the dictionaries' β is not 2: frame-wise
     safeguarded over-relaxed steps (see :func:`nmfaudio.nmf`), which keep every
-    frame independent. ``max_iter=None`` is then 25, else 100 (on the benchmark set
-    25 accelerated iterations scored as 100 plain ones: music 8.22 vs 8.22 dB SDR,
-    speech 14.03 vs 14.02).
+    frame independent. ``max_iter=None`` is then 20, else 100. On the 25-item
+    benchmark set (``benchmarks/RESULTS.md``) 20 accelerated iterations scored as 100
+    plain ones at a fifth of the cost: music 8.20 vs 8.22 dB SDR, speech 14.05 vs
+    14.02 (10 / 25 / 50 accelerated: music 8.11 / 8.22 / 8.21).
     """
     if accelerate is None:
         accelerate = n_free == 0 and all(float(d.beta) != 2.0 for d in dictionaries)
@@ -168,7 +169,7 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
         Soft-mask exponent on magnitudes (2 = Wiener).
     max_iter : int > 0 or None
         Fixed number of iterations (no early stop: with only H learning every
-        frame is solved independently of the others). ``None``: 25 accelerated
+        frame is solved independently of the others). ``None``: 20 accelerated
         or, when not accelerated, 100 plain iterations.
     accelerate : bool or None
         ``nmf(..., accelerate=True)``: with fixed templates only, over-relaxed steps
@@ -463,7 +464,7 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
         Soft-mask exponent (2 = Wiener).
     max_iter, tol : int or None, float
         NMF stopping rule; ``max_iter`` defaults to 200 (unsupervised) or, supervised
-        (fixed count, ``tol`` unused), 25 accelerated iterations (100 plain ones with a
+        (fixed count, ``tol`` unused), 20 accelerated iterations (100 plain ones with a
         β = 2 dictionary).
     grouping : {"mfcc", "activation"}
         How components are clustered into sources.

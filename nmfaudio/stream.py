@@ -88,7 +88,7 @@ def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter
     accelerate : bool or None
         Multiplicative updates per frame (fixed count) and whether they are the
         accelerated frame-wise ones, as in :func:`nmfaudio.separate_supervised_spectrogram`
-        (defaults: 25 accelerated iterations unless the dictionaries' β is 2).
+        (defaults: 20 accelerated iterations unless the dictionaries' β is 2).
     mask_power : float > 0
         Soft-mask exponent on magnitudes (2 = Wiener).
     overwrite : bool

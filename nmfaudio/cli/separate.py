@@ -30,7 +30,7 @@ def add_parser(sub):
     p.add_argument("--beta", type=beta_arg, default="kl", metavar="BETA",
                    help="divergence: kl, euclidean, is, or a number (default kl)")
     p.add_argument("--iterations", type=positive_int, default=None, metavar="N",
-                   help="NMF iterations (default 200 unsupervised; with --dict 25 accelerated, "
+                   help="NMF iterations (default 200 unsupervised; with --dict 20 accelerated, "
                         "or 100 plain with --residual or a Euclidean dictionary)")
     p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
     p.add_argument("--block-seconds", type=float, default=None, metavar="S",
