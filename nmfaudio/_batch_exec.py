@@ -199,6 +199,7 @@ def _init_worker(model):
     import importlib
 
     importlib.import_module("nmfaudio.separate")._MAX_WORKERS = 1
+    importlib.import_module("nmfaudio.nmf")._MAX_THREADS = 1
     importlib.import_module("nmfaudio.stft")._N_THREADS = 1
     _WORKER_MODEL = model
 

@@ -10,6 +10,7 @@ Arguments are assumed valid (``nmf`` validates them).
 from __future__ import annotations
 
 import contextlib
+import os
 
 import numpy as np
 
@@ -399,6 +400,14 @@ class _Engine:
             self._apply(Wf, numW, denW, alpha)
             W[:, free] = Wf
         return numW
+
+
+def usable_cores():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 _CONTROLLER = None

@@ -336,10 +336,9 @@ def _file_sha1(path):
 
 
 def _default_jobs():
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    from ._mu import usable_cores
+
+    return usable_cores()
 
 
 def _progress_bar(total, initial, enabled):

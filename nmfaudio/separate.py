@@ -6,7 +6,6 @@ Each step is a public function of its own; this module only chains them.
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 
@@ -261,11 +260,9 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
 
 def _workers():
     """Threads for the supervised solve: the usable cores, at most 2 (measured on 2 vCPUs)."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    return max(1, min(_MAX_WORKERS, n))
+    from ._mu import usable_cores
+
+    return max(1, min(_MAX_WORKERS, usable_cores()))
 
 
 #: Upper bound on the worker threads of the supervised solve (1 disables the threaded path).

@@ -330,6 +330,25 @@ def test_worker_threads_match_one_thread(beta, accelerate):
     np.testing.assert_allclose(b.W @ b.H, a.W @ a.H, rtol=1e-2, atol=1e-3 * float(V.max()))
 
 
+@pytest.mark.parametrize("bad", ["fast", "2", 0, -1, 1.5, True])
+def test_bad_n_threads(bad):
+    with pytest.raises(ParameterError, match="n_threads"):
+        nmf(np.ones((4, 5)), 2, n_threads=bad)
+
+
+def test_auto_threads_follow_cores_and_cap(monkeypatch):
+    nmf_module = __import__("importlib").import_module("nmfaudio.nmf")
+    cores = nmf_module.usable_cores()
+    assert nmf_module._auto_threads() == min(2, cores)
+    monkeypatch.setattr(nmf_module, "_MAX_THREADS", 1)  # what batch pool workers set
+    assert nmf_module._auto_threads() == 1
+    rng = np.random.default_rng(3)
+    V = (rng.random((300, 5)) @ rng.random((5, 900)) + 0.01).astype(np.float32)
+    a = nmf(V, 5, max_iter=10, random_state=0)
+    b = nmf(V, 5, max_iter=10, random_state=0, n_threads=1)
+    np.testing.assert_array_equal(a.W, b.W)  # 1 worker: the same calls
+
+
 def _frame_losses(V, W, H, beta):
     return np.array([beta_divergence(V[:, [t]], W, H[:, [t]], beta) for t in range(V.shape[1])])
 
