@@ -123,7 +123,7 @@ class _Engine:
         bmax = max(b - a for a, b in self.blocks)
         # worker threads over blocks (numba kernels and 1-thread BLAS release the GIL),
         # each with its own scratch; contiguous runs of blocks per worker
-        self.n_workers = nw = max(1, min(int(n_workers), len(self.blocks))) if beta != 2.0 else 1
+        self.n_workers = nw = max(1, min(int(n_workers), len(self.blocks)))
         self._scratch = [(np.empty(F * bmax, dt), np.empty(F * bmax, dt)) for _ in range(nw)]
         self._buf, self._buf2 = self._scratch[0]
         cuts = np.linspace(0, len(self.blocks), nw + 1).round().astype(int)
@@ -169,6 +169,10 @@ class _Engine:
             return [fn(0, self._parts[0])]
         futs = [self._pool.submit(fn, w, part) for w, part in enumerate(self._parts)]
         return [f.result() for f in futs]
+
+    def _span(self, part):
+        """Frames covered by a worker's (contiguous) blocks."""
+        return slice(self.blocks[part[0]][0], self.blocks[part[-1]][1])
 
     def close(self):
         if self._pool is not None:
@@ -250,7 +254,11 @@ class _Engine:
         """Numerator/denominator of the H update for the current W, H (and the loss if asked)."""
         W, H, beta = self.W, self.H, self.beta
         if beta == 2.0:
-            np.matmul(W.T, self.V, out=self.numH)
+            if self._pool is None:
+                np.matmul(W.T, self.V, out=self.numH)
+            else:  # each worker its own range of frames
+                self._map(lambda w, part: np.matmul(W.T, self.V[:, self._span(part)],
+                                                    out=self.numH[:, self._span(part)]))
             WtW = W.T @ W
             np.matmul(WtW, H, out=self.denH)
             loss = None
@@ -342,7 +350,11 @@ class _Engine:
         numW, denW = self.numW, self.denW
         loss = None
         if beta == 2.0:
-            np.matmul(self.V, Hf.T, out=numW)
+            if self._pool is None:
+                np.matmul(self.V, Hf.T, out=numW)
+            else:  # partial V Hᵀ per worker's frames, summed
+                parts = self._map(lambda w, part: self.V[:, self._span(part)] @ Hf[:, self._span(part)].T)
+                np.add(parts[0], sum(parts[1:]), out=numW)
             np.matmul(W, H @ Hf.T, out=denW)
             if want_loss:
                 loss = self.loss()

@@ -442,14 +442,15 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
     if not update_H:
         lam = None  # the penalty on a fixed H is a constant: nothing to optimise
         mu = None
+    engine = mu is None and not (accelerate and beta == 2.0)  # the blocked engine runs
     if isinstance(n_threads, str) and n_threads == "auto":
-        n_threads = _auto_threads() if beta != 2.0 and mu is None else 1
+        n_threads = _auto_threads() if engine else 1
     elif n_threads is not None:
         if isinstance(n_threads, str):
             raise ParameterError(f"n_threads={n_threads!r} must be 'auto', None or a positive integer")
         n_threads = check_positive_int(n_threads, "n_threads")
     workers, blas = 1, n_threads
-    if n_threads is not None and n_threads > 1 and beta != 2.0 and mu is None:
+    if n_threads is not None and n_threads > 1 and engine:
         # the blocked engine: worker threads over frame blocks, one BLAS thread each
         workers, blas = n_threads, 1
     with _blas_threads(blas):

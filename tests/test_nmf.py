@@ -317,7 +317,7 @@ def test_engine_matches_reference_formulas_over_many_iterations(rng, beta):
     assert res.loss == pytest.approx(beta_divergence(V, Wr, Hr, beta), rel=1e-9)
 
 
-@pytest.mark.parametrize("beta", ["kl", "is", 0.5])
+@pytest.mark.parametrize("beta", ["kl", "is", 0.5, "euclidean"])
 @pytest.mark.parametrize("accelerate", [False, True])
 def test_worker_threads_match_one_thread(beta, accelerate):
     rng = np.random.default_rng(3)
