@@ -212,21 +212,27 @@ class _Engine:
         k, eps, beta = self.k, self.eps, self.beta
         s1.fill(0.0)
         s2.fill(0.0)
+        fused = want_loss and A.dtype == np.float32  # log inside the pass (kernels.log32)
         if beta == 1.0:
-            if want_loss:
+            if fused:
+                k.kl_ratio_loss32(Vb, A, eps, s1, s2)
+            elif want_loss:
                 k.kl_ratio_keep(Vb, A, B, eps, s2)
             else:
                 k.kl_ratio(Vb, A, eps)
             if consume is not None:
                 consume(A, None)
-            if want_loss:
+            if want_loss and not fused:
                 np.log(B, out=B)
                 k.coldot(Vb, B, s1)
         elif beta == 0.0:
-            k.is_ab(Vb, A, B, eps, s1)
+            if fused:
+                k.is_ab_loss32(Vb, A, B, eps, s1, s2)
+            else:
+                k.is_ab(Vb, A, B, eps, s1)
             if consume is not None:
                 consume(A, B)
-            if want_loss:
+            if want_loss and not fused:
                 np.log(B, out=A)  # log(1 / WH)
                 k.colsum(A, s2)
         else:
