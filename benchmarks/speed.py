@@ -254,7 +254,7 @@ def main(argv=None):
     p.add_argument("--iters", type=int, default=200)
     p.add_argument("--threads", type=lambda v: v if v == "auto" else int(v), default="auto",
                    help="nmfaudio's n_threads: 'auto' (its default: 2 worker threads over frame "
-                        "blocks for β ≠ 2 on 2 cores, 1 BLAS thread for β = 2) or a number")
+                        "blocks on 2 cores, 1 BLAS thread each) or a number")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     p.add_argument("--betas", nargs="+", type=float, default=[2.0, 1.0, 0.0])
@@ -274,9 +274,9 @@ def main(argv=None):
           f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}")
     print("BLAS: " + "; ".join(info))
     print("env: " + ", ".join(f"{k}={v}" for k, v in env.items()))
-    print(f"nmfaudio: n_threads={args.threads!r} ('auto' is its default: for β ≠ 2 one worker "
-          "thread per usable core, at most 2, over frame blocks with 1 BLAS thread each; for β = 2 "
-          "1 BLAS thread; a number n: n workers for β ≠ 2, n BLAS threads for β = 2); "
+    print(f"nmfaudio: n_threads={args.threads!r} ('auto' is its default: one worker thread per "
+          "usable core, at most 2, over frame blocks with 1 BLAS thread each; a number n: n such "
+          "workers); "
           "scikit-learn: as in the column header ('default' = the BLAS setting above)")
     print("wall = time.perf_counter, CPU = time.process_time of this process (robust to other "
           "processes competing for the cores; for 1 thread it is the compute spent)")

@@ -17,33 +17,43 @@ def float_dtype(dtype) -> np.dtype:
     return np.dtype(np.float64)
 
 
+def show(value) -> str:
+    """A short description of a bad value for an error message (arrays by shape, long reprs cut)."""
+    if isinstance(value, np.ndarray):
+        return f"<array of shape {value.shape}, dtype {value.dtype}>"
+    if isinstance(value, (tuple, list)) and any(isinstance(v, np.ndarray) for v in value):
+        return f"<{type(value).__name__} of {len(value)}: {', '.join(show(v) for v in value[:3])}>"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def check_positive_int(value, name: str, *, allow_none: bool = False):
     """Return ``value`` as int if it is a positive integer, else raise ParameterError."""
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ParameterError(f"{name}={value!r} must be a positive integer")
+        raise ParameterError(f"{name}={show(value)} must be a positive integer")
     return int(value)
 
 
 def check_nonneg_int(value, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ParameterError(f"{name}={value!r} must be a non-negative integer")
+        raise ParameterError(f"{name}={show(value)} must be a non-negative integer")
     return int(value)
 
 
 def check_finite_float(value, name: str, *, low=None, high=None, low_open=False) -> float:
     """Return ``value`` as float if it is a finite real number within the given bounds."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"{name}={value!r} must be a real number")
+        raise ParameterError(f"{name}={show(value)} must be a real number")
     value = float(value)
     if not np.isfinite(value):
-        raise ParameterError(f"{name}={value!r} must be finite")
+        raise ParameterError(f"{name}={show(value)} must be finite")
     if low is not None and (value < low or (low_open and value == low)):
         op = ">" if low_open else ">="
-        raise ParameterError(f"{name}={value!r} must be {op} {low}")
+        raise ParameterError(f"{name}={show(value)} must be {op} {low}")
     if high is not None and value > high:
-        raise ParameterError(f"{name}={value!r} must be <= {high}")
+        raise ParameterError(f"{name}={show(value)} must be <= {high}")
     return value
 
 
@@ -52,9 +62,9 @@ def check_seed(value, name: str = "random_state"):
     if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
         return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ParameterError(f"{name}={value!r} must be None, a non-negative integer or a numpy Generator")
+        raise ParameterError(f"{name}={show(value)} must be None, a non-negative integer or a numpy Generator")
     if value < 0 or value >= 2**32:
-        raise ParameterError(f"{name}={value!r} must be a non-negative integer below 2**32")
+        raise ParameterError(f"{name}={show(value)} must be a non-negative integer below 2**32")
     return int(value)
 
 

@@ -57,7 +57,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._checks import check_nonneg_int, check_positive_int
+from ._checks import check_nonneg_int, check_positive_int, show
 from .exceptions import AudioFileError, ParameterError
 from ._batch_exec import _Model, _run_dask, _run_local
 
@@ -181,7 +181,7 @@ def output_names(paths, *, unique_names=False):
             names[i] = c
     for n, p in zip(names, paths):
         if n == MANIFEST_NAME or n.startswith("."):
-            raise ParameterError(f"{str(p)!r} gives the output name {n!r}, which is reserved; rename it")
+            raise ParameterError(f"{str(p)!r} gives the output name {show(n)}, which is reserved; rename it")
     if len(set(names)) != len(names):  # a disambiguated name equals another plain stem
         dup = next(n for n, c in collections.Counter(names).items() if c > 1)
         raise ParameterError(f"two inputs would both write to <out>/{dup}/; rename one of them")
@@ -317,7 +317,7 @@ def _noise_dictionary(noise, random_state):
     if noise is None or isinstance(noise, SourceDictionary):
         return noise
     if not isinstance(noise, (str, os.PathLike)):
-        raise ParameterError(f"noise={noise!r} must be a path to a noise sample or a SourceDictionary")
+        raise ParameterError(f"noise={show(noise)} must be a path to a noise sample or a SourceDictionary")
     y, sr = load(noise)
     # As denoise(noise=...) does per call, but once for the whole batch.
     return learn_noise_dictionary(y, sr, random_state=random_state)
@@ -448,11 +448,11 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
     max_iter = check_positive_int(max_iter, "max_iter", allow_none=True)
     max_attempts = check_positive_int(max_attempts, "max_attempts")
     if not isinstance(random_state, int) or isinstance(random_state, bool):
-        raise ParameterError(f"random_state={random_state!r} must be an integer")
+        raise ParameterError(f"random_state={show(random_state)} must be an integer")
     if client is None:
         jobs = _default_jobs() if jobs is None else check_positive_int(jobs, "jobs")
     if callback is not None and not callable(callback):
-        raise ParameterError(f"callback={callback!r} is not callable")
+        raise ParameterError(f"callback={show(callback)} is not callable")
 
     if dictionaries is not None:
         for key, value in (("n_components", n_components), ("n_fft", n_fft), ("hop_length", hop_length)):

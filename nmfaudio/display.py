@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_finite_float, check_positive_int, valid_audio
+from ._checks import check_finite_float, check_positive_int, valid_audio, show
 from .exceptions import ParameterError
 from .stft import STFTParams, stft
 
@@ -73,7 +73,7 @@ def _to_db(X, *, ref, top_db):
 
 def _check_y_axis(y_axis):
     if y_axis not in _Y_AXES:
-        raise ParameterError(f"y_axis={y_axis!r} must be one of {_Y_AXES}")
+        raise ParameterError(f"y_axis={show(y_axis)} must be one of {_Y_AXES}")
     return y_axis
 
 
@@ -538,7 +538,7 @@ def plot_separation(y, sources, *, sr, separation=None, stft_params=None, title=
     y = valid_audio(y)
     for name, s in sources.items():
         if np.shape(s) != y.shape:
-            raise ParameterError(f"source {name!r} has shape {np.shape(s)}; the mixture has {y.shape}")
+            raise ParameterError(f"source {show(name)} has shape {np.shape(s)}; the mixture has {y.shape}")
     names = list(sources)
     if separation is not None:
         if separation.W.shape[0] != params.n_freq:

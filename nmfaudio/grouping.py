@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_nonnegative_matrix, check_positive_int, check_seed
+from ._checks import check_nonnegative_matrix, check_positive_int, check_seed, show
 from .exceptions import ParameterError
 
 __all__ = ["group_components", "GROUPING_METHODS"]
@@ -100,7 +100,7 @@ def group_components(W, H, n_sources, *, sr, n_fft, method="mfcc", random_state=
     elif method == "activation":
         feats = np.log(H.astype(np.float64) + 1e-10 * (H.max() + 1e-30))
     else:
-        raise ParameterError(f"method={method!r} is not one of {GROUPING_METHODS}")
+        raise ParameterError(f"method={show(method)} is not one of {GROUPING_METHODS}")
     labels = _kmeans(feats, n_sources, random_state)
     # k-means never leaves a cluster empty when K >= n_sources distinct points; guard anyway.
     for s in range(n_sources):

@@ -27,7 +27,9 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int
+from ._checks import (
+    check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int, show,
+)
 from . import _penalties
 from ._accel import _FrameRelaxed, _Relaxed, _inner_H_euclidean, _inner_W_euclidean
 from ._mu import (
@@ -58,10 +60,10 @@ def resolve_beta(beta) -> float:
         if key in _BETA_NAMES:
             return _BETA_NAMES[key]
         raise ParameterError(
-            f"beta={beta!r} is not a known divergence; use 'euclidean', 'kl', 'is' or a number"
+            f"beta={show(beta)} is not a known divergence; use 'euclidean', 'kl', 'is' or a number"
         )
     if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
-        raise ParameterError(f"beta={beta!r} must be a string or a real number")
+        raise ParameterError(f"beta={show(beta)} must be a string or a real number")
     return check_finite_float(beta, "beta", low=BETA_MIN, high=BETA_MAX)
 
 
@@ -192,9 +194,9 @@ def _rng(random_state):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
     if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
         if random_state is not None and random_state < 0:
-            raise ParameterError(f"random_state={random_state!r} must be a non-negative integer")
+            raise ParameterError(f"random_state={show(random_state)} must be a non-negative integer")
         return np.random.default_rng(random_state)
-    raise ParameterError(f"random_state={random_state!r} must be None, an int or a numpy Generator")
+    raise ParameterError(f"random_state={show(random_state)} must be None, an int or a numpy Generator")
 
 
 def _check_factor(X, name, shape, dtype):
@@ -344,20 +346,22 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         heuristic ratio of gradient parts (no guarantee). ``accelerate`` is
         ignored when ``continuity`` is used.
     n_threads : "auto", int > 0 or None
-        Threads used during the call. For β ≠ 2 (without ``continuity``), ``n > 1``
-        runs ``n`` worker threads over blocks of frames, each with one BLAS thread
-        (the numba kernels and numpy's BLAS calls release the GIL; the workers wait
-        on each other without spinning); the result equals the 1-thread one up to
-        float rounding (the W statistics are summed per worker). Otherwise it is the
-        number of BLAS threads. The BLAS limit is process-wide while the call lasts
-        and restored afterwards. ``"auto"`` (default): for β ≠ 2, one worker per
-        usable core, at most 2 (measured on a 2-vCPU machine, KL, 1025 × 2584, K = 32:
-        5.05 vs 8.25 ms/iteration idle, 8.89 vs 8.37 with one busy process beside it,
-        10.8 vs 11.2 with two); for β = 2 and with ``continuity`` 1 BLAS thread — a
-        second *BLAS* thread on these skinny products (K ≪ n_freq, n_frames) gained at
-        most ~1.8× on an idle machine and was up to 60× slower on a loaded one, as
-        OpenBLAS threads spin (``benchmarks/RESULTS.md``). ``None`` leaves the BLAS
-        setting alone and uses no worker threads.
+        Threads used during the call. On the default (blocked) path — any β without
+        ``continuity``, and β ≠ 2 also with ``accelerate`` — ``n > 1`` runs ``n``
+        worker threads over blocks of frames, each with one BLAS thread (the numba
+        kernels and numpy's BLAS calls release the GIL; the workers wait on each other
+        without spinning); the result equals the 1-thread one up to float rounding
+        (the W statistics are summed per worker). Otherwise (``continuity``, or β = 2
+        with ``accelerate``) it is the number of BLAS threads. The BLAS limit is
+        process-wide while the call lasts and restored afterwards. ``"auto"``
+        (default): one worker per usable core, at most 2, on the blocked path
+        (measured on a 2-vCPU machine, KL, 1025 × 2584, K = 32: 5.05 vs 8.25
+        ms/iteration idle, 8.89 vs 8.37 with one busy process beside it, 10.8 vs 11.2
+        with two); 1 BLAS thread otherwise — a second *BLAS* thread on these skinny
+        products (K ≪ n_freq, n_frames) gained at most ~1.8× on an idle machine and
+        was up to 60× slower on a loaded one, as OpenBLAS threads spin
+        (``benchmarks/RESULTS.md``). ``None`` leaves the BLAS setting alone and uses
+        no worker threads.
     accelerate : bool
         ``False`` (default): the plain rules, one update of each learning factor
         per iteration. ``True``: accelerated MU (Gillis & Glineur 2012) for β = 2 —
@@ -416,13 +420,14 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
     tol = check_finite_float(tol, "tol", low=0.0)
     loss_every = check_positive_int(loss_every, "loss_every")
     if init not in ("random", "nndsvda"):
-        raise ParameterError(f"init={init!r} is not supported; use 'random' or 'nndsvda'")
+        hint = "; give starting factors as W= and H=" if not isinstance(init, str) else ""
+        raise ParameterError(f"init={show(init)} is not supported; use 'random' or 'nndsvda'{hint}")
     if not isinstance(update_H, (bool, np.bool_)):
-        raise ParameterError(f"update_H={update_H!r} must be True or False")
+        raise ParameterError(f"update_H={show(update_H)} must be True or False")
     update_H = bool(update_H)
     learn_W, free = _check_update_W(update_W, K)
     if callback is not None and not callable(callback):
-        raise ParameterError(f"callback={callback!r} is not callable")
+        raise ParameterError(f"callback={show(callback)} is not callable")
     W_in = None if W is None else _check_factor(W, "W", (F, K), dtype)
     H_in = None if H is None else _check_factor(H, "H", (K, T), dtype)
     if W_in is None and not learn_W:
@@ -447,7 +452,7 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         n_threads = _auto_threads() if engine else 1
     elif n_threads is not None:
         if isinstance(n_threads, str):
-            raise ParameterError(f"n_threads={n_threads!r} must be 'auto', None or a positive integer")
+            raise ParameterError(f"n_threads={show(n_threads)} must be 'auto', None or a positive integer")
         n_threads = check_positive_int(n_threads, "n_threads")
     workers, blas = 1, n_threads
     if n_threads is not None and n_threads > 1 and engine:

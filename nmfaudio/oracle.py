@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_finite_float, valid_audio
+from ._checks import check_finite_float, valid_audio, show
 from .exceptions import ParameterError
 from .masking import apply_masks, binary_masks, soft_masks
 from .stft import STFTParams, istft, stft
@@ -88,7 +88,7 @@ def oracle_separate(sources, *, power=2.0, mask="soft", mixture=None, n_fft=2048
     dtype = np.result_type(*parts)
     X = np.stack(parts).astype(dtype, copy=False)
     if mask not in ("soft", "binary"):
-        raise ParameterError(f"mask={mask!r} must be 'soft' or 'binary'")
+        raise ParameterError(f"mask={show(mask)} must be 'soft' or 'binary'")
     power = check_finite_float(power, "power", low=0.0, low_open=True)
     if mixture is None:
         y = X.sum(axis=0)

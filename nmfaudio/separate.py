@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
+from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio, show
 from .exceptions import ParameterError
 from .grouping import GROUPING_METHODS, group_components
 from .masking import apply_masks, binary_masks, soft_masks
@@ -217,7 +217,7 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     random_state = check_seed(random_state)
     names = [d.name for d in dicts] + ([free_name] if n_free else [])
     if len(set(names)) != len(names):
-        raise ParameterError(f"free_name={free_name!r} collides with a dictionary name")
+        raise ParameterError(f"free_name={show(free_name)} collides with a dictionary name")
     max_iter, accelerate = _supervised_settings(dicts, n_free=n_free, max_iter=max_iter,
                                                 accelerate=accelerate)
     lead, T = S.shape[:-2], S.shape[-1]
@@ -386,17 +386,17 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
     if K < n_sources:
         raise ParameterError(f"n_components={K} must be >= n_sources={n_sources}")
     if mask not in ("soft", "binary"):
-        raise ParameterError(f"mask={mask!r} must be 'soft' or 'binary'")
+        raise ParameterError(f"mask={show(mask)} must be 'soft' or 'binary'")
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     beta = resolve_beta(beta)
     if grouping not in GROUPING_METHODS:
-        raise ParameterError(f"grouping={grouping!r} is not one of {GROUPING_METHODS}")
+        raise ParameterError(f"grouping={show(grouping)} is not one of {GROUPING_METHODS}")
     random_state = check_seed(random_state)
     if names is None:
         names = [f"source{i + 1}" for i in range(n_sources)]
     names = [str(n) for n in names]
     if len(names) != n_sources or len(set(names)) != n_sources:
-        raise ParameterError(f"names={names!r} must be {n_sources} distinct strings")
+        raise ParameterError(f"names={show(names)} must be {n_sources} distinct strings")
     if n_fft is None:
         n_fft = 2 * (S.shape[-2] - 1)
 

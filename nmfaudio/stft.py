@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_finite_array, check_positive_int, valid_audio
+from ._checks import check_finite_array, check_positive_int, valid_audio, show
 from .exceptions import ParameterError
 
 __all__ = ["STFTParams", "stft", "istft", "magnitude"]
@@ -71,7 +71,7 @@ class STFTParams:
                 "cannot reconstruct the signal"
             )
         if not isinstance(self.window, str) or self.window not in _WINDOWS:
-            raise ParameterError(f"window={self.window!r} is not supported; choose one of {_WINDOWS}")
+            raise ParameterError(f"window={show(self.window)} is not supported; choose one of {_WINDOWS}")
         object.__setattr__(self, "n_fft", n_fft)
         object.__setattr__(self, "win_length", win_length)
         object.__setattr__(self, "hop_length", hop)

@@ -417,3 +417,15 @@ def test_fused_float32_log_matches_numpy():
     ref_np = np.abs(np.log(x).astype(np.float64) - ref)  # numpy's float32 log: up to ~2.2 ulp
     assert np.all(err <= 2.5 * ulp + 1e-9)
     assert err.max() <= 2 * ref_np.max()
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(init=(np.ones((5, 2)), np.ones((2, 6)))), r"init=<tuple of 2: <array of shape \(5, 2\).*W= and H="),
+    (dict(max_iter=np.arange(100)), r"max_iter=<array of shape \(100,\), dtype int64> must be"),
+    (dict(callback=np.zeros(50)), r"callback=<array of shape \(50,\), dtype float64> is not callable"),
+    (dict(beta="x" * 200), r"beta='x{10,}\.\.\. is not a known divergence"),
+])
+def test_error_messages_describe_arrays_briefly(kw, match):
+    with pytest.raises(ParameterError, match=match) as info:
+        nmf(np.ones((5, 6)), 2, **kw)
+    assert len(str(info.value)) < 200 and "\n" not in str(info.value)
