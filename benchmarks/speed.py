@@ -287,7 +287,7 @@ def main(argv=None):
         print(f"| dtype | β | nmfaudio ms/iter | {sk_cols} | sk/nmfaudio | floor ms/iter | "
               f"floor fraction | CPU: nmfaudio | CPU: sklearn (1 thr) | CPU: sk/nmfaudio | "
               f"CPU: floor (1 thr) | CPU: floor fraction | loss nmfaudio/sk |")
-        print("|---|---|---|" + "---|" * len(args.sk_threads) + "---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|" + "---|---|---|---|---|---|---|---|---|")
         table(args, V64)
     if args.time_to_loss:
         print()
