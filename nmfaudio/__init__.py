@@ -13,7 +13,9 @@ from .stft import STFTParams, istft, magnitude, stft
 from .nmf import NMFResult, beta_divergence, nmf
 from .masking import apply_masks, binary_masks, soft_masks
 from .grouping import group_components
-from .separate import Separation, separate, separate_spectrogram, separate_supervised_spectrogram
+from .separate import separate, separate_spectrogram
+from .separation import Separation
+from .supervised import separate_supervised_spectrogram
 from .dictionary import SourceDictionary, learn_dictionary
 from .denoise import denoise, denoise_sources, learn_noise_dictionary
 from .estimator import NMF

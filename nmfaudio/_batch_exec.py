@@ -198,7 +198,7 @@ def _init_worker(model):
     # would oversubscribe the cores the pool already uses.
     import importlib
 
-    importlib.import_module("nmfaudio.separate")._MAX_WORKERS = 1
+    importlib.import_module("nmfaudio.supervised")._MAX_WORKERS = 1
     importlib.import_module("nmfaudio.nmf")._MAX_THREADS = 1
     importlib.import_module("nmfaudio.stft")._N_THREADS = 1
     _WORKER_MODEL = model

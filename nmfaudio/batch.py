@@ -301,7 +301,7 @@ class BatchReport:
 
 def _load_dictionaries(dictionaries):
     from .dictionary import SourceDictionary
-    from .separate import _check_dictionaries
+    from .supervised import _check_dictionaries
 
     if isinstance(dictionaries, (SourceDictionary, str, os.PathLike)):
         dictionaries = [dictionaries]

@@ -15,7 +15,8 @@ from .dictionary import SourceDictionary, learn_dictionary
 from .exceptions import ParameterError
 from .masking import apply_masks, soft_masks
 from .nmf import nmf
-from .separate import frame_init, stack_channels, unstack_channels
+from .separation import stack_channels, unstack_channels
+from .supervised import frame_init
 from .stft import STFTParams, istft, stft
 
 __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary"]

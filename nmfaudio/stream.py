@@ -2,7 +2,7 @@
 
 With fixed templates (trained dictionaries, no free components) the activations
 of different frames are independent: every frame starts from its own
-:func:`~nmfaudio.separate.frame_init` activations and runs the same fixed number
+:func:`~nmfaudio.supervised.frame_init` activations and runs the same fixed number
 of multiplicative updates, and the soft masks are per time-frequency bin. So a
 file can be read, separated and written a block of frames at a time, and the
 result equals the offline :func:`nmfaudio.separate` (same settings) up to float
@@ -118,7 +118,7 @@ def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter
     import soundfile as sf
 
     from .io import atomic_write
-    from .separate import _check_dictionaries, _supervised_settings, separate_supervised_spectrogram
+    from .supervised import _check_dictionaries, _supervised_settings, separate_supervised_spectrogram
 
     dicts = _check_dictionaries(dictionaries)
     block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)

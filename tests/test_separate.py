@@ -88,7 +88,7 @@ def test_bad_sr(two_tone):
 
 
 def test_supervised_defaults_accelerated_only_for_fixed_templates():
-    from nmfaudio.separate import _supervised_settings
+    from nmfaudio.supervised import _supervised_settings
 
     rng = np.random.default_rng(0)
     p = nmfaudio.STFTParams(n_fft=256)

@@ -45,7 +45,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nmfaudio  # noqa: E402
-from nmfaudio.separate import stack_channels, unstack_channels  # noqa: E402
+from nmfaudio.separation import stack_channels, unstack_channels  # noqa: E402
 
 BEGIN, END = "<!-- models:start -->", "<!-- models:end -->"
 DRUMS = ("kick", "snare", "hihat")

@@ -77,7 +77,7 @@ def run(args) -> int:
     check_plot_target(args)
     summary = Summary("separate", args)
     if dicts:
-        from ..separate import _supervised_settings
+        from ..supervised import _supervised_settings
 
         n_iter, _ = _supervised_settings(dicts, n_free=args.residual, max_iter=args.iterations)
     else:
