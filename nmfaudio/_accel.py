@@ -65,10 +65,10 @@ class _Relaxed:
 
     Each factor takes the step ``X ⊙ ratio^α`` (``ratio`` the MM ratio of the plain
     rule, α ≥ 1). The loss of the trial point comes for free from the pass that
-    computes the statistics of the next update (same ``W H``). If it did not
-    increase, the step is kept and α grows (×``GROW``, up to ``ALPHA_MAX``);
-    otherwise the plain MM step (α = 1, which never increases the loss) replaces it
-    and α restarts at 1. So the loss is non-increasing, one step costs the four
+    computes the statistics of the next update (same ``W H``). If it went down by more
+    than its rounding bound, the step is kept and α grows (×``GROW``, up to
+    ``ALPHA_MAX``); otherwise the plain MM step (α = 1, which never increases the loss)
+    replaces it and α restarts at 1. So the loss is non-increasing, one step costs the four
     products of a plain iteration plus a log pass (plus one more pass after a
     rejected trial). With a fixed W (or H) nothing else can be reused for β ≠ 2:
     unlike the Euclidean case, ``W H`` changes with each inner step.
@@ -99,15 +99,23 @@ class _Relaxed:
         self.w_ready = True
         return e.w_stats(want_loss=True)
 
+    def _judge(self, trial, alpha):
+        """(keep the step, it surely lowered the loss): the plain step (α = 1) is always
+        kept; an over-relaxed one only if it lowered the loss by more than the rounding
+        bound of the loss (see :class:`_FrameRelaxed`)."""
+        sure = self.loss - trial > float(self.e.loss_tol().sum())
+        return alpha == 1.0 or sure, sure
+
     def __call__(self):
         e = self.e
         if self.update_H:
             H_old = e.H.copy()
             ratio = e.update_H(self.aH).copy()  # the buffer is reused by the next pass
             trial = self._next_stats("H")
-            if trial <= self.loss:
+            keep, sure = self._judge(trial, self.aH)
+            if keep:
                 self.loss = trial
-                self.aH = min(self.aH * self.GROW, self.ALPHA_MAX)
+                self.aH = min(self.aH * self.GROW, self.ALPHA_MAX) if sure else 1.0
             else:
                 np.multiply(H_old, ratio, out=e.H)
                 self.aH = 1.0
@@ -122,9 +130,10 @@ class _Relaxed:
             if self.lam is not None:
                 _normalize_free_columns(e.W, e.H, self.free, self.eps)
             trial = self._next_stats("W")
-            if trial <= self.loss:
+            keep, sure = self._judge(trial, self.aW)
+            if keep:
                 self.loss = trial
-                self.aW = min(self.aW * self.GROW, self.ALPHA_MAX)
+                self.aW = min(self.aW * self.GROW, self.ALPHA_MAX) if sure else 1.0
             else:
                 cols = slice(None) if self.free is None else self.free
                 e.W[:, cols] = W_old[:, cols] * ratio
@@ -139,12 +148,17 @@ class _FrameRelaxed:
     """Over-relaxed H steps with fixed W (β ≠ 2), safeguarded frame by frame.
 
     Frame t takes ``h_t ⊙ q_t^(γ α_t)`` with ``q_t`` the quotient of the plain rule
-    (``q^γ`` is the plain MM step). The loss of every frame at the trial point comes
-    from the pass that computes the next step's statistics; frames whose loss went
-    up take the plain step instead (their statistics are recomputed on those frames
-    only) and restart at α = 1, the others grow α (×``GROW`` up to ``ALPHA_MAX``).
-    Costs per step: the products of a plain step, plus a loss pass for KL and IS
-    (a log), plus the recomputation for the rejected frames.
+    (``q^γ``, α = 1, is the plain MM step, which never increases the loss). The loss of
+    every frame at the trial point comes from the pass that computes the next step's
+    statistics. An over-relaxed step (α > 1) is kept only if it lowered the frame's loss
+    by more than the rounding bound of that loss (:meth:`_Engine.loss_tol`; in float32 the
+    loss is a difference of much larger sums, so a smaller "decrease" can be noise);
+    otherwise the frame takes the plain step instead (its statistics are recomputed on
+    those frames only) and restarts at α = 1. α grows (×``GROW`` up to ``ALPHA_MAX``)
+    only after a step that lowered the loss by more than that bound, so frames whose
+    changes are already at rounding level keep taking plain steps.
+    Costs per step: the products of a plain step, a loss pass (a fused log for KL and IS),
+    plus the recomputation for the rejected frames.
     """
 
     ALPHA_MAX = 5.0
@@ -176,8 +190,10 @@ class _FrameRelaxed:
         expo = (self.gamma * self.alpha).astype(dt)
         e.k.mul_flush(H, np.power(q, expo[None, :]), self.tiny)
         e.h_stats(want_loss=True)
-        trial = e.loss_cols()
-        bad = ~(trial <= self.loss_t)
+        trial, tol = e.loss_cols(), e.loss_tol()
+        gain = self.loss_t - trial
+        sure = gain > tol
+        bad = (self.alpha > 1.0) & ~sure
         if bad.any():
             idx = np.flatnonzero(bad)
             step = q[:, idx]
@@ -186,7 +202,6 @@ class _FrameRelaxed:
             Hb = H_old[:, idx]
             e.k.mul_flush(Hb, step, self.tiny)
             H[:, idx] = Hb
-            trial[idx] = e.h_stats_cols(idx)
-        self.alpha = np.where(bad, 1.0, np.minimum(self.alpha * self.GROW, self.ALPHA_MAX))
+            trial[idx], _ = e.h_stats_cols(idx)
+        self.alpha = np.where(sure & ~bad, np.minimum(self.alpha * self.GROW, self.ALPHA_MAX), 1.0)
         self.loss_t = trial
-

@@ -202,6 +202,23 @@ class _Engine:
             value += np.sum(self.lam * (self.H if H is None else H), axis=0, dtype=np.float64)
         return value
 
+    def loss_tol(self, s1=None, s2=None, c=None):
+        """Per-frame rounding bound of :meth:`loss_cols`: ``8 ε`` times the size of the terms
+        that cancel in it (data term, ``Σ WH^β``, ``Σ V WH^(β−1)``). Measured errors against a
+        float64 computation stayed below ``0.07 ε`` of that size (float32, β = 0, 0.5, 1, 1.5);
+        a frame whose fit is nearly exact has a loss far below it."""
+        beta, F = self.beta, self.shape[0]
+        s1 = self.s1 if s1 is None else s1
+        s2 = self.s2 if s2 is None else s2
+        c = self.c_cols if c is None else c
+        if beta == 1.0:
+            size = np.abs(c) + np.abs(s1) + np.abs(s2)
+        elif beta == 0.0:
+            size = np.abs(s1) + np.abs(c) + np.abs(s2) + F
+        else:
+            size = (np.abs(c) + abs(beta - 1.0) * np.abs(s1) + abs(beta) * np.abs(s2)) / abs(beta * (beta - 1.0))
+        return (8.0 * float(np.finfo(self.W.dtype).eps)) * size
+
     def _total(self):
         return float(self.loss_cols().sum())
 
@@ -298,7 +315,7 @@ class _Engine:
 
     def h_stats_cols(self, idx):
         """As :meth:`h_stats` with the loss, for the frames ``idx`` only (sorted indices);
-        returns their per-frame losses."""
+        returns their per-frame losses and rounding bounds."""
         W, H = self.W, self.H
         starts = np.array([a for a, _ in self.blocks])
         which = np.searchsorted(starts, idx, side="right") - 1
@@ -314,7 +331,7 @@ class _Engine:
                 self.denH[:, idx] = W.T @ B
 
         self._pass(Vs, A, B, True, consume, s1, s2)
-        return self.loss_cols(s1, s2, self.c_cols[idx], H[:, idx])
+        return self.loss_cols(s1, s2, self.c_cols[idx], H[:, idx]), self.loss_tol(s1, s2, self.c_cols[idx])
 
     def _apply(self, X, num, den, alpha=1.0):
         """``X ← X ⊙ ratio^alpha`` with the MM ratio ``(num / max(den, eps))^γ`` left in ``num``."""
