@@ -83,7 +83,9 @@ def _separate_file(path, model):
 
 
 def _remove_staging(out_dir, name):
-    for stale in Path(out_dir).glob(f".{glob.escape(name)}.part-*"):
+    # exactly the 8 hex digits of _write_outputs, so that the staging folder of another
+    # output named like "<name>.part-x" is not matched
+    for stale in Path(out_dir).glob(f".{glob.escape(name)}.part-" + "[0-9a-f]" * 8):
         shutil.rmtree(stale, ignore_errors=True)
 
 
@@ -194,14 +196,18 @@ def _init_worker(model):
         _WORKER_LIMITS = threadpool_limits(limits=1)
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         pass
-    # One core per worker: the single-process threaded paths (supervised solve, long STFTs)
-    # would oversubscribe the cores the pool already uses.
+    _single_core_caps()
+    _WORKER_MODEL = model
+
+
+def _single_core_caps():
+    """One core per worker: the single-process threaded paths (supervised solve, long STFTs,
+    nmf's worker threads) would oversubscribe the cores the pool or cluster already uses."""
     import importlib
 
     importlib.import_module("nmfaudio.supervised")._MAX_WORKERS = 1
     importlib.import_module("nmfaudio.nmf")._MAX_THREADS = 1
     importlib.import_module("nmfaudio.stft")._N_THREADS = 1
-    _WORKER_MODEL = model
 
 
 def _pool_job(job):
@@ -209,6 +215,10 @@ def _pool_job(job):
 
 
 def _dask_job(job, model):
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:  # a worker process, not the user's own
+        _single_core_caps()  # each task runs on one of the worker's threads
     try:
         from distributed import get_worker
 

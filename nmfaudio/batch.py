@@ -459,9 +459,14 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
             if value is not None:
                 raise ParameterError(f"{key}={value} is for unsupervised separation; with dictionaries "
                                      "their own settings are used")
-        model = _Model("supervised", {"n_free": n_free, "max_iter": max_iter,
-                                      "random_state": random_state},
-                       dictionaries=_load_dictionaries(dictionaries))
+        from .supervised import _supervised_settings
+
+        dicts = _load_dictionaries(dictionaries)
+        # resolved here so that the fingerprint names the solver actually run (a manifest
+        # written with other defaults does not count as done)
+        n_iter, accelerate = _supervised_settings(dicts, n_free=n_free, max_iter=max_iter)
+        model = _Model("supervised", {"n_free": n_free, "max_iter": n_iter, "accelerate": accelerate,
+                                      "random_state": random_state}, dictionaries=dicts)
     elif denoise:
         opts = {"max_iter": max_iter, "random_state": random_state}
         if isinstance(noise, (str, os.PathLike)):

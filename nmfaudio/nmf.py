@@ -448,6 +448,8 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         lam = None  # the penalty on a fixed H is a constant: nothing to optimise
         mu = None
     engine = mu is None and not (accelerate and beta == 2.0)  # the blocked engine runs
+    if not isinstance(accelerate, (bool, np.bool_)):
+        raise ParameterError(f"accelerate={show(accelerate)} must be True or False")
     if isinstance(n_threads, str) and n_threads == "auto":
         n_threads = _auto_threads() if engine else 1
     elif n_threads is not None:

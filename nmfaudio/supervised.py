@@ -77,6 +77,8 @@ def _supervised_settings(dictionaries, *, n_free=0, max_iter=None, accelerate=No
     """
     if accelerate is None:
         accelerate = n_free == 0 and all(float(d.beta) != 2.0 for d in dictionaries)
+    elif not isinstance(accelerate, (bool, np.bool_)):
+        raise ParameterError(f"accelerate={show(accelerate)} must be True, False or None")
     if max_iter is None:
         max_iter = SUPERVISED_ITER_ACCELERATED if accelerate else SUPERVISED_ITER_PLAIN
     return check_positive_int(max_iter, "max_iter"), bool(accelerate)

@@ -389,3 +389,36 @@ def test_pool_worker_leaves_outputs_staged_until_the_parent_commits(tmp_path, co
     assert rec["status"] == "failed" and "created by someone else" in rec["error"]
     assert rec["outputs"] == [] and _no_staging_left(out)
     assert [p.name for p in (out / "m2").iterdir()] == ["theirs.txt"]
+
+
+def test_supervised_fingerprint_names_the_resolved_solver(tmp_path, two_tone):
+    """The manifest's settings resolve the supervised defaults (20 accelerated iterations):
+    asking for them explicitly skips the done files; another count redoes them."""
+    from nmfaudio._batch_exec import _Model
+    from nmfaudio.batch import _load_dictionaries
+
+    sr, a, b = two_tone
+    stft = nmfaudio.STFTParams(n_fft=512)
+    dicts = [nmfaudio.learn_dictionary(a, sr, name="tone", n_components=2, stft=stft, max_iter=10),
+             nmfaudio.learn_dictionary(b, sr, name="noise", n_components=2, stft=stft, max_iter=10)]
+    save(tmp_path / "c" / "x.wav", a + b, sr)
+    out = tmp_path / "out"
+    first = separate_many([tmp_path / "c"], out, dictionaries=dicts, jobs=1)
+    assert first.ok and len(first.done) == 1
+    again = separate_many([tmp_path / "c"], out, dictionaries=dicts, jobs=1, max_iter=20)
+    assert len(again.skipped) == 1 and not again.records
+    other = separate_many([tmp_path / "c"], out, dictionaries=dicts, jobs=1, max_iter=100, overwrite=True)
+    assert len(other.done) == 1 and not other.skipped
+    assert _Model("supervised", {"max_iter": None}, dictionaries=_load_dictionaries(dicts)).fingerprint() \
+        != first.done[0]["settings"]  # an unresolved manifest (written before) does not match
+
+
+def test_staging_cleanup_spares_names_that_extend_another(tmp_path):
+    from nmfaudio._batch_exec import _remove_staging
+
+    mine = tmp_path / ".a.part-0123abcd"
+    theirs = tmp_path / ".a.part-x.part-89abcdef"
+    mine.mkdir()
+    theirs.mkdir()
+    _remove_staging(tmp_path, "a")
+    assert not mine.exists() and theirs.exists()

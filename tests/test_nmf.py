@@ -462,3 +462,9 @@ def test_frame_safeguard_holds_in_float32_near_an_exact_fit():
         assert np.all(cur <= prev * (1 + 1e-4) + 1e-9), (np.max((cur - prev) / prev))
         prev = cur
     e.close()
+
+
+@pytest.mark.parametrize("bad", ["no", 1, None, 0.5])
+def test_accelerate_must_be_bool(bad):
+    with pytest.raises(ParameterError, match="accelerate"):
+        nmf(np.ones((4, 5)), 2, accelerate=bad)

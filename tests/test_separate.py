@@ -106,3 +106,5 @@ def test_supervised_defaults_accelerated_only_for_fixed_templates():
     assert sep.loss < plain.loss
     with pytest.raises(ParameterError, match="max_iter"):
         nmfaudio.separate_supervised_spectrogram(S, [d05], max_iter=0)
+    with pytest.raises(ParameterError, match="accelerate='no' must be True, False or None"):
+        nmfaudio.separate_supervised_spectrogram(S, [d05], accelerate="no")
