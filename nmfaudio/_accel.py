@@ -164,8 +164,8 @@ class _FrameRelaxed:
     ALPHA_MAX = 5.0
     GROW = 1.3
 
-    def __init__(self, engine, gamma, lam, eps):
-        self.e, self.gamma, self.lam, self.eps = engine, gamma, lam, eps
+    def __init__(self, engine):
+        self.e, self.gamma = engine, engine.gamma
         engine.h_stats(want_loss=True)
         self.loss_t = engine.loss_cols()
         self.alpha = np.ones(engine.shape[1])
@@ -175,17 +175,9 @@ class _FrameRelaxed:
     def loss(self):
         return float(self.loss_t.sum())
 
-    def _quotient(self):
-        e = self.e
-        den = e.W.sum(axis=0)[:, None] if e.beta == 1.0 else e.denH
-        if self.lam is not None:
-            den = den + self.lam
-        den = np.maximum(den, e.eps)
-        return np.divide(e.numH, den)
-
     def __call__(self):
         e, H, dt = self.e, self.e.H, self.e.H.dtype
-        q = self._quotient()
+        q = np.divide(e.numH, np.maximum(e.h_den(), e.eps))  # the plain rule's quotient
         H_old = H.copy()
         expo = (self.gamma * self.alpha).astype(dt)
         e.k.mul_flush(H, np.power(q, expo[None, :]), self.tiny)
@@ -202,6 +194,6 @@ class _FrameRelaxed:
             Hb = H_old[:, idx]
             e.k.mul_flush(Hb, step, self.tiny)
             H[:, idx] = Hb
-            trial[idx], _ = e.h_stats_cols(idx)
-        self.alpha = np.where(sure & ~bad, np.minimum(self.alpha * self.GROW, self.ALPHA_MAX), 1.0)
+            trial[idx] = e.h_stats_cols(idx)
+        self.alpha = np.where(sure, np.minimum(self.alpha * self.GROW, self.ALPHA_MAX), 1.0)
         self.loss_t = trial

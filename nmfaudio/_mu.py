@@ -186,18 +186,23 @@ class _Engine:
             value += float(np.sum(self.lam * self.H, dtype=np.float64))
         return value
 
-    def loss_cols(self, s1=None, s2=None, c=None, H=None):
-        """Per-frame loss (β ≠ 2) from the partial sums of the last loss pass (plus the L1 penalty)."""
-        beta, F = self.beta, self.shape[0]
+    def _loss_terms(self, s1, s2, c):
+        """The signed per-frame terms whose sum, over the divisor, is the loss (β ≠ 2),
+        from the partial sums of a loss pass (defaults: the last pass) and the data term."""
+        beta = self.beta
         s1 = self.s1 if s1 is None else s1
         s2 = self.s2 if s2 is None else s2
         c = self.c_cols if c is None else c
         if beta == 1.0:
-            value = c - s1 + s2
-        elif beta == 0.0:
-            value = s1 - c - s2 - F
-        else:
-            value = (c + (beta - 1.0) * s1 - beta * s2) / (beta * (beta - 1.0))
+            return (c, -s1, s2), 1.0
+        if beta == 0.0:
+            return (s1, -c, -s2, -self.shape[0]), 1.0
+        return (c, (beta - 1.0) * s1, -beta * s2), beta * (beta - 1.0)
+
+    def loss_cols(self, s1=None, s2=None, c=None, H=None):
+        """Per-frame loss (β ≠ 2) from the partial sums of the last loss pass (plus the L1 penalty)."""
+        terms, div = self._loss_terms(s1, s2, c)
+        value = sum(terms[1:], terms[0]) / div
         if self.lam is not None:
             value += np.sum(self.lam * (self.H if H is None else H), axis=0, dtype=np.float64)
         return value
@@ -207,16 +212,8 @@ class _Engine:
         that cancel in it (data term, ``Σ WH^β``, ``Σ V WH^(β−1)``). Measured errors against a
         float64 computation stayed below ``0.07 ε`` of that size (float32, β = 0, 0.5, 1, 1.5);
         a frame whose fit is nearly exact has a loss far below it."""
-        beta, F = self.beta, self.shape[0]
-        s1 = self.s1 if s1 is None else s1
-        s2 = self.s2 if s2 is None else s2
-        c = self.c_cols if c is None else c
-        if beta == 1.0:
-            size = np.abs(c) + np.abs(s1) + np.abs(s2)
-        elif beta == 0.0:
-            size = np.abs(s1) + np.abs(c) + np.abs(s2) + F
-        else:
-            size = (np.abs(c) + abs(beta - 1.0) * np.abs(s1) + abs(beta) * np.abs(s2)) / abs(beta * (beta - 1.0))
+        terms, div = self._loss_terms(s1, s2, c)
+        size = sum(np.abs(t) for t in terms) / abs(div)
         return (8.0 * float(np.finfo(self.W.dtype).eps)) * size
 
     def _total(self):
@@ -315,7 +312,7 @@ class _Engine:
 
     def h_stats_cols(self, idx):
         """As :meth:`h_stats` with the loss, for the frames ``idx`` only (sorted indices);
-        returns their per-frame losses and rounding bounds."""
+        returns their per-frame losses."""
         W, H = self.W, self.H
         starts = np.array([a for a, _ in self.blocks])
         which = np.searchsorted(starts, idx, side="right") - 1
@@ -331,7 +328,7 @@ class _Engine:
                 self.denH[:, idx] = W.T @ B
 
         self._pass(Vs, A, B, True, consume, s1, s2)
-        return self.loss_cols(s1, s2, self.c_cols[idx], H[:, idx]), self.loss_tol(s1, s2, self.c_cols[idx])
+        return self.loss_cols(s1, s2, self.c_cols[idx], H[:, idx])
 
     def _apply(self, X, num, den, alpha=1.0):
         """``X ← X ⊙ ratio^alpha`` with the MM ratio ``(num / max(den, eps))^γ`` left in ``num``."""
@@ -356,14 +353,13 @@ class _Engine:
         if not self.has_stats:
             self.h_stats()
         self.has_stats = False
-        if self.beta == 1.0:
-            den = self.W.sum(axis=0)[:, None]
-        else:
-            den = self.denH
-        if self.lam is not None:
-            den += self.lam
-        self._apply(self.H, self.numH, den, alpha)
+        self._apply(self.H, self.numH, self.h_den(), alpha)
         return self.numH  # the MM ratio
+
+    def h_den(self):
+        """Denominator of the H update for the current statistics (KL: ``Wᵀ1``), plus the L1 weight."""
+        den = self.W.sum(axis=0)[:, None] if self.beta == 1.0 else self.denH
+        return den if self.lam is None else den + self.lam
 
     def w_stats(self, want_loss=False):
         """Numerator/denominator of the W update for the current W, H (and the loss if asked)."""

@@ -549,7 +549,7 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
         engine = _Engine(Vs, W_, H_, beta, gamma, eps, lam, free, workers)
         del Vs
         if relax and update_H and not learn_W:  # fixed templates: a safeguard per frame
-            step = _FrameRelaxed(engine, gamma, lam, eps)
+            step = _FrameRelaxed(engine)
         elif relax:
             step = _Relaxed(engine, update_H, learn_W, lam, free, eps)
         if relax:

@@ -446,7 +446,7 @@ def test_frame_safeguard_holds_in_float32_near_an_exact_fit():
     W = W / W.sum(axis=0)
     H = np.repeat(V.sum(0, keepdims=True) / K, K, 0)
     e = _Engine(np.ascontiguousarray(V), W, H, 1.0, 1.0, np.float32(1e-7), None, None, 1)
-    step = _FrameRelaxed(e, 1.0, None, 1e-7)
+    step = _FrameRelaxed(e)
     V64, W64 = V.astype(np.float64), W.astype(np.float64)
 
     def frame_kl(H):
