@@ -107,16 +107,16 @@ def _write_outputs(out_dir, name, sources, sr, *, overwrite, commit=True):
         return save_many({target / f"{k}.wav": (v, sr) for k, v in sources.items()},
                          overwrite=overwrite), None
     staging = out_dir / f".{name}.part-{uuid.uuid4().hex[:8]}"
+    paths = [target / f"{k}.wav" for k in sources]
     try:
         save_many({staging / f"{k}.wav": (v, sr) for k, v in sources.items()})
         if not commit:
-            staging_kept, staging = staging, None  # not removed below
-            return [target / f"{k}.wav" for k in sources], staging_kept
+            return paths, staging
         _commit(out_dir, name, staging)
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-    return [target / f"{k}.wav" for k in sources], None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return paths, None
 
 
 def _commit(out_dir, name, staging):
