@@ -64,9 +64,10 @@ def _color(i):
 
 
 def _to_db(X, *, ref, top_db):
+    """dB of ``X`` re. ``ref`` (a number, or an array broadcasting against X), floored at -top_db."""
     X = np.asarray(X, dtype=np.float64)
     amin = 1e-10
-    ref = max(float(ref), amin)
+    ref = np.maximum(np.asarray(ref, dtype=np.float64), amin)
     D = 20.0 * np.log10(np.maximum(X, amin) / ref)
     return np.maximum(D, -top_db)
 
@@ -248,6 +249,22 @@ def _name(names, s):
     return names[s] if names is not None and s < len(names) else f"source {s + 1}"
 
 
+def _mark_groups(ax, sorted_labels, names, *, axis, line_color, lw, fontsize=None):
+    """Lines between the source groups of sorted components along ``axis`` ("x" or "y";
+    specshow centres component k on k, cells span k ± 0.5) and one bold tick label per
+    group in the source's colour."""
+    spans = _group_spans(sorted_labels)
+    line = ax.axvline if axis == "x" else ax.axhline
+    for _, start, _stop in spans[1:]:
+        line(start - 0.5, color=line_color, lw=lw)
+    getattr(ax, f"set_{axis}ticks")([(a + b - 1) / 2 for _, a, b in spans])
+    kw = {} if fontsize is None else {"fontsize": fontsize}
+    getattr(ax, f"set_{axis}ticklabels")([_name(names, s) for s, _, _ in spans], **kw)
+    for tick, (s, _, _) in zip(getattr(ax, f"get_{axis}ticklabels")(), spans):
+        tick.set_color(_color(s))
+        tick.set_fontweight("bold")
+
+
 def plot_templates(W, *, sr, labels=None, names=None, y_axis="log", top_db=60.0, ax=None,
                    title="Templates W", colorbar=False, cmap="magma"):
     """Spectral templates: one column per component, frequency (Hz) on y.
@@ -293,23 +310,14 @@ def plot_templates(W, *, sr, labels=None, names=None, y_axis="log", top_db=60.0,
     K = W.shape[1]
     order, sorted_labels = _group_order(K, labels)
     Ws = W[:, order].astype(np.float64)
-    peak = Ws.max(axis=0, keepdims=True)
-    D = np.maximum(20 * np.log10(np.maximum(Ws, 1e-10) / np.maximum(peak, 1e-10)), -top_db)
+    D = _to_db(Ws, ref=Ws.max(axis=0, keepdims=True), top_db=top_db)
     ax = _axes(ax)
     img = _specshow(D, ax, sr=sr, n_fft=2 * (W.shape[0] - 1), y_axis=y_axis, x_axis=None,
                     cmap=cmap, vmin=-top_db, vmax=0.0)
     ax.set_ylabel("Hz")
     ax.set_xlabel("Component")
     if sorted_labels is not None:
-        spans = _group_spans(sorted_labels)
-        # specshow centres component k on x = k (cells span k ± 0.5)
-        for _, start, _stop in spans[1:]:
-            ax.axvline(start - 0.5, color="white", lw=1.5)
-        ax.set_xticks([(a + b - 1) / 2 for _, a, b in spans])
-        ax.set_xticklabels([_name(names, s) for s, _, _ in spans], fontsize="small")
-        for tick, (s, _, _) in zip(ax.get_xticklabels(), spans):
-            tick.set_color(_color(s))
-            tick.set_fontweight("bold")
+        _mark_groups(ax, sorted_labels, names, axis="x", line_color="white", lw=1.5, fontsize="small")
         ax.set_xlabel("Components, by source")
     else:
         step = max(1, K // 8)
@@ -367,22 +375,14 @@ def plot_activations(H, *, sr, hop_length, labels=None, names=None, top_db=40.0,
     K = H.shape[0]
     order, sorted_labels = _group_order(K, labels)
     Hs = H[order].astype(np.float64)
-    peak = Hs.max(axis=1, keepdims=True)
-    D = np.maximum(20 * np.log10(np.maximum(Hs, 1e-10) / np.maximum(peak, 1e-10)), -top_db)
+    D = _to_db(Hs, ref=Hs.max(axis=1, keepdims=True), top_db=top_db)
     ax = _axes(ax)
     img = _specshow(D, ax, sr=sr, hop_length=hop_length, x_axis="time", y_axis=None, cmap=cmap,
                     vmin=-top_db, vmax=0.0)
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Component")
     if sorted_labels is not None:
-        spans = _group_spans(sorted_labels)
-        for _, start, _stop in spans[1:]:
-            ax.axhline(start - 0.5, color="black", lw=1.0)
-        ax.set_yticks([(a + b - 1) / 2 for _, a, b in spans])
-        ax.set_yticklabels([_name(names, s) for s, _, _ in spans])
-        for tick, (s, _, _) in zip(ax.get_yticklabels(), spans):
-            tick.set_color(_color(s))
-            tick.set_fontweight("bold")
+        _mark_groups(ax, sorted_labels, names, axis="y", line_color="black", lw=1.0)
         ax.set_ylabel("")
     if title:
         ax.set_title(title)
