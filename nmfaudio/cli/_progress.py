@@ -151,13 +151,16 @@ def audio_info(y, sr) -> dict:
 
 def check_plot_target(args):
     """Refuse an existing ``--plot`` file (without --overwrite) and bad extensions before any work."""
-    from ..exceptions import ParameterError
+    if getattr(args, "plot", None):
+        check_image_target(args.plot, "--plot", args.overwrite)
 
-    if not getattr(args, "plot", None):
-        return
+
+def check_image_target(path, what, overwrite):
+    """A figure file must be .png, .svg or .pdf and (without --overwrite) not exist yet."""
     from pathlib import Path
 
-    target = Path(args.plot)
-    if target.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ParameterError(f"--plot {args.plot!r} must end in .png, .svg or .pdf")
-    refuse_existing([args.plot], args.overwrite)
+    from ..exceptions import ParameterError
+
+    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ParameterError(f"{what} {path!r} must end in .png, .svg or .pdf")
+    refuse_existing([path], overwrite)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import add_output_args, refuse_existing
+from ._common import add_output_args
 from ._progress import add_ux_args
 
 _AUDIO = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
@@ -28,12 +28,10 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..exceptions import ParameterError
-    from ._progress import Summary
+    from ._progress import Summary, check_image_target
 
+    check_image_target(args.out, "output", args.overwrite)
     out = Path(args.out)
-    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ParameterError(f"output {args.out!r} must end in .png, .svg or .pdf")
-    refuse_existing([args.out], args.overwrite)
     kinds = {"audio" if Path(p).suffix.lower() in _AUDIO else "dictionary" for p in args.inputs}
     if len(kinds) > 1:
         raise ParameterError("give either dictionary .npz files or audio files, not both")
