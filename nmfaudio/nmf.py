@@ -79,6 +79,22 @@ def _eps(dtype) -> float:
     return float(np.finfo(dtype).eps)
 
 
+def _scaled_data(V, beta):
+    """``(V / scale, scale, eps)``: V divided by its mean (1 if that is not a positive finite
+    number) in V's dtype, floored at ``eps`` for β ≤ 0. The solvers work on it so that their
+    eps floors are relative to the data; the β-divergence is homogeneous, so the iterates are
+    those on V up to rounding."""
+    dtype = V.dtype
+    scale = float(V.mean())
+    if not np.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    eps = _eps(dtype)
+    Vs = np.asarray(V / dtype.type(scale), dtype=dtype)
+    if beta <= 0:
+        Vs = np.maximum(Vs, eps)
+    return Vs, scale, eps
+
+
 def _divergence(V, WH, beta: float, eps: float) -> float:
     """β-divergence ``D(V | WH)`` with WH floored at ``eps`` (V is pre-floored for β ≤ 0)."""
     WH = np.maximum(WH, eps)
@@ -490,14 +506,8 @@ def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, fre
     W0, H0 = _initialize(V, K, W_in, H_in, init, rng)
     W_fixed_cols = None if W_in is None else W_in  # exact originals for restoring fixed columns
 
-    # Work on V / scale so that the eps floors are relative to the data.
-    scale = float(V.mean())
-    if not np.isfinite(scale) or scale <= 0:
-        scale = 1.0
-    eps = _eps(dtype)
-    Vs = np.ascontiguousarray(V / dtype.type(scale), dtype=dtype)
-    if beta <= 0:
-        np.maximum(Vs, eps, out=Vs)
+    Vs, scale, eps = _scaled_data(V, beta)
+    Vs = np.ascontiguousarray(Vs)
     W_ = np.array(W0, dtype=dtype, order="C", copy=True)
     H_ = np.array(H0, dtype=dtype, order="C", copy=True)
     on_H = update_H or not learn_W

@@ -31,7 +31,7 @@ import numpy as np
 from ._checks import check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int
 from ._penalties import check_weights
 from .exceptions import ParameterError
-from .nmf import LOSS_EVERY, _divergence, _eps, _gamma, _rng, resolve_beta
+from .nmf import LOSS_EVERY, _divergence, _gamma, _rng, _scaled_data, resolve_beta
 
 __all__ = ["nmfd", "NMFDResult", "nmfd_reconstruct"]
 
@@ -251,13 +251,7 @@ def nmfd(V, n_components=None, *, n_lags=None, beta="kl", W=None, H=None, update
     else:
         H_ = None
 
-    scale = float(V.mean())
-    if not np.isfinite(scale) or scale <= 0:
-        scale = 1.0
-    eps = _eps(dtype)
-    Vs = np.asarray(V / dtype.type(scale), dtype=dtype)
-    if beta <= 0:
-        Vs = np.maximum(Vs, eps)
+    Vs, scale, eps = _scaled_data(V, beta)
     if W_ is None:
         W_ = rng.random((F, K, L)).astype(dtype) + dtype.type(0.1)
         W_ /= W_.sum(axis=(0, 2), keepdims=True)
