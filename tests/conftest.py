@@ -1,5 +1,9 @@
+import os
+
 import numpy as np
 import pytest
+
+from nmfaudio import save
 
 
 @pytest.fixture
@@ -24,3 +28,16 @@ def two_tone():
     tone *= (np.sin(2 * np.pi * 1.5 * t) > 0)
     noise = 0.2 * np.random.default_rng(0).standard_normal(sr) * (np.sin(2 * np.pi * 1.5 * t) <= 0)
     return sr, tone.astype(np.float32), noise.astype(np.float32)
+
+
+@pytest.fixture
+def repo_root(monkeypatch):
+    """Run in the repository root (for tests that use relative paths like audio_fixtures/...)."""
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
+
+
+@pytest.fixture
+def mix_file(tmp_path, two_tone):
+    """``two_tone``'s mixture written to a wav file."""
+    sr, a, b = two_tone
+    return save(tmp_path / "mix.wav", a + b, sr)

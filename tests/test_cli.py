@@ -1,21 +1,11 @@
-import os
-
 import numpy as np
 import pytest
 
-from nmfaudio import load, save
+from nmfaudio import load
 from nmfaudio.cli import main
 
 
-@pytest.fixture(autouse=True)
-def repo_root(monkeypatch):
-    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
-
-
-@pytest.fixture
-def mix_file(tmp_path, two_tone):
-    sr, a, b = two_tone
-    return save(tmp_path / "mix.wav", a + b, sr)
+pytestmark = pytest.mark.usefixtures("repo_root")  # paths like audio_fixtures/...
 
 
 def test_separate_writes_sources(tmp_path, mix_file, capsys):

@@ -12,21 +12,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import nmfaudio  # noqa: E402
-from nmfaudio import load, save  # noqa: E402
+from nmfaudio import load  # noqa: E402
 from nmfaudio.cli import main  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def repo_root(monkeypatch):
-    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
-
-
-@pytest.fixture
-def mix_file(tmp_path, two_tone):
-    sr, a, b = two_tone
-    return save(tmp_path / "mix.wav", a + b, sr)
+pytestmark = pytest.mark.usefixtures("repo_root")  # paths like audio_fixtures/...
 
 
 class _TTY(io.StringIO):
