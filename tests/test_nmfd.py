@@ -91,13 +91,3 @@ def test_validation(planted_conv, kwargs, match):
     V, _, _ = planted_conv
     with pytest.raises(ParameterError, match=match):
         nmfaudio.nmfd(V, **kwargs)
-
-
-@pytest.mark.parametrize("module", ["nmfd", "drums", "_penalties"])
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(f"nmfaudio.{module}"),
-                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
