@@ -2,8 +2,10 @@
 
 ``load`` reads any format libsndfile knows (WAV, FLAC, OGG, ...) into float32
 arrays shaped like librosa's: ``(n,)`` for mono, ``(channels, n)`` otherwise.
-``save`` writes WAV or FLAC atomically (temporary file + rename) and refuses to
-replace an existing file unless ``overwrite=True``.
+``save`` writes WAV, FLAC, AIFF, OGG (Vorbis or Opus) or MP3 — what libsndfile
+writes — atomically (temporary file + rename) and refuses to replace an existing
+file unless ``overwrite=True``. ``audio_info`` describes a file (format, sample
+format, bit depth, channel mask), so outputs can keep the input's format.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import numpy as np
 from ._checks import check_positive_int, valid_audio
 from .exceptions import AudioFileError, ParameterError
 
-__all__ = ["load", "save", "save_many", "atomic_write", "resample"]
+from ._formats import (BIT_DEPTHS, FORMATS, RATES, AudioInfo, audio_info, check_mask,
+                       check_wav_complete, format_of, patch_mask, subtype_for)
 
-_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
-_DEFAULT_SUBTYPE = {"WAV": "FLOAT", "FLAC": "PCM_24"}
+__all__ = ["load", "save", "save_many", "atomic_write", "resample", "audio_info", "AudioInfo",
+           "subtype_for", "FORMATS", "BIT_DEPTHS"]
 
+_format_of = format_of  # kept for nmfaudio.cli.denoise until it moves to the public name
 
 def load(path, *, sr=None, mono=False):
     """Load an audio file as float32.
@@ -67,7 +71,7 @@ def load(path, *, sr=None, mono=False):
     if path.stat().st_size == 0:
         raise AudioFileError(f"{str(path)!r} is empty (0 bytes), not an audio file")
     try:
-        _check_wav_complete(path)
+        check_wav_complete(path)
     except OSError as exc:
         if isinstance(exc, AudioFileError):
             raise
@@ -90,49 +94,6 @@ def load(path, *, sr=None, mono=False):
     if y.ndim == 2 and y.shape[0] == 1:
         y = y[0]
     return y, int(file_sr)
-
-
-def _check_wav_complete(path: Path) -> None:
-    """Raise AudioFileError if a RIFF/WAVE file's data chunk is cut short.
-
-    libsndfile silently reads what is there, so a file truncated by an interrupted
-    copy or download would load as a shorter clip without any sign of damage.
-    """
-    import struct
-
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return
-        pos = 12
-        for _ in range(256):  # a handful of chunks precede the data in practice
-            if pos + 8 > size:
-                return
-            fh.seek(pos)
-            chunk, length = struct.unpack("<4sI", fh.read(8))
-            if chunk == b"data":
-                if length in (0, 0xFFFFFFFF):  # placeholders of streaming writers
-                    return
-                present = size - pos - 8
-                if length > present:
-                    raise AudioFileError(
-                        f"{str(path)!r} is truncated: its header announces {length} bytes of "
-                        f"audio data but only {present} are present"
-                    )
-                return
-            pos += 8 + length + (length & 1)
-
-
-def _format_of(path: Path) -> str:
-    """libsndfile format name for a destination path (``.part`` temporaries use the inner suffix)."""
-    suffix = Path(path.stem).suffix if path.suffix == ".part" else path.suffix
-    fmt = _FORMATS.get(suffix.lower())
-    if fmt is None:
-        raise ParameterError(
-            f"cannot write {str(path)!r}: extension {suffix!r} is not supported; use .wav or .flac"
-        )
-    return fmt
 
 
 def _make_parent(path: Path, created: list) -> None:
@@ -260,23 +221,30 @@ def atomic_write(path, *, overwrite=False, suffix=None):
             _remove_empty_dirs(created)
 
 
-def save(path, y, sr, *, overwrite=False, subtype=None):
-    """Write audio to a WAV or FLAC file, atomically.
+def save(path, y, sr, *, overwrite=False, subtype=None, bit_depth=None, channel_mask=None):
+    """Write audio to a file, atomically; the format follows the extension.
 
     Parameters
     ----------
     path : str or os.PathLike
-        Destination; the format follows the extension (``.wav`` or ``.flac``).
-        Missing parent directories are created.
+        Destination: ``.wav``, ``.flac``, ``.aiff``/``.aif``, ``.ogg``/``.oga`` (Vorbis),
+        ``.opus`` (Opus in OGG) or ``.mp3``. Missing parent directories are created.
     y : np.ndarray [shape=(n,) or (channels, n)]
         Audio samples (float, or integer PCM).
     sr : int > 0
-        Sample rate.
+        Sample rate. Opus takes 8, 12, 16, 24 or 48 kHz; MP3 8 to 48 kHz (the MPEG rates).
     overwrite : bool
         Replace an existing file. Default ``False``: an existing file raises.
     subtype : str or None
-        libsndfile subtype. Default ``"FLOAT"`` for WAV (lossless for any float
-        signal) and ``"PCM_24"`` for FLAC.
+        libsndfile subtype (e.g. ``"PCM_16"``). Default ``"FLOAT"`` for WAV and AIFF
+        (lossless for any float signal), ``"PCM_24"`` for FLAC, the codec for OGG/MP3.
+    bit_depth : {16, 24, 32} or None
+        Shortcut for the PCM subtype: 16- or 24-bit integer PCM, 32 = 32-bit float
+        (WAV, AIFF). Not with ``subtype``, and not for the lossy formats.
+    channel_mask : int or None
+        WAVE_FORMAT_EXTENSIBLE speaker mask (e.g. ``0x60F`` for 5.1 with side
+        speakers, as :func:`audio_info` reports it for an input file). WAV only; it
+        must name as many speakers as ``y`` has channels.
 
     Returns
     -------
@@ -287,60 +255,74 @@ def save(path, y, sr, *, overwrite=False, subtype=None):
     -----
     The data go to a temporary file in the same directory that is renamed over
     ``path`` only once complete, so an interrupted write never leaves a
-    truncated file. For integer subtypes, samples beyond [-1, 1] are clipped
-    with a warning.
+    truncated file. For integer subtypes and the lossy codecs, samples beyond
+    [-1, 1] are clipped (never wrapped) with a warning that gives the peak; no
+    dither is added (24-bit output leaves rounding ~144 dB down; for 16-bit output
+    of quiet material prefer 24 bits or float).
 
     Examples
     --------
     >>> import numpy as np, nmfaudio
-    >>> nmfaudio.save("/tmp/tone.wav", np.zeros(100, np.float32), 8000, overwrite=True)  # doctest: +SKIP
+    >>> nmfaudio.save("/tmp/tone.flac", np.zeros(100, np.float32), 8000, bit_depth=16,
+    ...               overwrite=True)  # doctest: +SKIP
     """
     path = Path(os.fspath(path))
-    data, sr, fmt, subtype = _encode(path, y, sr, subtype)
+    enc = _encode(path, y, sr, subtype, bit_depth, channel_mask)
     with atomic_write(path, overwrite=overwrite) as tmp:
-        _write(tmp, data, sr, fmt, subtype, path)
+        _write(tmp, enc, path)
     return path
 
 
-def _encode(path, y, sr, subtype):
-    """Validate one output and prepare its samples: ``(data (n, channels), sr, format, subtype)``.
+def _encode(path, y, sr, subtype, bit_depth=None, channel_mask=None):
+    """Validate one output and prepare it: ``(data (n, channels), sr, format, subtype, mask)``.
 
     Messages and the clipping warning name ``path``, the real destination.
     """
     import soundfile as sf
 
-    fmt = _format_of(path)
+    fmt = format_of(path)
     sr = check_positive_int(sr, "sr")
     if sr > 2**31 - 1:
         raise ParameterError(f"sr={sr} is too large for an audio file; expected at most {2**31 - 1}")
     y = valid_audio(y)
-    subtype = subtype or _DEFAULT_SUBTYPE[fmt]
+    if subtype is not None and bit_depth is not None:
+        raise ParameterError(f"give subtype={subtype!r} or bit_depth={bit_depth!r}, not both")
+    subtype = subtype or subtype_for(path, bit_depth=bit_depth)
     if not sf.check_format(fmt, subtype):
         raise ParameterError(f"subtype={subtype!r} is not valid for {fmt} files")
+    if subtype in RATES and sr not in RATES[subtype]:
+        raise ParameterError(f"cannot write {str(path)!r} at sr={sr}: {subtype} takes "
+                             f"{', '.join(map(str, RATES[subtype]))} Hz; resample first or use .flac")
     data = y.T if y.ndim == 2 else y
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    if channel_mask is not None:
+        channel_mask = check_mask(channel_mask, channels, fmt, path)
     if not subtype.startswith("FLOAT") and not subtype.startswith("DOUBLE"):
         peak = float(np.max(np.abs(data)))
         if peak > 1.0:
             warnings.warn(
-                f"{str(path)!r}: samples up to {peak:.3f} exceed [-1, 1] and are clipped for "
-                f"{subtype}; use a .wav file (float) to keep them",
+                f"{str(path)!r}: samples up to {peak:.3f} ({20 * np.log10(peak):+.1f} dBFS) exceed "
+                f"[-1, 1] and are clipped for {subtype}; write 32-bit float WAV to keep them",
                 stacklevel=3,
             )
             data = np.clip(data, -1.0, 1.0)
-    return data, sr, fmt, subtype
+    return data, sr, fmt, subtype, channel_mask
 
 
-def _write(tmp, data, sr, fmt, subtype, path):
-    """Write prepared samples to the temporary file ``tmp`` standing in for ``path``."""
+def _write(tmp, enc, path):
+    """Write prepared samples ``enc`` (from :func:`_encode`) to ``tmp``, standing in for ``path``."""
     import soundfile as sf
 
+    data, sr, fmt, subtype, mask = enc
     try:
-        sf.write(str(tmp), data, sr, format=fmt, subtype=subtype)
+        sf.write(str(tmp), data, sr, format="WAVEX" if mask is not None else fmt, subtype=subtype)
+        if mask is not None:
+            patch_mask(Path(tmp), mask)
     except Exception as exc:
         raise AudioFileError(f"cannot write {str(path)!r}: {exc}") from None
 
 
-def save_many(items, *, overwrite=False, subtype=None):
+def save_many(items, *, overwrite=False, subtype=None, bit_depth=None, channel_mask=None):
     """Write several audio files all-or-nothing.
 
     Parameters
@@ -350,6 +332,8 @@ def save_many(items, *, overwrite=False, subtype=None):
     overwrite : bool
         Replace existing files. Without it, any existing destination raises
         before anything is written.
+    subtype, bit_depth, channel_mask
+        As for :func:`save`, applied to every file.
 
     Returns
     -------
@@ -365,7 +349,7 @@ def save_many(items, *, overwrite=False, subtype=None):
     if len(set(paths)) != len(paths):
         raise ParameterError("two outputs would be written to the same path")
     for p in paths:
-        _format_of(p)  # unsupported extensions fail before anything is written
+        format_of(p)  # unsupported extensions fail before anything is written
         if p.is_dir():
             raise AudioFileError(f"{str(p)!r} is a directory; expected a file path to write")
     if not overwrite:
@@ -374,14 +358,14 @@ def save_many(items, *, overwrite=False, subtype=None):
             raise AudioFileError(
                 f"{existing[0]!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
             )
-    encoded = [_encode(p, y, sr, subtype) for p, (y, sr) in zip(paths, items.values())]
+    encoded = [_encode(p, y, sr, subtype, bit_depth, channel_mask) for p, (y, sr) in zip(paths, items.values())]
     staged, created = [], []
     ok = False
     try:
-        for p, (data, sr, fmt, sub) in zip(paths, encoded):
+        for p, enc in zip(paths, encoded):
             _make_parent(p, created)
             tmp = _create_temp(p, p.suffix, staged)
-            _write(tmp, data, sr, fmt, sub, p)
+            _write(tmp, enc, p)
         for tmp, p in zip(staged, paths):
             os.replace(tmp, p)
         ok = True
