@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_positive_int, valid_audio
+from ._checks import check_finite_float, check_positive_int, valid_audio
 from .exceptions import AudioFileError, ParameterError
 
 from ._formats import (BIT_DEPTHS, FORMATS, RATES, AudioInfo, audio_info, check_mask,
@@ -28,7 +28,7 @@ __all__ = ["load", "save", "save_many", "atomic_write", "resample", "audio_info"
 
 _format_of = format_of  # kept for nmfaudio.cli.denoise until it moves to the public name
 
-def load(path, *, sr=None, mono=False):
+def load(path, *, sr=None, mono=False, offset=0.0, duration=None):
     """Load an audio file as float32.
 
     Parameters
@@ -40,6 +40,10 @@ def load(path, *, sr=None, mono=False):
         audio is resampled with soxr (high quality) when the rates differ.
     mono : bool
         Average the channels into one.
+    offset : float >= 0
+        Start reading this many seconds into the file (as in ``librosa.load``).
+    duration : float > 0 or None
+        Read at most this many seconds; ``None`` reads to the end.
 
     Returns
     -------
@@ -53,7 +57,8 @@ def load(path, *, sr=None, mono=False):
     AudioFileError
         The file is missing, a directory, empty, or not decodable audio.
     ParameterError
-        ``sr`` is invalid or the file holds NaN/Inf samples.
+        ``sr``, ``offset`` or ``duration`` is invalid (``offset`` at or past the end
+        of the file), or the file holds NaN/Inf samples.
 
     Examples
     --------
@@ -63,6 +68,9 @@ def load(path, *, sr=None, mono=False):
     import soundfile as sf
 
     sr = check_positive_int(sr, "sr", allow_none=True)
+    offset = check_finite_float(offset, "offset", low=0.0)
+    if duration is not None:
+        duration = check_finite_float(duration, "duration", low=0.0, low_open=True)
     path = Path(os.fspath(path))
     if not path.exists():
         raise AudioFileError(f"{str(path)!r}: no such file")
@@ -77,7 +85,18 @@ def load(path, *, sr=None, mono=False):
             raise
         raise AudioFileError(f"{str(path)!r} cannot be read: {exc.strerror or exc}") from None
     try:
-        data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            file_sr = f.samplerate
+            start = int(round(offset * file_sr))
+            if offset > 0 and start >= f.frames:
+                raise ParameterError(f"offset={offset:g} s is at or past the end of {str(path)!r} "
+                                     f"({f.frames / file_sr:.3f} s long)")
+            frames = -1 if duration is None else max(1, int(round(duration * file_sr)))
+            if start:
+                f.seek(start)
+            data = f.read(frames, dtype="float32", always_2d=True)
+    except ParameterError:
+        raise
     except Exception as exc:  # libsndfile reports many kinds of error
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise AudioFileError(f"{str(path)!r} cannot be read as audio: {msg}") from None

@@ -111,3 +111,22 @@ def test_save_many_applies_bit_depth(tmp_path, tone):
     paths = nmfaudio.io.save_many({tmp_path / "x.flac": (tone, SR), tmp_path / "y.wav": (tone, SR)},
                                   bit_depth=16)
     assert [sf.info(str(p)).subtype for p in paths] == ["PCM_16", "PCM_16"]
+
+
+def test_load_offset_and_duration(tmp_path):
+    y = np.arange(8000, dtype=np.float32) / 8000
+    path = nmfaudio.save(tmp_path / "r.wav", y, 8000)
+    part, sr = nmfaudio.load(path, offset=0.25, duration=0.5)
+    np.testing.assert_array_equal(part, y[2000:6000])
+    np.testing.assert_array_equal(nmfaudio.load(path, offset=0.5)[0], y[4000:])
+    np.testing.assert_array_equal(nmfaudio.load(path, duration=10.0)[0], y)
+
+
+@pytest.mark.parametrize("kw, match", [(dict(offset=1.0), r"offset=1 s is at or past the end .* \(1\.000 s long\)"),
+                                       (dict(offset=-0.1), "offset=-0.1 must be >= 0"),
+                                       (dict(duration=0), "duration=0.0 must be > 0"),
+                                       (dict(duration=float("inf")), "duration=inf must be finite")])
+def test_load_bad_offset_duration(tmp_path, kw, match):
+    path = nmfaudio.save(tmp_path / "r.wav", np.zeros(8000, np.float32), 8000)
+    with pytest.raises(ParameterError, match=match):
+        nmfaudio.load(path, **kw)
