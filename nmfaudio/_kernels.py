@@ -233,18 +233,6 @@ def dot64(X, Y):
 
 
 @numba.jit(**_JIT_SUM)
-def sum64(X):
-    """Σ X accumulated in float64."""
-    F, n = X.shape
-    s = 0.0
-    for f in range(F):
-        x = X[f]
-        for t in range(n):
-            s += float(x[t])
-    return s
-
-
-@numba.jit(**_JIT_SUM)
 def sqdiff(V, WH, eps):
     """Σ (V − max(WH, eps))² in float64."""
     F, n = WH.shape
@@ -276,24 +264,3 @@ def mul_flush(X, R, tiny):
         for j in range(cols):
             v = x[j] * r[j]
             x[j] = v if v >= tiny else 0.0 * v
-
-
-def warm_up():
-    """Compile (or load from the cache) the kernels for float32 and float64."""
-    for dt in (np.float32, np.float64):
-        a = np.ones((2, 3), dt)
-        e = dt(1e-7)
-        kl_ratio(a, a.copy(), e)
-        s1, s2 = np.zeros(3), np.zeros(3)
-        kl_ratio_keep(a, a.copy(), a.copy(), e, s1)
-        is_ab(a, a.copy(), a.copy(), e, s1)
-        beta_ab(a, a.copy(), a.copy(), e, 0.5, s1, s2)
-        half_ab(a, a.copy(), a.copy(), e, s1, s2)
-        coldot(a, a, s1)
-        colsum(a, s1)
-        if dt is np.float32:
-            kl_ratio_loss32(a, a.copy(), e, s1, s2)
-            is_ab_loss32(a, a.copy(), a.copy(), e, s1, s2)
-        dot64(a, a)
-        sum64(a)
-        sqdiff(a, a, e)

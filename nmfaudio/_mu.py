@@ -97,6 +97,19 @@ class _Engine:
     product while still in cache. ``W H`` is never held whole. The β-divergence
     comes out of the same pass (the loss at a check is computed together with the
     statistics of the next H update, which need the same ``W H``).
+
+    Call-order rules (the engine shares ``W`` and ``H`` with its caller, updated in place):
+
+    - :meth:`update_H` consumes the statistics of the last :meth:`h_stats` (computing them
+      if none are pending); they must belong to the current ``W``, ``H`` — any change of
+      ``W`` or ``H`` after :meth:`h_stats` (other than through :meth:`h_stats_cols` on the
+      changed frames) makes them stale.
+    - :meth:`update_W` computes its statistics itself, unless ``stats=True``: then the
+      last :meth:`w_stats` must be of the current factors.
+    - After any update, the per-frame sums (``s1``, ``s2``) and :meth:`loss_cols` /
+      :meth:`loss_tol` describe the last *loss pass* (``want_loss=True`` or :meth:`loss`),
+      not necessarily the current factors.
+    - :meth:`close` once at the end (stops the worker threads).
     """
 
     def __init__(self, Vs, W, H, beta, gamma, eps, lam, free, n_workers=1):
@@ -125,7 +138,6 @@ class _Engine:
         # each with its own scratch; contiguous runs of blocks per worker
         self.n_workers = nw = max(1, min(int(n_workers), len(self.blocks)))
         self._scratch = [(np.empty(F * bmax, dt), np.empty(F * bmax, dt)) for _ in range(nw)]
-        self._buf, self._buf2 = self._scratch[0]
         cuts = np.linspace(0, len(self.blocks), nw + 1).round().astype(int)
         self._parts = [list(range(int(i), int(j))) for i, j in zip(cuts[:-1], cuts[1:])]
         self._pool = None

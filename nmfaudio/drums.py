@@ -18,7 +18,8 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, valid_audio
 from .exceptions import ParameterError
 from .masking import apply_masks, soft_masks
-from .nmfd import _conv, nmfd
+from ._convolutive import conv as _conv
+from .nmfd import nmfd
 from .stft import STFTParams, istft, stft
 
 __all__ = ["split_drums", "drum_templates", "DRUMS"]

@@ -30,11 +30,9 @@ import numpy as np
 from ._checks import (
     check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int, show,
 )
-from . import _penalties
-from ._accel import _FrameRelaxed, _Relaxed, _inner_H_euclidean, _inner_W_euclidean
-from ._mu import (
-    _Engine, _balance_components, _blas_threads, _normalize_free_columns, _update_W, usable_cores,
-)
+from . import _penalties, _solvers
+from ._mu import _blas_threads, usable_cores
+from ._numerics import divergence, eps
 from .exceptions import ParameterError
 
 __all__ = ["nmf", "NMFResult", "beta_divergence", "resolve_beta", "BETA_MIN", "BETA_MAX"]
@@ -48,8 +46,6 @@ _BETA_NAMES = {
 BETA_MIN, BETA_MAX = -3.0, 5.0
 #: The loss is evaluated (and ``tol`` checked) every ``LOSS_EVERY`` iterations by default.
 LOSS_EVERY = 10
-# A loss below this fraction of the initial loss counts as an exact fit (stops when tol > 0).
-_EXACT = 1e-10
 
 
 def resolve_beta(beta) -> float:
@@ -65,55 +61,6 @@ def resolve_beta(beta) -> float:
     if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
         raise ParameterError(f"beta={show(beta)} must be a string or a real number")
     return check_finite_float(beta, "beta", low=BETA_MIN, high=BETA_MAX)
-
-
-def _gamma(beta: float) -> float:
-    if beta < 1:
-        return 1.0 / (2.0 - beta)
-    if beta > 2:
-        return 1.0 / (beta - 1.0)
-    return 1.0
-
-
-def _eps(dtype) -> float:
-    return float(np.finfo(dtype).eps)
-
-
-def _scaled_data(V, beta):
-    """``(V / scale, scale, eps)``: V divided by its mean (1 if that is not a positive finite
-    number) in V's dtype, floored at ``eps`` for β ≤ 0. The solvers work on it so that their
-    eps floors are relative to the data; the β-divergence is homogeneous, so the iterates are
-    those on V up to rounding."""
-    dtype = V.dtype
-    scale = float(V.mean())
-    if not np.isfinite(scale) or scale <= 0:
-        scale = 1.0
-    eps = _eps(dtype)
-    Vs = np.asarray(V / dtype.type(scale), dtype=dtype)
-    if beta <= 0:
-        Vs = np.maximum(Vs, eps)
-    return Vs, scale, eps
-
-
-def _divergence(V, WH, beta: float, eps: float) -> float:
-    """β-divergence ``D(V | WH)`` with WH floored at ``eps`` (V is pre-floored for β ≤ 0)."""
-    WH = np.maximum(WH, eps)
-    if beta == 2.0:
-        diff = V - WH
-        return 0.5 * float(np.dot(diff.ravel(), diff.ravel()))
-    if beta == 1.0:
-        ratio = V / WH
-        np.log(ratio, out=ratio, where=ratio > 0)
-        ratio[V == 0] = 0.0
-        return float(np.sum(V * ratio, dtype=np.float64) - np.sum(V, dtype=np.float64)
-                     + np.sum(WH, dtype=np.float64))
-    if beta == 0.0:
-        ratio = V / WH
-        return float(np.sum(ratio, dtype=np.float64) - np.sum(np.log(ratio), dtype=np.float64)
-                     - V.size)
-    total = (np.sum(V ** beta, dtype=np.float64) + (beta - 1.0) * np.sum(WH ** beta, dtype=np.float64)
-             - beta * np.sum(V * WH ** (beta - 1.0), dtype=np.float64))
-    return float(total / (beta * (beta - 1.0)))
 
 
 def beta_divergence(V, W, H, beta="kl"):
@@ -155,10 +102,10 @@ def beta_divergence(V, W, H, beta="kl"):
         raise ParameterError(
             f"shapes do not match V ≈ W H: V {V.shape}, W {W.shape}, H {H.shape}"
         )
-    eps = _eps(V.dtype)
+    floor = eps(V.dtype)
     if beta <= 0:
-        V = np.maximum(V, eps)
-    return _divergence(V, W @ H, beta, eps)
+        V = np.maximum(V, floor)
+    return divergence(V, W @ H, beta, floor)
 
 
 @dataclasses.dataclass
@@ -203,84 +150,11 @@ class NMFResult:
     beta: float = 1.0
 
 
-def _rng(random_state):
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
-        if random_state is not None and random_state < 0:
-            raise ParameterError(f"random_state={show(random_state)} must be a non-negative integer")
-        return np.random.default_rng(random_state)
-    raise ParameterError(f"random_state={show(random_state)} must be None, an int or a numpy Generator")
-
-
 def _check_factor(X, name, shape, dtype):
     X = check_nonnegative_matrix(X, name)
     if X.shape != shape:
         raise ParameterError(f"{name} has shape {X.shape}; expected {shape}")
     return np.array(X, dtype=dtype, order="C", copy=True)
-
-
-def _nndsvd(V, K, rng):
-    """NNDSVD initialisation with zeros filled by the mean ("nndsvda")."""
-    from sklearn.utils.extmath import randomized_svd
-
-    U, S, Vt = randomized_svd(V.astype(np.float64), K, random_state=int(rng.integers(2**31 - 1)))
-    W = np.zeros((V.shape[0], K))
-    H = np.zeros((K, V.shape[1]))
-    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
-    H[0, :] = np.sqrt(S[0]) * np.abs(Vt[0, :])
-    for j in range(1, K):
-        x, y = U[:, j], Vt[j, :]
-        xp, xn = np.maximum(x, 0), np.maximum(-x, 0)
-        yp, yn = np.maximum(y, 0), np.maximum(-y, 0)
-        mp = np.linalg.norm(xp) * np.linalg.norm(yp)
-        mn = np.linalg.norm(xn) * np.linalg.norm(yn)
-        if mp >= mn:
-            u, v, s = xp / max(np.linalg.norm(xp), 1e-300), yp / max(np.linalg.norm(yp), 1e-300), mp
-        else:
-            u, v, s = xn / max(np.linalg.norm(xn), 1e-300), yn / max(np.linalg.norm(yn), 1e-300), mn
-        W[:, j] = np.sqrt(S[j] * s) * u
-        H[j, :] = np.sqrt(S[j] * s) * v
-    avg = V.mean()
-    W[W == 0] = avg
-    H[H == 0] = avg
-    return W, H
-
-
-def _initialize(V, K, W, H, init, rng):
-    """Fill the missing factors. ``W``/``H`` are validated copies or None."""
-    F, T = V.shape
-    dtype = V.dtype
-    mean = float(V.mean())
-    if W is None and H is None:
-        if init == "nndsvda":
-            W0, H0 = _nndsvd(V, K, rng)
-            return W0.astype(dtype), H0.astype(dtype)
-        avg = np.sqrt(mean / K)
-        H0 = avg * np.abs(rng.standard_normal((K, T)))
-        W0 = avg * np.abs(rng.standard_normal((F, K)))
-        return np.ascontiguousarray(W0, dtype=dtype), np.ascontiguousarray(H0, dtype=dtype)
-    if init == "nndsvda":
-        W0, H0 = _nndsvd(V, K, rng)
-        if W is None:
-            W = W0.astype(dtype)
-        if H is None:
-            H = H0.astype(dtype)
-        return W, H
-    # One factor given: draw the other at random, scaled so that mean(W H) = mean(V).
-    if H is None:
-        H = np.abs(rng.standard_normal((K, T)))
-        approx = float((W.astype(np.float64) @ H).mean())
-        H *= (mean / approx) if approx > 0 else np.sqrt(mean / K)
-        H = np.ascontiguousarray(H, dtype=dtype)
-    if W is None:
-        W = np.abs(rng.standard_normal((F, K)))
-        approx = float((W @ H.astype(np.float64)).mean())
-        W *= (mean / approx) if approx > 0 else np.sqrt(mean / K)
-        W = np.ascontiguousarray(W, dtype=dtype)
-    return W, H
 
 
 def _check_update_W(update_W, K):
@@ -463,24 +337,30 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
     if not update_H:
         lam = None  # the penalty on a fixed H is a constant: nothing to optimise
         mu = None
-    engine = mu is None and not (accelerate and beta == 2.0)  # the blocked engine runs
     if not isinstance(accelerate, (bool, np.bool_)):
         raise ParameterError(f"accelerate={show(accelerate)} must be True or False")
+    runner = _solvers.pick_runner(beta=beta, accelerate=bool(accelerate), update_H=update_H,
+                                  learn_W=learn_W, continuity=mu is not None)
     if isinstance(n_threads, str) and n_threads == "auto":
-        n_threads = _auto_threads() if engine else 1
+        n_threads = _auto_threads() if runner.blocked else 1
     elif n_threads is not None:
         if isinstance(n_threads, str):
             raise ParameterError(f"n_threads={show(n_threads)} must be 'auto', None or a positive integer")
         n_threads = check_positive_int(n_threads, "n_threads")
     workers, blas = 1, n_threads
-    if n_threads is not None and n_threads > 1 and engine:
+    if n_threads is not None and n_threads > 1 and runner.blocked:
         # the blocked engine: worker threads over frame blocks, one BLAS thread each
         workers, blas = n_threads, 1
     with _blas_threads(blas):
-        return _solve(V, K, W_in, H_in, init=init, random_state=random_state, beta=beta,
-                      update_H=update_H, learn_W=learn_W, free=free, lam=lam, mu=mu,
-                      max_iter=max_iter, tol=tol, loss_every=loss_every, callback=callback,
-                      accelerate=accelerate, workers=workers)
+        problem = _solvers.prepare(V, K, W_in, H_in, init=init, random_state=random_state,
+                                   beta=beta, update_H=update_H, learn_W=learn_W, free=free,
+                                   lam=lam, mu=mu)
+        n_iter, losses, loss, converged = _solvers.solve(
+            runner, problem, max_iter=max_iter, tol=tol, loss_every=loss_every,
+            callback=callback, workers=workers)
+    W_out, H_out = _solvers.finish(problem)
+    return NMFResult(W=W_out, H=H_out, n_iter=n_iter, losses=losses, loss=loss,
+                     loss_every=loss_every, converged=converged, beta=beta)
 
 
 #: Upper bound of ``n_threads="auto"`` (batch pool workers set it to 1).
@@ -489,160 +369,3 @@ _MAX_THREADS = 2
 
 def _auto_threads():
     return max(1, min(_MAX_THREADS, usable_cores()))
-
-
-def _solve(V, K, W_in, H_in, *, init, random_state, beta, update_H, learn_W, free, lam, mu,
-           max_iter, tol, loss_every, callback, accelerate, workers=1):
-    """The iterations of :func:`nmf` on validated arguments.
-
-    Three paths: the blocked engine (plain rule, default), the over-relaxed safeguarded
-    steps (``accelerate`` with β ≠ 2), and a reference loop with an explicit ``W H``
-    (``accelerate`` with β = 2, and any run with a continuity penalty).
-    """
-    dtype = V.dtype
-    F, T = V.shape
-
-    rng = _rng(random_state)
-    W0, H0 = _initialize(V, K, W_in, H_in, init, rng)
-    W_fixed_cols = None if W_in is None else W_in  # exact originals for restoring fixed columns
-
-    Vs, scale, eps = _scaled_data(V, beta)
-    Vs = np.ascontiguousarray(Vs)
-    W_ = np.array(W0, dtype=dtype, order="C", copy=True)
-    H_ = np.array(H0, dtype=dtype, order="C", copy=True)
-    on_H = update_H or not learn_W
-    if on_H:
-        H_ /= dtype.type(scale)
-    else:
-        W_ /= dtype.type(scale)
-    # Unit-L1 templates inside the loop keep the eps floors relative to the data;
-    # undone at the end. The L1 penalty follows the rescaled H so the objective is
-    # unchanged, except on learned columns under sparsity, which the loop keeps at
-    # unit L1 norm anyway (their penalty is defined in that normalisation).
-    learned = np.zeros(K, dtype=bool)
-    if learn_W:
-        learned[slice(None) if free is None else free] = True
-    norms = _balance_components(W_, H_)
-    undo = norms.copy()
-    if lam is not None:
-        lam = np.where(learned[:, None], lam, lam / norms[:, None])
-        undo[learned] = 1.0
-    if mu is not None:  # quadratic in H: the weight follows the square of the rescaling
-        mu = np.where(learned[:, None], mu, mu / norms[:, None] ** 2)
-        undo[learned] = 1.0
-    loss_scale = scale ** beta
-    gamma = _gamma(beta)
-    reference = mu is not None  # continuity: majorise-minimise H step of _penalties
-    relax = bool(accelerate) and beta != 2.0 and not reference
-    accelerate = bool(accelerate) and beta == 2.0 and not reference
-    if accelerate:
-        n_inner_H = max(2, int(1 + 0.5 * (1 + F / (K + 1))))
-        n_inner_W = max(2, int(1 + 0.5 * (1 + T / (K + 1))))
-
-    if lam is not None:
-        lam = lam.astype(dtype)
-    if mu is not None:
-        mu = mu.astype(dtype)
-
-    if accelerate or reference:
-        def objective(WH):
-            value = _divergence(Vs, WH, beta, eps)
-            if lam is not None:
-                value += float(np.sum(lam * H_, dtype=np.float64))
-            if mu is not None:
-                value += _penalties.continuity_cost(H_, mu)
-            return value * loss_scale
-
-        WH = W_ @ H_
-        losses = [objective(WH)]
-    else:
-        engine = _Engine(Vs, W_, H_, beta, gamma, eps, lam, free, workers)
-        del Vs
-        if relax and update_H and not learn_W:  # fixed templates: a safeguard per frame
-            step = _FrameRelaxed(engine)
-        elif relax:
-            step = _Relaxed(engine, update_H, learn_W, lam, free, eps)
-        if relax:
-            losses = [step.loss * loss_scale]
-        else:
-            losses = [(engine.h_stats(want_loss=True) if update_H else engine.loss()) * loss_scale]
-    n_iter = 0
-    converged = False
-    prev = losses[0]
-    fresh = True  # losses[-1] is the loss of the current factors
-    for it in range(1, max_iter + 1):
-        if not (update_H or learn_W):
-            break
-        if accelerate:
-            if update_H:
-                _inner_H_euclidean(Vs, W_, H_, eps, n_inner_H, 0.1, lam)
-            if learn_W:
-                _inner_W_euclidean(Vs, W_, H_, eps, n_inner_W, 0.1, free)
-                if lam is not None:
-                    _normalize_free_columns(W_, H_, free, eps)
-        elif reference:
-            if update_H:
-                np.matmul(W_, H_, out=WH)
-                _penalties.update_H_penalized(Vs, W_, H_, WH, beta, gamma, eps, lam, mu)
-            if learn_W:
-                np.matmul(W_, H_, out=WH)
-                _update_W(Vs, W_, H_, WH, beta, gamma, eps, free)
-                _normalize_free_columns(W_, H_, free, eps)
-        elif relax:
-            step()
-        else:
-            if update_H:
-                engine.update_H()
-            if learn_W:
-                engine.update_W()
-                if lam is not None:
-                    _normalize_free_columns(W_, H_, free, eps)
-        fresh = False
-        n_iter = it
-        if it % loss_every == 0:
-            if accelerate or reference:
-                np.matmul(W_, H_, out=WH)
-                cur = objective(WH)
-            elif relax:
-                cur = step.loss * loss_scale
-            else:
-                # the statistics of the next H update need the same W H as the loss
-                cur = (engine.h_stats(want_loss=True) if update_H else engine.loss()) * loss_scale
-            fresh = True
-            losses.append(cur)
-            stop = callback(it, cur) is True if callback is not None else False
-            if tol > 0 and (cur <= _EXACT * losses[0] or (prev - cur) < tol * prev):
-                converged = True
-                break
-            if stop:
-                break
-            prev = cur
-
-    if fresh:
-        final = losses[-1]
-    elif relax:
-        final = step.loss * loss_scale
-    elif accelerate or reference:
-        np.matmul(W_, H_, out=WH)
-        final = objective(WH)
-    else:
-        final = engine.loss() * loss_scale
-    if not (accelerate or reference):
-        engine.close()
-    if on_H:
-        H_ *= dtype.type(scale)
-    else:
-        W_ *= dtype.type(scale)
-    W_ *= undo.astype(dtype)
-    H_ /= undo.astype(dtype)[:, None]
-    if W_fixed_cols is not None:
-        if not learn_W:
-            W_ = W_fixed_cols
-        elif free is not None:
-            fixed = np.ones(K, dtype=bool)
-            fixed[free] = False
-            W_[:, fixed] = W_fixed_cols[:, fixed]
-    if not update_H and H_in is not None:
-        H_ = H_in
-    return NMFResult(W=W_, H=H_, n_iter=n_iter, losses=np.asarray(losses, dtype=np.float64),
-                     loss=final, loss_every=loss_every, converged=converged, beta=beta)

@@ -31,7 +31,9 @@ import numpy as np
 from ._checks import check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int
 from ._penalties import check_weights
 from .exceptions import ParameterError
-from .nmf import LOSS_EVERY, _divergence, _gamma, _rng, _scaled_data, resolve_beta
+from ._convolutive import conv, corr_H, corr_W, ones_corr_H
+from ._numerics import divergence, gamma as mm_exponent, rng as make_rng, scaled_data
+from .nmf import LOSS_EVERY, resolve_beta
 
 __all__ = ["nmfd", "NMFDResult", "nmfd_reconstruct"]
 
@@ -68,49 +70,6 @@ class NMFDResult:
     beta: float = 1.0
 
 
-def _shifted(H, L):
-    """Stack of shifted activations ``(K * n_lags, n_frames)``, row ``k * n_lags + τ`` = shift(H[k], τ)."""
-    K, T = H.shape
-    out = np.zeros((K, L, T), dtype=H.dtype)
-    for tau in range(min(L, T)):
-        out[:, tau, tau:] = H[:, :T - tau]
-    return out.reshape(K * L, T)
-
-
-def _conv(W, H):
-    """``Σ_τ W[:, :, τ] @ shift(H, τ)`` → ``(n_freq, n_frames)``; one matrix product."""
-    F, K, L = W.shape
-    return W.reshape(F, K * L) @ _shifted(H, L)
-
-
-def _corr_H(W, X):
-    """``Σ_τ W[:, :, τ]ᵀ @ shift(X, −τ)`` → ``(K, n_frames)`` (the adjoint of :func:`_conv` in H)."""
-    F, K, L = W.shape
-    T = X.shape[1]
-    Y = (W.reshape(F, K * L).T @ X).reshape(K, L, T)
-    out = np.zeros((K, T), dtype=Y.dtype)
-    for tau in range(min(L, T)):
-        out[:, :T - tau] += Y[:, tau, tau:]
-    return out
-
-
-def _ones_corr_H(W, T):
-    """``_corr_H(W, ones((n_freq, T)))`` without the product: partial sums of template column sums."""
-    F, K, L = W.shape
-    c = np.cumsum(W.sum(axis=0), axis=1)              # (K, L): Σ_{τ' ≤ τ} Σ_f W[f, k, τ']
-    out = np.empty((K, T), dtype=W.dtype)
-    # frame t sees lags τ ≤ T − 1 − t
-    reach = np.minimum(T - 1 - np.arange(T), L - 1)
-    out[:] = c[:, reach]
-    return out
-
-
-def _corr_W(X, H, L):
-    """``[X @ shift(H, τ)ᵀ for τ]`` → ``(n_freq, K, n_lags)`` (the adjoint of :func:`_conv` in W)."""
-    K = H.shape[0]
-    return (X @ _shifted(H, L).T).reshape(X.shape[0], K, L)
-
-
 def nmfd_reconstruct(W, H):
     """Model spectrogram ``Λ = Σ_τ W[:, :, τ] @ shift(H, τ)``.
 
@@ -134,7 +93,7 @@ def nmfd_reconstruct(W, H):
     H = np.asarray(H)
     if W.ndim != 3 or H.ndim != 2 or W.shape[1] != H.shape[0]:
         raise ParameterError(f"W {W.shape} and H {H.shape} must be (n_freq, K, n_lags) and (K, n_frames)")
-    return _conv(W, H)
+    return conv(W, H)
 
 
 def _ratios(V, Lam, beta, eps):
@@ -205,6 +164,39 @@ def nmfd(V, n_components=None, *, n_lags=None, beta="kl", W=None, H=None, update
     """
     beta = resolve_beta(beta)
     V = check_nonnegative_matrix(V, "V")
+    a = _check_args(V, n_components, n_lags, W, H, update_W, update_H, max_iter, tol, loss_every,
+                    sparsity, random_state)
+    W_, H_, n_iter, losses, final = _solve(V, a, beta)
+    if not a.update_W and a.W is not None:
+        W_ = np.array(a.W, dtype=V.dtype, copy=True)
+    if not a.update_H and a.H is not None:
+        H_ = np.array(a.H, dtype=V.dtype, copy=True)
+    return NMFDResult(W=W_, H=H_, n_iter=n_iter, losses=np.asarray(losses, dtype=np.float64),
+                      loss=final, beta=beta)
+
+
+@dataclasses.dataclass
+class _Args:
+    """Validated arguments of :func:`nmfd` (``W_``, ``H_``: working copies or None)."""
+
+    K: int
+    L: int
+    W: np.ndarray
+    H: np.ndarray
+    W_: np.ndarray
+    H_: np.ndarray
+    update_W: bool
+    update_H: bool
+    max_iter: int
+    tol: float
+    loss_every: int
+    lam: np.ndarray
+    rng: np.random.Generator
+
+
+def _check_args(V, n_components, n_lags, W, H, update_W, update_H, max_iter, tol, loss_every,
+                sparsity, random_state):
+    """Validate the arguments of :func:`nmfd` (V already checked) in the documented order."""
     dtype = V.dtype
     F, T = V.shape
     if W is not None:
@@ -230,7 +222,8 @@ def nmfd(V, n_components=None, *, n_lags=None, beta="kl", W=None, H=None, update
             raise ParameterError(f"{name}={flag!r} must be True or False")
     update_W, update_H = bool(update_W), bool(update_H)
     lam = check_weights(sparsity, K, "sparsity")
-    rng = _rng(random_state)
+    rng = make_rng(random_state)
+    W_ = H_ = None
     if W is not None:
         if W.shape != (F, K, L):
             raise ParameterError(f"W has shape {W.shape}; expected {(F, K, L)}")
@@ -239,8 +232,6 @@ def nmfd(V, n_components=None, *, n_lags=None, beta="kl", W=None, H=None, update
         W_ = np.array(W, dtype=dtype, copy=True)
     elif not update_W:
         raise ParameterError("update_W=False needs the fixed templates W")
-    else:
-        W_ = None
     if H is not None:
         H = check_nonnegative_matrix(H, "H")
         if H.shape != (K, T):
@@ -248,77 +239,87 @@ def nmfd(V, n_components=None, *, n_lags=None, beta="kl", W=None, H=None, update
         H_ = np.array(H, dtype=dtype, copy=True)
     elif not update_H:
         raise ParameterError("update_H=False needs the fixed activations H")
-    else:
-        H_ = None
+    return _Args(K, L, W, H, W_, H_, update_W, update_H, max_iter, tol, loss_every, lam, rng)
 
-    Vs, scale, eps = _scaled_data(V, beta)
+
+def _update_H(Vs, Lam, W_, H_, beta, gamma, eps, lam):
+    """One multiplicative H update in place (all lags at once)."""
+    A, B = _ratios(Vs, Lam, beta, eps)
+    num = corr_H(W_, A)
+    den = ones_corr_H(W_, Vs.shape[1]) if B is None else corr_H(W_, B)
+    if lam is not None:
+        den += lam
+    ratio = num / np.maximum(den, eps)
+    if gamma != 1.0:
+        ratio **= gamma
+    H_ *= ratio
+
+
+def _update_W(Vs, Lam, W_, H_, beta, gamma, eps, lam, L):
+    """One multiplicative W update in place; under sparsity, templates back to unit L1 norm."""
+    dtype = Vs.dtype
+    A, B = _ratios(Vs, Lam, beta, eps)
+    num = corr_W(A, H_, L)
+    if B is None:
+        den = corr_W(np.ones((1, Vs.shape[1]), dtype=dtype), H_, L)  # row sums of shifted H
+    else:
+        den = corr_W(B, H_, L)
+    ratio = num / np.maximum(den, eps)
+    if gamma != 1.0:
+        ratio **= gamma
+    W_ *= ratio
+    if lam is not None:
+        norms = W_.sum(axis=(0, 2))
+        norms = np.where(norms > eps, norms, 1.0).astype(dtype)
+        W_ /= norms[None, :, None]
+        H_ *= norms[:, None]
+
+
+def _solve(V, a, beta):
+    """The iterations of :func:`nmfd` on validated arguments: ``(W, H, n_iter, losses, loss)``."""
+    dtype = V.dtype
+    F, T = V.shape
+    K, L, W_, H_, rng = a.K, a.L, a.W_, a.H_, a.rng
+    Vs, scale, eps = scaled_data(V, beta)
     if W_ is None:
         W_ = rng.random((F, K, L)).astype(dtype) + dtype.type(0.1)
         W_ /= W_.sum(axis=(0, 2), keepdims=True)
     if H_ is None:
         H_ = rng.random((K, T)).astype(dtype)
-        Lam = _conv(W_, H_)
+        Lam = conv(W_, H_)
         H_ *= dtype.type(Vs.mean() / max(float(Lam.mean()), eps))
     else:
         H_ /= dtype.type(scale)
-    if lam is not None:
-        lam = lam.astype(dtype)
-    gamma = _gamma(beta)
+    lam = None if a.lam is None else a.lam.astype(dtype)
+    gamma = mm_exponent(beta)
     loss_scale = scale ** beta
 
     def objective(Lam):
-        value = _divergence(Vs, Lam, beta, eps)
+        value = divergence(Vs, Lam, beta, eps)
         if lam is not None:
             value += float(np.sum(lam * H_, dtype=np.float64))
         return value * loss_scale
 
-    Lam = _conv(W_, H_)
+    Lam = conv(W_, H_)
     losses = [objective(Lam)]
     prev = losses[0]
     n_iter = 0
-    for it in range(1, max_iter + 1):
-        if not (update_W or update_H):
+    for it in range(1, a.max_iter + 1):
+        if not (a.update_W or a.update_H):
             break
-        if update_H:
-            A, B = _ratios(Vs, Lam, beta, eps)
-            num = _corr_H(W_, A)
-            den = _ones_corr_H(W_, T) if B is None else _corr_H(W_, B)
-            if lam is not None:
-                den += lam
-            ratio = num / np.maximum(den, eps)
-            if gamma != 1.0:
-                ratio **= gamma
-            H_ *= ratio
-            Lam = _conv(W_, H_)
-        if update_W:
-            A, B = _ratios(Vs, Lam, beta, eps)
-            num = _corr_W(A, H_, L)
-            if B is None:
-                den = _corr_W(np.ones((1, T), dtype=dtype), H_, L)  # row sums of shifted H
-            else:
-                den = _corr_W(B, H_, L)
-            ratio = num / np.maximum(den, eps)
-            if gamma != 1.0:
-                ratio **= gamma
-            W_ *= ratio
-            if lam is not None:
-                norms = W_.sum(axis=(0, 2))
-                norms = np.where(norms > eps, norms, 1.0).astype(dtype)
-                W_ /= norms[None, :, None]
-                H_ *= norms[:, None]
-            Lam = _conv(W_, H_)
+        if a.update_H:
+            _update_H(Vs, Lam, W_, H_, beta, gamma, eps, lam)
+            Lam = conv(W_, H_)
+        if a.update_W:
+            _update_W(Vs, Lam, W_, H_, beta, gamma, eps, lam, L)
+            Lam = conv(W_, H_)
         n_iter = it
-        if it % loss_every == 0:
+        if it % a.loss_every == 0:
             cur = objective(Lam)
             losses.append(cur)
-            if tol > 0 and (prev - cur) < tol * prev:
+            if a.tol > 0 and (prev - cur) < a.tol * prev:
                 break
             prev = cur
     final = objective(Lam)
     H_ *= dtype.type(scale)
-    if not update_W and W is not None:
-        W_ = np.array(W, dtype=dtype, copy=True)
-    if not update_H and H is not None:
-        H_ = np.array(H, dtype=dtype, copy=True)
-    return NMFDResult(W=W_, H=H_, n_iter=n_iter, losses=np.asarray(losses, dtype=np.float64),
-                      loss=final, beta=beta)
+    return W_, H_, n_iter, losses, final

@@ -5,7 +5,7 @@ import pytest
 
 import nmfaudio
 from nmfaudio import ParameterError
-from nmfaudio.nmfd import _conv, _corr_H, _corr_W, _ones_corr_H
+from nmfaudio._convolutive import conv as _conv, corr_H as _corr_H, corr_W as _corr_W, ones_corr_H as _ones_corr_H
 
 
 @pytest.fixture
