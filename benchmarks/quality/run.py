@@ -1,19 +1,21 @@
 #!/usr/bin/env python
-"""Separation-quality benchmark: every method on every item of the set built by make_set.py.
+"""Separation-quality benchmark: every method on every item of both parts of the set.
 
-For each item the methods of the registry ``METHODS`` run with their default
-settings; their estimates are scored with :func:`nmfaudio.evaluate` (BSS-Eval v3
-SDR/SIR/SAR via mir_eval, SI-SDR, SDR improvement over the mixture). One table,
-per item and mean per (kind, method), is printed and written into
-``benchmarks/RESULTS.md`` between the ``quality`` markers, with the command and
-date; the rest of that file is kept.
+Choose on ``tune``, report on ``test`` (see ``split.json``). For each item the
+methods of the registry ``METHODS`` run with their default settings; their
+estimates are scored with :func:`nmfaudio.evaluate` (BSS-Eval v3 SDR via
+mir_eval and SI-SDR; for speech also STOI and wide-band PESQ of the speech
+source). Tables with mean, median and min … max over the items of each part,
+side by side, a cost / do-no-harm table and the per-item rows are printed and
+written into ``benchmarks/RESULTS.md`` between the ``quality`` markers, with the
+command and date; the rest of that file is kept.
 
     python benchmarks/quality/make_set.py      # once: builds benchmarks/quality/data/
     python benchmarks/quality/run.py [--jobs 2] [--methods oracle,mixture] [--kinds speech]
 
 Music items report the mean over their sources; speech items report the speech
-source only (the noise estimate is still part of the BSS-Eval computation, so
-SIR means speech-to-noise).
+source only (the noise estimate is still part of the BSS-Eval computation).
+Needs ``pip install -e ".[metrics]"`` (pystoi, pesq) for the speech metrics.
 
 A method is a function ``fn(item) -> estimates``: an array
 ``(n_sources, n_samples)`` in the order of ``item.names``. Add one with
