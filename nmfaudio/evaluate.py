@@ -1,4 +1,4 @@
-"""Separation quality metrics: BSS-Eval v3 (SDR, SIR, SAR) and SI-SDR.
+"""Separation quality metrics: BSS-Eval v3 (SDR, SIR, SAR), SI-SDR, STOI and PESQ.
 
 :func:`evaluate` scores estimated sources against the true ones, optionally
 together with the improvement over the unprocessed mixture;
@@ -7,7 +7,10 @@ together with the improvement over the unprocessed mixture;
 BSS-Eval v3 (Vincent, Gribonval & Févotte, 2006) comes from
 ``mir_eval.separation.bss_eval_sources`` (512-tap distortion filters), imported
 only when :func:`evaluate` runs. SI-SDR follows Le Roux, Wisdom, Erdogan &
-Hershey, "SDR – half-baked or well done?" (ICASSP 2019).
+Hershey, "SDR – half-baked or well done?" (ICASSP 2019). The perceptual
+metrics are optional (``pip install "nmfaudio[metrics]"``): STOI (Taal et al.,
+2011) from ``pystoi`` and wide-band PESQ (ITU-T P.862.2) from ``pesq``, both
+imported only when asked for.
 
 Shapes follow the rest of the package: a set of sources is
 ``(n_sources, n_samples)`` or ``(n_sources, channels, n_samples)`` (or a list
@@ -26,10 +29,16 @@ import numpy as np
 from ._checks import valid_audio
 from .exceptions import ParameterError
 
-__all__ = ["evaluate", "si_sdr", "METRICS"]
+__all__ = ["evaluate", "si_sdr", "METRICS", "ALL_METRICS"]
 
-#: Metric keys of one source in the result of :func:`evaluate` (without a mixture).
+#: Metric keys of one source in the result of :func:`evaluate` by default (without a mixture).
 METRICS = ("sdr", "sir", "sar", "si_sdr")
+#: Every metric :func:`evaluate` can compute (``stoi`` and ``pesq`` need the ``metrics`` extra).
+ALL_METRICS = ("sdr", "sir", "sar", "si_sdr", "stoi", "pesq")
+_BSS = ("sdr", "sir", "sar")
+_PERCEPTUAL = {"stoi": "pystoi", "pesq": "pesq"}
+#: PESQ wide-band works at 16 kHz; other rates are resampled to it.
+PESQ_RATE = 16000
 
 
 def _sources(x, what: str):
@@ -189,14 +198,86 @@ def si_sdr(reference, estimate) -> float:
     return _si_sdr(r.ravel(), e.ravel())
 
 
+def _metric_list(metrics, sr):
+    """Validate ``metrics`` (None = :data:`METRICS`); returns a tuple in canonical order."""
+    if metrics is None:
+        return METRICS
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    try:
+        asked = [str(m).lower() for m in metrics]
+    except TypeError:
+        raise ParameterError(
+            f"metrics must be a sequence of names from {ALL_METRICS}, got {type(metrics).__name__}"
+        ) from None
+    bad = [m for m in asked if m not in ALL_METRICS]
+    if bad or not asked:
+        raise ParameterError(
+            f"metrics={tuple(metrics)!r}: expected one or more of {ALL_METRICS}"
+        )
+    if any(m in _PERCEPTUAL for m in asked):
+        if sr is None:
+            raise ParameterError("metrics 'stoi' and 'pesq' need the sample rate: pass sr=...")
+        if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+            raise ParameterError(f"sr={sr!r}: expected a positive integer sample rate in Hz")
+    return tuple(m for m in ALL_METRICS if m in asked)
+
+
+def _import_perceptual(name):
+    """The scoring function of ``pystoi`` / ``pesq``, or a ParameterError saying how to install it."""
+    try:
+        if name == "stoi":
+            from pystoi import stoi as fn
+        else:
+            from pesq import pesq as fn
+    except ImportError:
+        raise ParameterError(
+            f"metric {name!r} needs the package {_PERCEPTUAL[name]!r}, which is not installed: "
+            'pip install "nmfaudio[metrics]"'
+        ) from None
+    return fn
+
+
+def _perceptual(name, R, E, sr):
+    """STOI or PESQ-WB of ``E[j]`` against ``R[j]`` (``(n_src, [channels,] n)`` float64).
+
+    Several channels are scored one by one and averaged. PESQ is computed on
+    16 kHz copies (soxr, high quality); a signal in which PESQ finds no speech
+    gives ``nan`` (reported as None).
+    """
+    fn = _import_perceptual(name)
+    n_src = R.shape[0]
+    R2, E2 = R.reshape(-1, R.shape[-1]), E.reshape(-1, E.shape[-1])
+    rate = sr
+    if name == "pesq" and sr != PESQ_RATE:
+        import soxr
+
+        R2 = np.atleast_2d(soxr.resample(R2.T, sr, PESQ_RATE, quality="HQ").T)
+        E2 = np.atleast_2d(soxr.resample(E2.T, sr, PESQ_RATE, quality="HQ").T)
+        rate = PESQ_RATE
+    out = []
+    for r, e in zip(R2, E2):
+        if name == "stoi":
+            out.append(float(fn(r, e, rate, extended=False)))
+            continue
+        try:
+            out.append(float(fn(rate, r, e, "wb")))
+        except Exception as exc:  # pesq raises its own errors (e.g. no utterances found)
+            if "utterance" not in str(exc).lower():
+                raise ParameterError(f"PESQ cannot score this signal: {exc}") from None
+            out.append(math.nan)
+    return np.asarray(out).reshape(n_src, -1).mean(axis=1)
+
+
 def _num(x):
     """Plain float, or None for a value that is not finite (keeps the result valid JSON)."""
     x = float(x)
     return x if math.isfinite(x) else None
 
 
-def evaluate(references, estimates, *, mixture=None, permute=False) -> dict:
-    """Score estimated sources against the true ones: SDR, SIR, SAR, SI-SDR (dB).
+def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None,
+             sr=None) -> dict:
+    """Score estimated sources against the true ones: SDR, SIR, SAR, SI-SDR (dB), STOI, PESQ.
 
     Parameters
     ----------
@@ -214,6 +295,14 @@ def evaluate(references, estimates, *, mixture=None, permute=False) -> dict:
         SIR (as ``mir_eval`` does), for methods whose output order is arbitrary
         (unsupervised separation). Default False: estimate ``j`` is the
         estimate of reference ``j``.
+    metrics : sequence of str or None
+        Which metrics to compute, from :data:`ALL_METRICS`: ``"sdr"``,
+        ``"sir"``, ``"sar"`` (BSS-Eval, computed together), ``"si_sdr"``,
+        ``"stoi"`` and ``"pesq"``. None (default) is :data:`METRICS`, the four
+        BSS-Eval and SI-SDR metrics. ``"stoi"`` and ``"pesq"`` need the
+        optional packages of ``pip install "nmfaudio[metrics]"`` and ``sr``.
+    sr : int or None
+        Sample rate in Hz; needed only for ``"stoi"`` and ``"pesq"``.
 
     Returns
     -------
@@ -230,13 +319,17 @@ def evaluate(references, estimates, *, mixture=None, permute=False) -> dict:
         is the index of the estimate matched to reference ``j``. A value that
         is not finite (SIR of a single source, which has no interference; SDR
         of a perfect estimate) is ``None``, and so is a mean over it. Names are
-        the dict keys, else ``source1``, ``source2``, ...
+        the dict keys, else ``source1``, ``source2``, ... Only the metrics
+        asked for appear, each with ``<metric>_improvement`` for ``sdr``,
+        ``si_sdr``, ``stoi`` and ``pesq`` when ``mixture`` is given.
 
     Raises
     ------
     ParameterError
         Mismatched numbers of sources, lengths or channels; NaN or Inf samples;
-        a silent (all-zero) reference or estimate.
+        a silent (all-zero) reference or estimate; an unknown metric name;
+        ``"stoi"``/``"pesq"`` without ``sr`` or without their package installed
+        (the message says ``pip install "nmfaudio[metrics]"``).
 
     Notes
     -----
@@ -244,6 +337,15 @@ def evaluate(references, estimates, *, mixture=None, permute=False) -> dict:
     (time-invariant 512-tap distortion filters, computed on the whole signal).
     Multichannel sources are scored with their channels concatenated in time.
     Inputs are converted to float64; float32 is fine.
+
+    STOI (Taal, Hendriks, Heusdens & Jensen, 2011; ``pystoi.stoi``, not the
+    extended variant) lies in about [0, 1], higher is more intelligible; pystoi
+    resamples to 10 kHz itself. PESQ is the wide-band mode of ITU-T P.862.2
+    (``pesq.pesq(16000, ref, est, "wb")``), MOS-LQO in about [1, 4.64]; it is
+    defined at 16 kHz only, so other rates are resampled to 16 kHz with soxr
+    (high quality) first, and a signal in which PESQ finds no speech scores
+    None. Both are meant for speech. Several channels are scored one by one
+    and averaged.
 
     Examples
     --------
@@ -257,6 +359,7 @@ def evaluate(references, estimates, *, mixture=None, permute=False) -> dict:
     >>> 19 < res["mean"]["si_sdr"] < 21
     True
     """
+    metrics = _metric_list(metrics, sr)
     ref_labels, R, ref_keys = _sources(references, "references")
     est_labels, E, est_keys = _sources(estimates, "estimates")
     if ref_keys is not None and est_keys is not None:
@@ -269,13 +372,7 @@ def evaluate(references, estimates, *, mixture=None, permute=False) -> dict:
     _check_pair(ref_labels, R, est_labels, E)
     _check_not_silent(ref_labels, R, "reference")
     _check_not_silent(est_labels, E, "estimate")
-    names = ref_keys if ref_keys is not None else [f"source{i + 1}" for i in range(R.shape[0])]
-    permute = bool(permute)
-
-    Rf, Ef = _flat(R), _flat(E)
-    sdr, sir, sar, perm = _bss_eval(Rf, Ef, permute=permute)
-    si = [_si_sdr(Rf[j], Ef[perm[j]]) for j in range(len(perm))]
-
+    m = None
     if mixture is not None:
         m = valid_audio(mixture, "mixture").astype(np.float64)
         if m.shape != R.shape[1:]:
@@ -285,21 +382,46 @@ def evaluate(references, estimates, *, mixture=None, permute=False) -> dict:
             )
         if not np.any(m):
             raise ParameterError("mixture is silent (all zeros)")
-        Mf = np.broadcast_to(m.ravel(), Rf.shape).copy()
-        msdr, _, _, _ = _bss_eval(Rf, Mf, permute=False)
-        msi = [_si_sdr(Rf[j], Mf[j]) for j in range(Rf.shape[0])]
-
-    per_source = []
-    for j, name in enumerate(names):
-        row = {"name": name, "sdr": _num(sdr[j]), "sir": _num(sir[j]), "sar": _num(sar[j]),
-               "si_sdr": _num(si[j])}
-        if mixture is not None:
-            row["sdr_improvement"] = _num(sdr[j] - msdr[j])
-            row["si_sdr_improvement"] = _num(si[j] - msi[j])
-        per_source.append(row)
-    keys = [k for k in per_source[0] if k != "name"]
+    for name in metrics:
+        if name in _PERCEPTUAL:
+            _import_perceptual(name)  # fail before the slow BSS-Eval
+    names = ref_keys if ref_keys is not None else [f"source{i + 1}" for i in range(R.shape[0])]
+    values, perm = _scores(R, E, None if m is None else np.broadcast_to(m, R.shape),
+                           metrics=metrics, permute=bool(permute), sr=sr)
+    per_source = [{"name": name, **{k: _num(v[j]) for k, v in values.items()}}
+                  for j, name in enumerate(names)]
     mean = {}
-    for k in keys:
+    for k in values:
         vals = [row[k] for row in per_source]
         mean[k] = None if any(v is None for v in vals) else float(np.mean(vals))
     return {"per_source": per_source, "mean": mean, "permutation": perm}
+
+
+def _scores(R, E, M, *, metrics, permute, sr):
+    """Metric name -> per-reference values; and the permutation. ``M``: mixture per source."""
+    Rf, Ef = _flat(R), _flat(E)
+    perm = list(range(R.shape[0]))
+    values = {}
+    if permute or any(k in metrics for k in _BSS):
+        sdr, sir, sar, perm = _bss_eval(Rf, Ef, permute=permute)
+        values.update({"sdr": sdr, "sir": sir, "sar": sar})
+    Ep = E[perm]
+    if "si_sdr" in metrics:
+        values["si_sdr"] = [_si_sdr(Rf[j], Ef[perm[j]]) for j in range(len(perm))]
+    for name in _PERCEPTUAL:
+        if name in metrics:
+            values[name] = _perceptual(name, R, Ep, sr)
+    values = {k: values[k] for k in metrics}
+    if M is not None:
+        M = np.ascontiguousarray(M)
+        Mf = _flat(M)
+        if "sdr" in metrics:
+            msdr = _bss_eval(Rf, Mf, permute=False)[0]
+            values["sdr_improvement"] = np.asarray(values["sdr"]) - msdr
+        if "si_sdr" in metrics:
+            msi = [_si_sdr(Rf[j], Mf[j]) for j in range(Rf.shape[0])]
+            values["si_sdr_improvement"] = np.asarray(values["si_sdr"]) - np.asarray(msi)
+        for name in _PERCEPTUAL:
+            if name in metrics:
+                values[name + "_improvement"] = values[name] - _perceptual(name, R, M, sr)
+    return values, perm

@@ -260,3 +260,137 @@ def test_cli_sample_rate_mismatch(wav_set, tmp_path, two_tone, capsys):
     other = save(tmp_path / "other.wav", a, sr * 2)
     assert main(["evaluate", "--ref", wav_set["a"], "--est", str(other)]) == 1
     assert "sample rates" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- perceptual metrics
+
+SPEECH = FIXTURES / "speech"
+
+
+@pytest.fixture(scope="module")
+def speech():
+    """3 s of the clean speech fixture and of its recorded noise, same length."""
+    clean, sr = load(SPEECH / "clean.wav")
+    noise, sr_n = load(SPEECH / "noise.wav")
+    assert sr == sr_n
+    n = min(len(clean), len(noise), 3 * sr)
+    return clean[:n].astype(np.float64), noise[:n].astype(np.float64), sr
+
+
+def _at_snr(clean, noise, snr_db):
+    g = np.sqrt(np.sum(clean ** 2) / (np.sum(noise ** 2) * 10 ** (snr_db / 10)))
+    return clean + g * noise
+
+
+def test_default_metrics_unchanged(two):
+    refs, ests = two
+    res = evaluate(refs, ests, mixture=refs.sum(axis=0))
+    assert set(res["mean"]) == {"sdr", "sir", "sar", "si_sdr", "sdr_improvement",
+                                "si_sdr_improvement"}
+    from nmfaudio.evaluate import METRICS
+
+    assert METRICS == ("sdr", "sir", "sar", "si_sdr")
+    assert evaluate(refs, ests, metrics=METRICS) == evaluate(refs, ests)
+
+
+def test_metric_subset_only_asked_keys(two):
+    refs, ests = two
+    res = evaluate(refs, ests, metrics=["si_sdr"], mixture=refs.sum(axis=0))
+    assert set(res["per_source"][0]) == {"name", "si_sdr", "si_sdr_improvement"}
+    assert res["per_source"][0]["si_sdr"] == pytest.approx(si_sdr(refs[0], ests[0]))
+
+
+def test_stoi_clean_high_noise_low(speech):
+    clean, noise, sr = speech
+    res = evaluate(clean[None], np.stack([clean]), metrics=("stoi",), sr=sr)
+    assert res["per_source"][0]["stoi"] > 0.99
+    low = evaluate(clean[None], noise[None], metrics=("stoi",), sr=sr)["mean"]["stoi"]
+    assert low < 0.4
+    mid = evaluate(clean[None], _at_snr(clean, noise, 0)[None], metrics=("stoi",), sr=sr)
+    assert low < mid["mean"]["stoi"] < 0.99
+
+
+def test_pesq_monotone_in_snr_and_resampled(speech):
+    from nmfaudio.io import resample
+
+    clean, noise, sr = speech
+    # at 22050 Hz, so that the resampling to 16 kHz is exercised
+    clean, noise, sr = resample(clean, sr, 22050), resample(noise, sr, 22050), 22050
+    scores = [evaluate(clean[None], _at_snr(clean, noise, snr)[None], metrics=("pesq",),
+                       sr=sr)["mean"]["pesq"] for snr in (-5, 5, 15, 25)]
+    assert all(a < b for a, b in zip(scores, scores[1:])), scores
+    assert 1.0 <= scores[0] and scores[-1] <= 4.7
+    top = evaluate(clean[None], clean[None], metrics=("pesq",), sr=sr)["mean"]["pesq"]
+    assert top > 4.4
+
+
+def test_perceptual_improvement_over_mixture(speech):
+    clean, noise, sr = speech
+    mix = _at_snr(clean, noise, 0)
+    better = _at_snr(clean, noise, 10)
+    res = evaluate(clean[None], better[None], mixture=mix, metrics=("stoi", "pesq", "sdr"), sr=sr)
+    row = res["per_source"][0]
+    assert row["stoi_improvement"] > 0 and row["pesq_improvement"] > 0
+    assert row["sdr_improvement"] == pytest.approx(10, abs=1.0)
+    assert list(row) == ["name", "sdr", "stoi", "pesq", "sdr_improvement", "stoi_improvement",
+                         "pesq_improvement"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"metrics": ("stoi",)}, "sr="),
+    ({"metrics": ("pesq",), "sr": 0}, "sr=0"),
+    ({"metrics": ("sdr", "loudness")}, "loudness"),
+    ({"metrics": ()}, "one or more"),
+    ({"metrics": 3}, "sequence"),
+])
+def test_metric_arguments_validated(two, kwargs, match):
+    refs, ests = two
+    with pytest.raises(ParameterError, match=match):
+        evaluate(refs, ests, **kwargs)
+
+
+@pytest.mark.parametrize("metric, module", [("stoi", "pystoi"), ("pesq", "pesq")])
+def test_missing_metric_package_names_the_extra(two, monkeypatch, metric, module):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == module or name.startswith(module + "."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    refs, ests = two
+    with pytest.raises(ParameterError, match=r'pip install "nmfaudio\[metrics\]"') as info:
+        evaluate(refs, ests, metrics=(metric,), sr=8000)
+    assert module in str(info.value)
+    # the default metrics do not need the optional packages
+    assert evaluate(refs, ests)["mean"]["sdr"] is not None
+
+
+def test_import_does_not_load_metric_packages():
+    import subprocess
+    import sys
+
+    code = "import sys, nmfaudio; print(any(m in sys.modules for m in ('pystoi', 'pesq')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_cli_metrics(speech, tmp_path, capsys):
+    clean, noise, sr = speech
+    ref = save(tmp_path / "speech.wav", clean.astype(np.float32), sr)
+    est = save(tmp_path / "est.wav", _at_snr(clean, noise, 10).astype(np.float32), sr)
+    mix = save(tmp_path / "mix.wav", _at_snr(clean, noise, 0).astype(np.float32), sr)
+    code = main(["evaluate", "--ref", str(ref), "--est", str(est), "--mix", str(mix),
+                 "--metrics", "si_sdr,stoi,pesq", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["mean"]) == {"si_sdr", "stoi", "pesq", "si_sdr_improvement",
+                                "stoi_improvement", "pesq_improvement"}
+    assert main(["evaluate", "--ref", str(ref), "--est", str(est), "--metrics", "stoi"]) == 0
+    table = capsys.readouterr().out
+    assert "STOI" in table and "SDR" not in table
+    assert main(["evaluate", "--ref", str(ref), "--est", str(est), "--metrics", "bogus"]) == 1
+    assert "bogus" in capsys.readouterr().err

@@ -1,25 +1,25 @@
 #!/usr/bin/env python3
 """Build the nmfaudio quality benchmark set, offline and deterministically.
 
-Requirements (Debian 12, Python 3.11) -- install them yourself, this script
-never runs apt-get or pip:
+The set has a ``tune`` and a ``test`` part defined by ``split.json`` (beside
+this file): they share no voice, babble talker, noise recording or instrument
+rendering (soundfont + GM program), and their MIDI pieces come from separate
+random streams. Choose settings on ``tune``; report on ``test``.
 
-    apt-get update && apt-get install -y fluidsynth fluid-soundfont-gm \
-        timgm6mb-soundfont fillets-ng-data-nl espeak-ng festival \
-        festvox-kallpc16k sonic-pi-samples
-    pip install pretty_midi soundfile numpy scipy soxr
-
-Usage:
+Requirements (Debian 12, Python 3.11): the script installs missing Debian
+packages itself with ``apt-get update && apt-get install`` (needs root;
+``--no-install`` only checks and stops with the list), and pip-installs
+pretty_midi into the running environment if it is missing. Never run it in CI.
 
     python benchmarks/quality/make_set.py [--seed 0] [--out benchmarks/quality/data]
     python benchmarks/quality/make_set.py --verify-only [--out ...]
 
-The set (about 8 music, 9 speech and 8 drum items, all WAV float32) is written to
-``--out`` (default ``benchmarks/quality/data/``, which is gitignored) together
-with ``manifest.json``. Every mixture is the exact float32 sum of its stems,
-added in the order the stems are listed in the manifest. The build checks this
-at the end (``--no-verify`` skips it; ``--verify-only`` checks an existing set).
-See README.md beside this file for the layout and the manifest format.
+About 36 speech items (6 s, 22050 Hz, 0/5/10 dB SNR) and 12 music items
+(10 s, 2-3 instruments, with training clips of each instrument playing other
+notes) are written to ``--out`` (default ``benchmarks/quality/data/``, which is
+gitignored) with ``manifest.json``; ``--drums`` adds the 8 drum items. Every
+mixture is the exact float32 sum of its stems, added in the order the stems
+are listed in the manifest; the build checks this at the end.
 """
 
 from __future__ import annotations
@@ -40,16 +40,23 @@ sys.path.insert(0, HERE)
 
 import _sources as S  # noqa: E402
 import _drums  # noqa: E402
+import _split_sources as V  # noqa: E402
 
 MANIFEST_VERSION = 1
 MUSIC_SR = 22050
-SPEECH_SR = 16000
+SPEECH_SR = 22050
 MUSIC_SECONDS = 10.0
 MUSIC_TRAIN_SECONDS = 10.0
 SPEECH_SECONDS = 6.0
 SPEECH_TRAIN_SECONDS = 4.0
 NOISE_TRAIN_SECONDS = 4.0
-N_MUSIC = 8
+N_MUSIC_PER_PART = 6
+N_SPEECH_PER_PART = 18
+SPLIT_FILE = os.path.join(HERE, "split.json")
+APT_PACKAGES = ["fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont", "csound-soundfont",
+                "fillets-ng-data-nl", "fillets-ng-data-cs", "klettres-data", "espeak-ng",
+                "festival", "festvox-kallpc16k", "festvox-kdlpc16k", "festvox-us-slt-hts",
+                "sonic-pi-samples", "hydrogen-drumkits"]
 
 # --------------------------------------------------------------------------
 # Speech material
@@ -99,100 +106,67 @@ SENTENCES = [
     "The soup kitchen served hot meals to everyone who came.",
 ]
 
-# Synthetic voices: (name, description, synthesiser spec)
-VOICES = {
-    "espeak-en-us-m3": {"tool": "espeak-ng", "voice": "en-us+m3", "speed": 155, "pitch": 45},
-    "espeak-en-gb-f3": {"tool": "espeak-ng", "voice": "en-gb+f3", "speed": 150, "pitch": 55},
-    "espeak-en-us-f2": {"tool": "espeak-ng", "voice": "en-us+f2", "speed": 165, "pitch": 60},
-    "festival-kal": {"tool": "text2wave", "voice": "kal_diphone"},
+# Instruments beyond _sources.INSTRUMENTS (programs of the tune part's FluidR3_GM renderings).
+EXTRA_INSTRUMENTS = {
+    "epiano":        S.InstrumentSpec("epiano", 4, "chords", 48, 79, 85),
+    "vibraphone":    S.InstrumentSpec("vibraphone", 11, "melody", 60, 86, 95),
+    "reed_organ":    S.InstrumentSpec("reed_organ", 20, "chords", 48, 74, 80),
+    "steel_guitar":  S.InstrumentSpec("steel_guitar", 25, "arpeggio", 45, 71, 95),
+    "fingered_bass": S.InstrumentSpec("fingered_bass", 33, "bass", 28, 48, 100),
+    "viola":         S.InstrumentSpec("viola", 41, "line", 48, 72, 95),
+    "strings2":      S.InstrumentSpec("strings2", 49, "chords", 48, 76, 80),
+    "horn":          S.InstrumentSpec("horn", 60, "line", 41, 65, 95),
+    "alto_sax":      S.InstrumentSpec("alto_sax", 65, "melody", 56, 80, 95),
 }
-# Talkers only used in babble noise.
-BABBLE_VOICES = {
-    "espeak-en-gb-m1": {"tool": "espeak-ng", "voice": "en-gb+m1", "speed": 170, "pitch": 35},
-    "espeak-en-sc-m4": {"tool": "espeak-ng", "voice": "en-gb-scotland+m4", "speed": 160, "pitch": 50},
-    "espeak-en-us-f4": {"tool": "espeak-ng", "voice": "en-us+f4", "speed": 175, "pitch": 65},
-    "espeak-en-m7": {"tool": "espeak-ng", "voice": "en+m7", "speed": 150, "pitch": 40},
-}
-FILLETS_SPEAKERS = {
-    "v": "fillets-ng-data-nl, Dutch voice of the big fish (male, median F0 ~140 Hz)",
-    "m": "fillets-ng-data-nl, Dutch voice of the small fish (higher voice, median F0 ~220 Hz)",
-}
-
-# Recorded noises from sonic-pi-samples (CC0, freesound), with the usable
-# stationary part [a, b] in seconds and where the training excerpt starts.
-# The recordings are short (8-9 s), so the mixture excerpt [a, split] is
-# looped with 0.2 s crossfades to the item length and the training excerpt is
-# [split, b]; the two never share audio. Both have their slow level trend
-# (1 s RMS envelope) divided out so that the loop has no level jumps.
-RECORDED_NOISES = {
-    "vinyl_hiss": {"a": 0.0, "split": 4.2, "b": 8.0,
-                   "desc": "vinyl record hiss and crackle (sonic-pi-samples vinyl_hiss.flac, "
-                           "veezay, freesound 130393, CC0)"},
-    "ambi_sauna": {"a": 0.3, "split": 4.0, "b": 7.0,
-                   "desc": "sauna steam hiss (sonic-pi-samples ambi_sauna.flac, CC0)"},
-}
-
-# The speech items: (speech source, noise type, SNR in dB).
-# Speech source "fillets:v"/"fillets:m" is recorded voice; others are VOICES keys.
-SPEECH_ITEMS = [
-    ("fillets:v", "vinyl_hiss", 0.0),
-    ("espeak-en-us-m3", "pink", 5.0),
-    ("fillets:m", "hum50", 10.0),
-    ("festival-kal", "ambi_sauna", 5.0),
-    ("espeak-en-gb-f3", "babble", 10.0),
-    ("fillets:v", "white", 5.0),
-    ("fillets:m", "babble", 0.0),
-    ("espeak-en-us-f2", "brown", 0.0),
-    ("espeak-en-gb-f3", "vinyl_hiss", 10.0),
-]
-
-SYNTH_NOISE_DESC = {
-    "white": "synthetic white Gaussian noise",
-    "pink": "synthetic pink noise (1/f power spectrum)",
-    "brown": "synthetic brown noise (1/f^2 power spectrum)",
-    "hum50": "synthetic 50 Hz mains hum with 8 harmonics, slow amplitude wobble, faint noise floor",
-    "babble": "babble: sum of 5 other talkers (espeak-ng voices and Fish Fillets lines of "
-              "other speakers), random start offsets",
-}
-
-# --------------------------------------------------------------------------
-# Music material
-# --------------------------------------------------------------------------
-
-HARMONY = ["piano", "guitar", "organ", "strings"]
-MELODY = ["violin", "flute", "clarinet", "trumpet", "marimba", "oboe"]
-LOW = ["bass", "cello"]
+S.INSTRUMENTS.update(EXTRA_INSTRUMENTS)
+ROLE_GROUP = {"chords": "harmony", "arpeggio": "harmony", "melody": "melody",
+              "bass": "low", "line": "low"}
 
 
-def choose_music_items(rng):
-    """Deterministic list of (instrument names, mix soundfont, train soundfont)."""
-    harm = list(rng.permutation(HARMONY))
-    mel = list(rng.permutation(MELODY))
-    low = list(rng.permutation(LOW))
+def load_split(path=SPLIT_FILE):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _pools(programs):
+    """harmony / melody / low instrument names among the given GM programs."""
+    by_prog = {spec.program: name for name, spec in S.INSTRUMENTS.items()}
+    pools = {"harmony": [], "melody": [], "low": []}
+    for p in programs:
+        name = by_prog[p]
+        pools[ROLE_GROUP[S.INSTRUMENTS[name].role]].append(name)
+    return pools
+
+
+def choose_music_items(split, part, rng):
+    """(instrument names, soundfont) of each music item of ``part``: one harmony and
+    one melody instrument, plus a low one in two out of three items. Renderings
+    (soundfont + program) come only from the part's list in split.json."""
+    rends = split["music"][part]["renderings"]
+    pools = [{k: [v[j] for j in rng.permutation(len(v))] for k, v in _pools(r["programs"]).items()}
+             for r in rends]
     items = []
-    for i in range(N_MUSIC):
-        names = [harm[i % len(harm)], mel[i % len(mel)]]
-        if i % 3 != 0:                     # two out of three items have 3 instruments
-            if i % 3 == 1:
-                names.append(low[(i // 3) % len(low)])
-            else:                          # a second melody instrument, other register
-                m1 = S.INSTRUMENTS[names[1]]
-                for cand in mel[(i + 3) % len(mel):] + mel[:(i + 3) % len(mel)]:
-                    c = S.INSTRUMENTS[cand]
-                    if cand not in names and abs((c.low + c.high) - (m1.low + m1.high)) / 2 >= 5:
-                        names.append(cand)
-                        break
-                else:
-                    names.append(low[0])
-        # soundfonts: about a third of the items have a training/mixture timbre mismatch
-        if i % 3 == 1:
-            sfs = ("FluidR3_GM", "TimGM6mb") if i != 7 else ("TimGM6mb", "FluidR3_GM")
-        elif i == 5:
-            sfs = ("TimGM6mb", "TimGM6mb")
-        else:
-            sfs = ("FluidR3_GM", "FluidR3_GM")
-        items.append((names, sfs[0], sfs[1]))
+    for i in range(N_MUSIC_PER_PART):
+        r, k = i % len(rends), i // len(rends)     # k-th item of rendering r
+        p = pools[r]
+        nh = len(p["harmony"])
+        names = [p["harmony"][k % nh], p["melody"][(k + k // nh) % len(p["melody"])]]
+        if i % 3 != 0:
+            names.append(p["low"][(i // 3) % len(p["low"])])
+        items.append((names, rends[r]["soundfont"]))
     return items
+
+
+def speech_plan(split, part):
+    """(voice, noise, SNR) of each speech item of ``part``."""
+    sp = split["speech"][part]
+    noises = list(sp["noise_recordings"]) + list(sp["synthetic_noises"])
+    snrs = split["speech"]["snr_db"]
+    plan = []
+    for i in range(N_SPEECH_PER_PART):
+        plan.append((sp["voices"][i % len(sp["voices"])], noises[i % len(noises)],
+                     float(snrs[(i + i // len(noises)) % len(snrs)])))
+    return plan
 
 
 # --------------------------------------------------------------------------
@@ -234,8 +208,8 @@ def piece_info(piece):
 # Music items
 # --------------------------------------------------------------------------
 
-def build_music_item(idx, names, sf_mix, sf_train, rng, out):
-    item_id = f"music-{idx:02d}"
+def build_music_item(item_id, part, names, sf_mix, rng, out):
+    sf_train = sf_mix
     d = os.path.join(out, item_id)
     piece = S.random_piece(rng, MUSIC_SECONDS)
     raw = []
@@ -271,7 +245,7 @@ def build_music_item(idx, names, sf_mix, sf_train, rng, out):
                            "n_notes": n_notes, "train_n_notes": len(tnotes),
                            "train_level_shortfall_db": round(short, 2)}
     return {
-        "id": item_id, "kind": "music", "sample_rate": MUSIC_SR,
+        "id": item_id, "kind": "music", "part": part, "sample_rate": MUSIC_SR,
         "duration_s": MUSIC_SECONDS, "mixture": rel(os.path.join(d, "mixture.wav")),
         "stems": stem_paths, "train": train_paths, "snr_db": None,
         "soundfont": {"mixture": sf_mix, "train": sf_train},
@@ -290,134 +264,12 @@ def build_music_item(idx, names, sf_mix, sf_train, rng, out):
 # Speech items
 # --------------------------------------------------------------------------
 
-class SpeechPool:
-    """Hands out voice lines / sentences without reuse inside one build."""
-
-    def __init__(self, rng, use_festival=True):
-        self.rng = rng
-        self.use_festival = use_festival
-        self.lines = {}
-        for spk in FILLETS_SPEAKERS:
-            ls = S.fillets_lines(spk)
-            self.lines[spk] = [ls[i] for i in rng.permutation(len(ls))]
-        self.sentences = [SENTENCES[i] for i in rng.permutation(len(SENTENCES))]
-        self.item_used = set()
-
-    def _take_lines(self, spk, seconds, sr):
-        x, used = S.concat_lines(self.lines[spk], sr, seconds)
-        self.lines[spk] = [p for p in self.lines[spk] if p not in used]
-        return x, [os.path.relpath(p, S.FILLETS_DIR) for p in used]
-
-    def _synth(self, voice_name):
-        spec = {**VOICES, **BABBLE_VOICES}[voice_name]
-        if spec["tool"] == "text2wave":
-            return lambda text: S.festival(text, SPEECH_SR)
-        return lambda text: S.espeak(text, spec["voice"], SPEECH_SR, spec["speed"], spec["pitch"])
-
-    def begin_item(self):
-        """Sentences are not reused inside one item (mixture, training clips
-        and babble); across items the pool is reshuffled when it runs low."""
-        self.item_used = set()
-
-    def _take_sentences(self, voice_name, seconds, sr):
-        if len(self.sentences) < 8:
-            fresh = [SENTENCES[i] for i in self.rng.permutation(len(SENTENCES))]
-            self.sentences += [s for s in fresh
-                               if s not in self.item_used and s not in self.sentences]
-        x, used = S.tts_sentences(self._synth(voice_name), self.sentences, sr, seconds)
-        self.sentences = [s for s in self.sentences if s not in used]
-        self.item_used.update(used)
-        return x, used
-
-    def take(self, source, seconds):
-        """Return (signal, description dict) for ``seconds`` of speech."""
-        if source.startswith("fillets:"):
-            spk = source.split(":")[1]
-            x, used = self._take_lines(spk, seconds, SPEECH_SR)
-            return x, {"type": "recorded", "package": "fillets-ng-data-nl",
-                       "speaker": spk, "speaker_desc": FILLETS_SPEAKERS[spk],
-                       "language": "nl", "files": used}
-        spec = {**VOICES, **BABBLE_VOICES}[source]
-        x, used = self._take_sentences(source, seconds, SPEECH_SR)
-        desc = {"type": "synthetic", "tool": spec["tool"], "voice": spec["voice"],
-                "language": "en", "sentences": used}
-        if spec["tool"] == "espeak-ng":
-            desc.update(speed=spec["speed"], pitch=spec["pitch"])
-        return x, desc
-
-
-def make_babble(pool, target, seconds, rng):
-    """Five talkers other than ``target``: three espeak voices, and two
-    Fish Fillets lines streams (of speakers other than the target)."""
-    n = int(round(seconds * SPEECH_SR))
-    talkers = [v for v in BABBLE_VOICES if v != target]
-    fil = [s for s in FILLETS_SPEAKERS if f"fillets:{s}" != target]
-    chosen = [talkers[i] for i in rng.permutation(len(talkers))[:3]]
-    chosen += [f"fillets:{s}" for s in fil]
-    while len(chosen) < 5:
-        chosen.append(f"fillets:{fil[0]}")
-    total = np.zeros(n)
-    parts = []
-    for who in chosen:
-        x, desc = pool.take(who, seconds + 1.5)
-        off = int(rng.integers(0, int(1.5 * SPEECH_SR)))
-        x = x[off:off + n]
-        x = S.fade(S.fit_length(x, n), SPEECH_SR)
-        total += x / S.rms(x)
-        parts.append({"talker": who, "start_offset_s": round(off / SPEECH_SR, 3), **desc})
-    return total / S.rms(total), parts
-
-
-def make_noise(kind, seconds, train_seconds, rng, pool, target):
-    """Return (noise, train_noise, description)."""
-    n = int(round(seconds * SPEECH_SR))
-    nt = int(round(train_seconds * SPEECH_SR))
-    if kind in RECORDED_NOISES:
-        info = RECORDED_NOISES[kind]
-        rec = S.read_mono(S.sonic_pi_sample(kind), SPEECH_SR)
-        a, sp, b = (int(info[k] * SPEECH_SR) for k in ("a", "split", "b"))
-        seg = S.flatten_envelope(rec[a:sp], SPEECH_SR)
-        start = int(rng.integers(0, len(seg) // 2))
-        noise = S.loop_excerpt(seg, start, n, SPEECH_SR)
-        train = S.flatten_envelope(rec[sp:b], SPEECH_SR)[:nt]
-        return noise, S.fade(train, SPEECH_SR), {
-            "type": "recorded", "package": "sonic-pi-samples", "name": kind,
-            "file": S.sonic_pi_sample(kind), "desc": info["desc"],
-            "mixture_excerpt_s": [info["a"], info["split"]],
-            "mixture_excerpt_start_s": round(info["a"] + start / SPEECH_SR, 3),
-            "mixture_looped": len(seg) - start < n,
-            "level_trend_flattened": True,
-            "train_excerpt_s": [info["split"], round(info["split"] + len(train) / SPEECH_SR, 3)],
-        }
-    if kind in ("white", "pink", "brown"):
-        e = {"white": 0, "pink": 1, "brown": 2}[kind]
-        noise = S.colored_noise(rng, n, e)
-        train = S.colored_noise(rng, nt, e)
-        return S.fade(noise, SPEECH_SR), S.fade(train, SPEECH_SR), {
-            "type": "synthetic", "name": kind, "desc": SYNTH_NOISE_DESC[kind],
-            "spectral_exponent": e}
-    if kind == "hum50":
-        noise = S.hum(rng, n, SPEECH_SR)
-        train = S.hum(rng, nt, SPEECH_SR)
-        return S.fade(noise, SPEECH_SR), S.fade(train, SPEECH_SR), {
-            "type": "synthetic", "name": kind, "desc": SYNTH_NOISE_DESC[kind], "f0_hz": 50.0}
-    if kind == "babble":
-        noise, parts = make_babble(pool, target, seconds, rng)
-        train, tparts = make_babble(pool, target, train_seconds, rng)
-        return noise, train, {"type": "synthetic-mix", "name": kind,
-                              "desc": SYNTH_NOISE_DESC[kind], "talkers": parts,
-                              "train_talkers": tparts}
-    raise ValueError(kind)
-
-
-def build_speech_item(idx, source, noise_kind, snr_db, rng, pool, out):
-    item_id = f"speech-{idx:02d}"
+def build_speech_item(item_id, part, voice, noise_kind, snr_db, rng, pool, split, out):
     d = os.path.join(out, item_id)
-    pool.begin_item()
-    clean, sdesc = pool.take(source, SPEECH_SECONDS)
-    train_speech, tdesc = pool.take(source, SPEECH_TRAIN_SECONDS)
-    noise, train_noise, ndesc = make_noise(noise_kind, SPEECH_SECONDS, NOISE_TRAIN_SECONDS,
-                                           rng, pool, source)
+    clean, sdesc = pool.take(voice, SPEECH_SECONDS)
+    train_speech, tdesc = pool.take(voice, SPEECH_TRAIN_SECONDS)
+    noise, train_noise, ndesc = V.make_noise(noise_kind, split["speech"][part], SPEECH_SR,
+                                             SPEECH_SECONDS, NOISE_TRAIN_SECONDS, rng, pool)
     noise = noise * S.snr_scale(clean, noise, snr_db)
     (c32, n32), mix, _ = S.mix_float32([clean, noise], peak=0.8)
     c64, n64 = c32.astype(np.float64), n32.astype(np.float64)
@@ -435,7 +287,7 @@ def build_speech_item(idx, source, noise_kind, snr_db, rng, pool, out):
     write_f32(paths["train_speech"], ts, SPEECH_SR)
     write_f32(paths["train_noise"], tn, SPEECH_SR)
     return {
-        "id": item_id, "kind": "speech", "sample_rate": SPEECH_SR,
+        "id": item_id, "kind": "speech", "part": part, "sample_rate": SPEECH_SR,
         "duration_s": SPEECH_SECONDS, "mixture": rel(paths["mixture"]),
         "stems": {"speech": rel(paths["speech"]), "noise": rel(paths["noise"])},
         "train": {"speech": rel(paths["train_speech"]), "noise": rel(paths["train_noise"])},
@@ -443,7 +295,7 @@ def build_speech_item(idx, source, noise_kind, snr_db, rng, pool, out):
                              "noise": round(len(tn) / SPEECH_SR, 3)},
         "snr_db": snr_db, "snr_db_measured": round(float(measured), 4),
         "soundfont": None, "mismatch": False,
-        "speech_source": source, "noise_type": noise_kind,
+        "speech_source": voice, "noise_type": noise_kind,
         "train_level_shortfall_db": {"speech": round(ts_short, 2), "noise": round(tn_short, 2)},
         "sources": {"speech": sdesc, "train_speech": tdesc, "noise": ndesc},
     }
@@ -492,9 +344,7 @@ def tool_versions():
     v = {}
     try:
         out = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Version}\\n",
-                              "fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont",
-                              "fillets-ng-data-nl", "espeak-ng", "festival",
-                              "festvox-kallpc16k", "sonic-pi-samples"],
+                              *APT_PACKAGES],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
         for line in out.splitlines():
             if line.strip():
@@ -518,10 +368,45 @@ def clean_out(out):
         return
     for name in os.listdir(out):
         p = os.path.join(out, name)
-        if re.fullmatch(r"(music|speech|drums)-\d\d", name) and os.path.isdir(p):
+        if re.fullmatch(r"(music|speech|drums)-((tune|test)-)?\d\d", name) and os.path.isdir(p):
             shutil.rmtree(p)
         elif name == "manifest.json":
             os.remove(p)
+
+
+def ensure_dependencies(install=True):
+    """apt-get the missing Debian packages (after apt-get update) and pip-install
+    pretty_midi if needed; with ``install=False`` only report what is missing."""
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n", *APT_PACKAGES],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    have = {ln.split()[0] for ln in out.splitlines() if ln.endswith("installed")}
+    missing = [p for p in APT_PACKAGES if p not in have]
+    if missing:
+        if not install:
+            sys.exit("missing Debian packages: " + " ".join(missing))
+        print("installing with apt-get:", " ".join(missing), flush=True)
+        subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+                       check=True, stdout=subprocess.DEVNULL)
+    try:
+        import pretty_midi  # noqa: F401
+    except ImportError:
+        if not install:
+            sys.exit("missing Python package pretty_midi (pip install pretty_midi)")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pretty_midi"], check=True)
+
+
+def build_part(split, part, rng_music, rng_speech, out, items):
+    for i, (names, sf) in enumerate(choose_music_items(split, part, rng_music)):
+        it = build_music_item(f"music-{part}-{i:02d}", part, names, sf, rng_music, out)
+        items.append(it)
+        print(f"  {it['id']}: {'+'.join(names):32s} {sf}", flush=True)
+    pool = V.VoicePool(rng_speech, SENTENCES, SPEECH_SR)
+    for i, (voice, noise, snr) in enumerate(speech_plan(split, part)):
+        it = build_speech_item(f"speech-{part}-{i:02d}", part, voice, noise, snr, rng_speech,
+                               pool, split, out)
+        items.append(it)
+        print(f"  {it['id']}: {voice:26s} + {noise:32s} SNR {snr:4.1f} dB", flush=True)
 
 
 def main(argv=None):
@@ -529,9 +414,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ap.add_argument("--out", default=os.path.join(HERE, "data"),
                     help="output folder (default benchmarks/quality/data)")
-    ap.add_argument("--no-festival", action="store_true",
-                    help="replace the festival voice by an espeak-ng voice "
-                         "(if festival is not installed)")
+    ap.add_argument("--drums", action="store_true", help="also build the 8 drum items")
+    ap.add_argument("--no-install", action="store_true",
+                    help="never run apt-get or pip; stop if something is missing")
     ap.add_argument("--no-verify", action="store_true", help="skip the check after building")
     ap.add_argument("--verify-only", action="store_true",
                     help="only check an existing set in --out (mixture == sum of stems, SNRs)")
@@ -540,54 +425,31 @@ def main(argv=None):
 
     if args.verify_only:
         sys.exit(0 if verify(out) else 1)
-
-    tools = ["fluidsynth", "espeak-ng"] + ([] if args.no_festival else ["text2wave"])
-    try:
-        S.require_tools(tools, [S.SOUNDFONTS["FluidR3_GM"], S.SOUNDFONTS["TimGM6mb"],
-                                S.FILLETS_DIR, S.SONIC_PI_DIR]
-                        + [S.sonic_pi_sample(k) for k in RECORDED_NOISES]
-                        + _drums.required_files()
-                        + ([] if args.no_festival else [S.FESTIVAL_KAL]))
-        if not S.fillets_lines("v") or not S.fillets_lines("m"):
-            raise S.MissingDependency("no Dutch voice lines found under " + S.FILLETS_DIR
-                                      + " (apt package fillets-ng-data-nl)")
-    except S.MissingDependency as e:
-        sys.exit(str(e))
+    ensure_dependencies(install=not args.no_install)
+    split = load_split()
 
     t0 = time.time()
     os.makedirs(out, exist_ok=True)
     clean_out(out)
-    # Independent random streams for music and speech, so that changing one
-    # part of the set does not reshuffle the other.
+    # Independent random streams per part and kind: the tune part's pieces,
+    # lines and noise realisations never depend on the test part's.
     ss = np.random.SeedSequence(args.seed)
-    rng_music, rng_speech, rng_drums = (np.random.default_rng(s) for s in ss.spawn(3))
-
+    streams = [np.random.default_rng(s) for s in ss.spawn(5)]
     items = []
-    for i, (names, sf_mix, sf_train) in enumerate(choose_music_items(rng_music)):
-        it = build_music_item(i, names, sf_mix, sf_train, rng_music, out)
-        items.append(it)
-        print(f"  {it['id']}: {'+'.join(names):28s} mix={sf_mix:10s} train={sf_train:10s}"
-              f"{'  MISMATCH' if it['mismatch'] else ''}", flush=True)
-
-    pool = SpeechPool(rng_speech)
-    for i, (source, noise_kind, snr) in enumerate(SPEECH_ITEMS):
-        if args.no_festival and source == "festival-kal":
-            source = "espeak-en-us-m3"
-        it = build_speech_item(i, source, noise_kind, snr, rng_speech, pool, out)
-        items.append(it)
-        print(f"  {it['id']}: {source:16s} + {noise_kind:11s} SNR {snr:4.1f} dB "
-              f"(measured {it['snr_db_measured']:.3f})", flush=True)
-
-    for i, (source, detail) in enumerate(_drums.DRUM_ITEMS):
-        it = _drums.build_drum_item(i, source, detail, rng_drums, out, write_f32)
-        items.append(it)
-        print(f"  {it['id']}: kick+snare+hihat from {source} {detail}", flush=True)
+    build_part(split, "tune", streams[0], streams[1], out, items)
+    build_part(split, "test", streams[2], streams[3], out, items)
+    if args.drums:
+        for i, (source, detail) in enumerate(_drums.DRUM_ITEMS):
+            it = _drums.build_drum_item(i, source, detail, streams[4], out, write_f32)
+            items.append(it)
+            print(f"  {it['id']}: kick+snare+hihat from {source} {detail}", flush=True)
 
     manifest = {
         "version": MANIFEST_VERSION,
         "generator": "benchmarks/quality/make_set.py",
         "seed": args.seed,
-        "options": {"no_festival": bool(args.no_festival)},
+        "options": {"drums": bool(args.drums)},
+        "split": "benchmarks/quality/split.json",
         "format": "mono WAV, float32 (subtype FLOAT); mixture == float32 sum of stems "
                   "added in listed order; paths relative to this file",
         "tool_versions": tool_versions(),
@@ -599,6 +461,9 @@ def main(argv=None):
             "espeak-ng": "GPL-3+ (synthesiser; its output is generated audio)",
             "festival/festvox-kallpc16k": "free licence of CSTR/Edinburgh and CMU "
                                          "(see /usr/share/doc/festvox-kallpc16k/copyright)",
+            "fillets-ng-data-cs": "GPL-2",
+            "klettres-data, hydrogen-drumkits, csound-soundfont, festvox-kdlpc16k, "
+            "festvox-us-slt-hts": "free licences, see /usr/share/doc/<package>/copyright",
             "generated arrangements": "CC0",
         },
         "items": items,

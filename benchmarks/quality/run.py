@@ -1,19 +1,21 @@
 #!/usr/bin/env python
-"""Separation-quality benchmark: every method on every item of the set built by make_set.py.
+"""Separation-quality benchmark: every method on every item of both parts of the set.
 
-For each item the methods of the registry ``METHODS`` run with their default
-settings; their estimates are scored with :func:`nmfaudio.evaluate` (BSS-Eval v3
-SDR/SIR/SAR via mir_eval, SI-SDR, SDR improvement over the mixture). One table,
-per item and mean per (kind, method), is printed and written into
-``benchmarks/RESULTS.md`` between the ``quality`` markers, with the command and
-date; the rest of that file is kept.
+Choose on ``tune``, report on ``test`` (see ``split.json``). For each item the
+methods of the registry ``METHODS`` run with their default settings; their
+estimates are scored with :func:`nmfaudio.evaluate` (BSS-Eval v3 SDR via
+mir_eval and SI-SDR; for speech also STOI and wide-band PESQ of the speech
+source). Tables with mean, median and min … max over the items of each part,
+side by side, a cost / do-no-harm table and the per-item rows are printed and
+written into ``benchmarks/RESULTS.md`` between the ``quality`` markers, with the
+command and date; the rest of that file is kept.
 
     python benchmarks/quality/make_set.py      # once: builds benchmarks/quality/data/
     python benchmarks/quality/run.py [--jobs 2] [--methods oracle,mixture] [--kinds speech]
 
 Music items report the mean over their sources; speech items report the speech
-source only (the noise estimate is still part of the BSS-Eval computation, so
-SIR means speech-to-noise).
+source only (the noise estimate is still part of the BSS-Eval computation).
+Needs ``pip install -e ".[metrics]"`` (pystoi, pesq) for the speech metrics.
 
 A method is a function ``fn(item) -> estimates``: an array
 ``(n_sources, n_samples)`` in the order of ``item.names``. Add one with
@@ -50,7 +52,15 @@ DEFAULT_RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 KINDS = ("music", "speech")
 COLUMNS = [("sdr", "SDR"), ("sir", "SIR"), ("sar", "SAR"), ("si_sdr", "SI-SDR"),
-           ("sdr_improvement", "SDRi"), ("seconds", "time (s)")]
+           ("sdr_improvement", "SDRi"), ("stoi", "STOI"), ("stoi_improvement", "ΔSTOI"),
+           ("pesq", "PESQ-WB"), ("seconds", "time (s)"), ("peak_mb", "peak MB")]
+# Metrics summarised per part (mean, median, min–max over items) for each kind.
+SUMMARY = {"speech": [("sdr", "SDR"), ("si_sdr", "SI-SDR"), ("stoi", "STOI"), ("pesq", "PESQ-WB")],
+           "music": [("sdr", "SDR"), ("si_sdr", "SI-SDR")],
+           "drums": [("sdr", "SDR"), ("si_sdr", "SI-SDR")]}
+PARTS = ("tune", "test")
+#: Do-no-harm: an item counts as harmed when STOI(estimate) < STOI(noisy input) - HARM.
+HARM = 0.02
 
 
 # --------------------------------------------------------------------------- items
@@ -62,6 +72,7 @@ class Item:
 
     id: str
     kind: str
+    part: str
     sr: int
     names: list            # stem names, in manifest order
     mixture: np.ndarray    # (n_samples,)
@@ -95,7 +106,7 @@ def load_item(data_dir: Path, entry: dict) -> Item:
         return y
 
     names = list(entry["stems"])
-    return Item(id=entry["id"], kind=entry["kind"], sr=int(entry["sample_rate"]), names=names,
+    return Item(id=entry["id"], kind=entry["kind"], part=entry.get("part", "all"), sr=int(entry["sample_rate"]), names=names,
                 mixture=get(entry["mixture"]), stems=np.stack([get(entry["stems"][n]) for n in names]),
                 train={n: get(p) for n, p in entry["train"].items()}, info=entry)
 
@@ -225,6 +236,15 @@ def noisereduce_stationary(item):
     return _speech_and_rest(item, np.asarray(clean, dtype=np.float32)[..., :len(item.mixture)])
 
 
+@method("noisereduce-nonstationary", kinds=("speech",), available=_importable("noisereduce"))
+def noisereduce_nonstationary(item):
+    """noisereduce.reduce_noise(stationary=False), defaults, no noise clip; noise = y - clean."""
+    import noisereduce
+
+    clean = noisereduce.reduce_noise(y=item.mixture, sr=item.sr, stationary=False)
+    return _speech_and_rest(item, np.asarray(clean, dtype=np.float32)[..., :len(item.mixture)])
+
+
 # Drum items (kind "drums" of make_set.py; issue #9): kick/snare/hihat, no training clips.
 KINDS = KINDS + ("drums",)
 
@@ -291,37 +311,60 @@ def _warm_up(item, method_names):
             pass  # the timed run reports the error
 
 
+def _score(item, est, permute, mix_scores=None):
+    """Metrics of one estimate: BSS-Eval and SI-SDR (all sources, speech: the speech
+    row), plus STOI and PESQ-WB of the speech source; improvements over ``mix_scores``."""
+    res = nmfaudio.evaluate(dict(zip(item.names, item.stems)), dict(zip(item.names, est)),
+                            permute=permute)
+    if item.kind == "speech":
+        j = item.target
+        out = dict(res["per_source"][j])
+        per = nmfaudio.evaluate(item.stems[j:j + 1], est[j:j + 1], metrics=("stoi", "pesq"),
+                                sr=item.sr)
+        out.update(per["per_source"][0])
+    else:
+        out = dict(res["mean"])
+    out.pop("name", None)
+    if mix_scores is not None:
+        for k in ("sdr", "si_sdr", "stoi", "pesq"):
+            if out.get(k) is not None and mix_scores.get(k) is not None:
+                out[k + "_improvement"] = out[k] - mix_scores[k]
+    return out, res["per_source"]
+
+
 def run_item(data_dir, entry, method_names, threads):
     """All requested methods on one item; returns a list of row dicts."""
+    import tracemalloc
+
     _limit_threads(threads)
     item = load_item(data_dir, entry)
     _warm_up(item, method_names)
+    mix_scores, _ = _score(item, np.stack([item.mixture] * len(item.names)), False)
     rows = []
     for name in method_names:
         m = METHODS[name]
         if item.kind not in m.kinds:
             continue
-        row = {"item": item.id, "kind": item.kind, "method": name}
+        row = {"item": item.id, "kind": item.kind, "part": item.part, "method": name}
         try:
+            tracemalloc.start()
             t0 = time.perf_counter()
             est = m.fn(item)
             row["seconds"] = time.perf_counter() - t0
+            row["peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+            tracemalloc.stop()
             est = np.asarray(est)
             if est.shape != item.stems.shape:
                 raise ValueError(f"estimates have shape {est.shape}, expected {item.stems.shape}")
-            res = nmfaudio.evaluate(dict(zip(item.names, item.stems)), dict(zip(item.names, est)),
-                                    mixture=item.mixture, permute=m.permute)
+            metrics, per_source = _score(item, est, m.permute, mix_scores)
         except Exception as exc:  # one failing method must not stop the benchmark
+            tracemalloc.stop()
             row["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
             traceback.print_exc(file=sys.stderr)
             rows.append(row)
             continue
-        if item.kind == "speech":
-            metrics = res["per_source"][item.target]
-        else:
-            metrics = res["mean"]
         row.update({k: metrics[k] for k, _ in COLUMNS if k in metrics})
-        row["per_source"] = res["per_source"]
+        row["per_source"] = per_source
         rows.append(row)
     return rows
 
@@ -333,30 +376,103 @@ def _mean(values):
     return float(np.mean(vals))
 
 
+def _stats(values):
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return None
+    return {"mean": float(np.mean(vals)), "median": float(np.median(vals)),
+            "min": float(np.min(vals)), "max": float(np.max(vals)), "n": len(vals),
+            "missing": len(values) - len(vals)}
+
+
 def summarise(rows, method_names):
-    """Means per (kind, method) over the items where the method ran without error."""
+    """Statistics per (kind, method, part) over the items where the method ran without error."""
     out = []
+    parts = sorted({r["part"] for r in rows}, key=lambda p: (PARTS + (p,)).index(p))
     for kind in KINDS:
         for name in method_names:
-            sel = [r for r in rows if r["kind"] == kind and r["method"] == name]
-            ok = [r for r in sel if "error" not in r]
-            if not sel:
-                continue
-            mean = {"kind": kind, "method": name, "n": len(ok), "failed": len(sel) - len(ok)}
-            for k, _ in COLUMNS:
-                mean[k] = _mean([r.get(k) for r in ok]) if ok else None
-            out.append(mean)
+            for part in parts:
+                sel = [r for r in rows if r["kind"] == kind and r["method"] == name
+                       and r["part"] == part]
+                if not sel:
+                    continue
+                ok = [r for r in sel if "error" not in r]
+                s = {"kind": kind, "method": name, "part": part, "n": len(ok),
+                     "failed": len(sel) - len(ok)}
+                for k, _ in COLUMNS:
+                    s[k] = _stats([r.get(k) for r in ok])
+                if kind == "speech":
+                    d = [r.get("stoi_improvement") for r in ok]
+                    s["harmed"] = sum(1 for v in d if v is not None and v < -HARM)
+                out.append(s)
     return out
 
 
 def _fmt(v, key):
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"
-    return f"{v:.2f}" if key == "seconds" else f"{v:.1f}"
+    if key in ("stoi", "stoi_improvement"):
+        return f"{v:.3f}"
+    if key in ("seconds", "pesq", "pesq_improvement"):
+        return f"{v:.2f}"
+    if key == "peak_mb":
+        return f"{v:.0f}"
+    return f"{v:.1f}"
+
+
+def _cells(st, key):
+    if st is None:
+        return ["—", "—", "—"]
+    return [_fmt(st["mean"], key), _fmt(st["median"], key),
+            f"{_fmt(st['min'], key)} … {_fmt(st['max'], key)}"]
+
+
+def _summary_tables(means, kind, parts):
+    sel = [m for m in means if m["kind"] == kind]
+    methods = list(dict.fromkeys(m["method"] for m in sel))
+    get = {(m["method"], m["part"]): m for m in sel}
+    n_items = {p: max((m["n"] + m["failed"] for m in sel if m["part"] == p), default=0)
+               for p in parts}
+    what = "speech source only" if kind == "speech" else "mean over each item's sources"
+    lines = [f"#### {kind} ({what}; " + ", ".join(f"{p}: {n_items[p]} items" for p in parts) + ")",
+             ""]
+    for key, head in SUMMARY[kind]:
+        lines += [f"**{head}**", "",
+                  "| method | " + " | ".join(f"{p} mean | {p} median | {p} min … max" for p in parts)
+                  + " |", "| --- " + "| ---: " * (3 * len(parts)) + "|"]
+        for name in methods:
+            cells = []
+            for p in parts:
+                m = get.get((name, p))
+                cells += _cells(m[key] if m else None, key)
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    extra = [("seconds", "time (s), mean"), ("peak_mb", "peak MB, max")]
+    head = []
+    for p in parts:
+        if kind == "speech":
+            head += [f"{p} ΔSTOI mean", f"{p} harmed"]
+        head += [f"{p} {h}" for _, h in extra]
+    lines += ["**Cost" + (" and do-no-harm" if kind == "speech" else "") + "**", "",
+              "| method | " + " | ".join(head) + " |", "| --- " + "| ---: " * len(head) + "|"]
+    for name in methods:
+        cells = []
+        for p in parts:
+            m = get.get((name, p))
+            if kind == "speech":
+                d = m and m["stoi_improvement"]
+                cells += [_fmt(d["mean"], "stoi") if d else "—",
+                          f"{m['harmed']}/{m['n']}" if m else "—"]
+            cells += [_fmt(m[k]["max" if k == "peak_mb" else "mean"], k) if m and m[k] else "—"
+                      for k, _ in extra]
+        fail = sum(get[(name, p)]["failed"] for p in parts if (name, p) in get)
+        lines.append(f"| {name}{f' ({fail} failed)' if fail else ''} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def markdown(rows, means, *, command, date, data_info, skipped, load):
-    head = "| " + " | ".join(h for _, h in COLUMNS) + " |"
+    seen = {m["part"] for m in means}
+    parts = [p for p in PARTS if p in seen] + sorted(seen - set(PARTS))
     lines = [
         "## Separation quality (`benchmarks/quality`)",
         "",
@@ -366,44 +482,41 @@ def markdown(rows, means, *, command, date, data_info, skipped, load):
         f"nmfaudio {nmfaudio.__version__}, Python {platform.python_version()}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs, {load}.",
         "",
-        "All values in dB except time, higher is better. BSS-Eval v3 (mir_eval) SDR, SIR, SAR; "
-        "SI-SDR; SDRi = SDR improvement over the unprocessed mixture. Time: wall-clock seconds of "
-        "the method on the item, including any dictionary learning, excluding scoring. "
-        "**Music: mean over the item's sources. Speech: the speech source only** "
-        "(SIR = speech-to-noise). Every method runs with its default settings. "
-        "The `mixture` row's SAR is huge by construction (the mixture has no artefacts, only "
-        "interference) and carries no information.",
+        "**Choose on `tune`, report on `test`**: the parts share no voice, babble talker, noise "
+        "recording or instrument rendering (soundfont + GM program), see "
+        "`benchmarks/quality/split.json`. SDR (BSS-Eval v3, mir_eval) and SI-SDR in dB; STOI "
+        "(pystoi, 0–1) and PESQ-WB (pesq, ITU-T P.862.2 at 16 kHz, MOS 1–4.64), higher is better. "
+        "**Speech: the speech source only; music: mean over the item's sources.** Mean, median "
+        "and min … max are over items. ΔSTOI = STOI(estimate) − STOI(noisy input); *harmed* "
+        f"counts items whose ΔSTOI < −{HARM}. Time: wall-clock seconds of the method on one item, "
+        "including dictionary learning, excluding scoring; peak MB: largest Python/numpy "
+        "allocation peak of the method (tracemalloc). Every method runs with default settings. "
+        "`mixture` is the unprocessed input.",
         "",
         "Methods:",
         "",
     ]
     ran = {m["method"] for m in means}
-    used = [name for name in METHODS if name in ran]
-    for name in used:
+    for name in [n for n in METHODS if n in ran]:
         lines.append(f"- `{name}`: {METHODS[name].about}")
     for name, why in skipped:
         lines.append(f"- `{name}`: not run ({why})")
-    lines += ["", "### Means", ""]
+    lines += [""]
     for kind in KINDS:
-        sel = [m for m in means if m["kind"] == kind]
-        if not sel:
-            continue
-        what = "speech source only" if kind == "speech" else "mean over sources"
-        n_items = max(m["n"] + m["failed"] for m in sel)
-        lines += [f"**{kind}** ({what}; {n_items} item{'s' if n_items != 1 else ''})", "",
-                  "| method " + head, "| --- " + "| ---: " * len(COLUMNS) + "|"]
-        for m in sel:
-            note = f" ({m['failed']} failed)" if m["failed"] else ""
-            lines.append(f"| {m['method']}{note} | " + " | ".join(_fmt(m[k], k) for k, _ in COLUMNS) + " |")
-        lines.append("")
-    lines += ["### Per item", "", "| item | method " + head, "| --- | --- " + "| ---: " * len(COLUMNS) + "|"]
+        if any(m["kind"] == kind for m in means):
+            lines += _summary_tables(means, kind, parts)
+    cols = [c for c in COLUMNS if c[0] not in ("sir", "sar")]
+    head = "| " + " | ".join(h for _, h in cols) + " |"
+    lines += ["<details><summary>Per item</summary>", "",
+              "| item | part | method " + head, "| --- | --- | --- " + "| ---: " * len(cols) + "|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['item']} | {r['method']} | failed: {r['error']} |" + " |" * (len(COLUMNS) - 1))
+            lines.append(f"| {r['item']} | {r['part']} | {r['method']} | failed: {r['error']} |"
+                         + " |" * (len(cols) - 1))
         else:
-            lines.append(f"| {r['item']} | {r['method']} | "
-                         + " | ".join(_fmt(r.get(k), k) for k, _ in COLUMNS) + " |")
-    return "\n".join(lines) + "\n"
+            lines.append(f"| {r['item']} | {r['part']} | {r['method']} | "
+                         + " | ".join(_fmt(r.get(k), k) for k, _ in cols) + " |")
+    return "\n".join(lines + ["", "</details>", ""]) + "\n"
 
 
 def write_section(path: Path, section: str):
@@ -492,10 +605,6 @@ def main(argv=None):
     means = summarise(rows, names)
     data_info = (f"{len(entries)} items built by `make_set.py` (seed {manifest.get('seed')}, "
                  f"manifest version {manifest.get('version')})")
-    mismatch = [e["id"] for e in entries if e.get("mismatch")]
-    if mismatch:
-        data_info += (f"; {', '.join(mismatch)} have training clips rendered with the other "
-                      "soundfont (timbre mismatch)")
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load = (f"{args.jobs} worker process{'es' if args.jobs > 1 else ''} with {args.threads} BLAS "
             f"thread{'s' if args.threads > 1 else ''} each; load average {load0:.1f} at the start "

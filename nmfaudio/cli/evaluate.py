@@ -7,7 +7,10 @@ import json
 from ._common import track_name
 
 _COLUMNS = [("sdr", "SDR"), ("sir", "SIR"), ("sar", "SAR"), ("si_sdr", "SI-SDR"),
-            ("sdr_improvement", "SDRi"), ("si_sdr_improvement", "SI-SDRi")]
+            ("stoi", "STOI"), ("pesq", "PESQ-WB"),
+            ("sdr_improvement", "SDRi"), ("si_sdr_improvement", "SI-SDRi"),
+            ("stoi_improvement", "STOIi"), ("pesq_improvement", "PESQi")]
+_ALL = ("sdr", "sir", "sar", "si_sdr", "stoi", "pesq")  # nmfaudio.evaluate.ALL_METRICS
 
 
 def add_parser(sub):
@@ -25,20 +28,27 @@ def add_parser(sub):
                    help="the unprocessed mixture; adds the improvement over it (SDRi, SI-SDRi)")
     p.add_argument("--permute", action="store_true",
                    help="match estimates to references by the best permutation (mean SIR)")
+    p.add_argument("--metrics", default=None, metavar="M1,M2",
+                   help="comma-separated metrics from " + ",".join(_ALL) + " (default "
+                        "sdr,sir,sar,si_sdr; sdr/sir/sar come from one BSS-Eval run). stoi and "
+                        "pesq (wide-band, computed at 16 kHz) need pip install "
+                        "\"nmfaudio[metrics]\"")
     p.add_argument("--json", action="store_true", help="print only JSON on stdout")
     p.set_defaults(func=run)
     return p
 
 
-def _fmt(v) -> str:
-    return "—" if v is None else f"{v:.2f}"
+def _fmt(v, key="") -> str:
+    if v is None:
+        return "—"
+    return f"{v:.3f}" if key.startswith("stoi") else f"{v:.2f}"
 
 
 def format_table(result) -> str:
     """A plain-text table of an :func:`nmfaudio.evaluate` result (dB)."""
     cols = [(k, h) for k, h in _COLUMNS if k in result["mean"]]
-    rows = [[r["name"]] + [_fmt(r[k]) for k, _ in cols] for r in result["per_source"]]
-    rows.append(["mean"] + [_fmt(result["mean"][k]) for k, _ in cols])
+    rows = [[r["name"]] + [_fmt(r[k], k) for k, _ in cols] for r in result["per_source"]]
+    rows.append(["mean"] + [_fmt(result["mean"][k], k) for k, _ in cols])
     head = ["source"] + [h for _, h in cols]
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))]
@@ -73,7 +83,12 @@ def run(args) -> int:
     if len(set(rates.values())) > 1:
         listing = ", ".join(f"{p}: {r} Hz" for p, r in rates.items())
         raise ParameterError(f"the files have different sample rates ({listing})")
-    result = evaluate(refs, dict(zip(refs, ests)), mixture=mix, permute=args.permute)
+    metrics = None
+    if args.metrics is not None:
+        metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    sr = next(iter(rates.values()))
+    result = evaluate(refs, dict(zip(refs, ests)), mixture=mix, permute=args.permute,
+                      metrics=metrics, sr=sr)
     for row, ref, j in zip(result["per_source"], args.ref, result["permutation"]):
         row["reference"], row["estimate"] = ref, args.est[j]  # which files were compared
     if args.json:
