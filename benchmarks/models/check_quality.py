@@ -20,8 +20,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import nmfaudio  # noqa: E402
+from nmfaudio.models import store  # noqa: E402
 
 ALIASES = {"epiano": "electric-piano", "alto_sax": "saxophone"}
+
+
+def _bytes(d):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return store.write_model(d, Path(tmp) / "d.npz").read_bytes()
 
 
 def score(refs, out, mix):
@@ -34,7 +42,7 @@ def main(argv=None):
     ap.add_argument("data")
     ap.add_argument("--prefix", default="music-test")
     args = ap.parse_args(argv)
-    rows = {"models": [], "clips": []}
+    rows = {"models": [], "clips": [], "clips-f16": []}
     known = {m["name"] for m in nmfaudio.list_models()}
     print(f"{'item':16s} {'sources':28s} {'models SDR':>10s} {'SI-SDR':>7s} {'clips SDR':>10s} {'SI-SDR':>7s}")
     for item in sorted(Path(args.data).glob(args.prefix + "*")):
@@ -49,10 +57,15 @@ def main(argv=None):
         dicts = [nmfaudio.learn_dictionary(nmfaudio.load(item / "train" / f"{n}.wav", sr=sr)[0], sr, name=m)
                  for n, m in zip(names, models)]
         sup = nmfaudio.separate(mix, sr, dictionaries=dicts)
+        # the storage format's cost: the same clip dictionaries after a float16 write/read round trip
+        d16 = [store.read_model(_bytes(d)) for d in dicts]
+        c = score(refs, nmfaudio.separate(mix, sr, dictionaries=d16), mix)
         a, b = score(refs, out, mix), score(refs, sup, mix)
         rows["models"].append(a)
         rows["clips"].append(b)
-        print(f"{item.name:16s} {','.join(models):28s} {a[0]:10.2f} {a[1]:7.2f} {b[0]:10.2f} {b[1]:7.2f}", flush=True)
+        rows["clips-f16"].append(c)
+        print(f"{item.name:16s} {','.join(models):28s} {a[0]:10.2f} {a[1]:7.2f} {b[0]:10.2f} {b[1]:7.2f}"
+              f"   (clips via float16: {c[0]:.3f} / {c[1]:.3f})", flush=True)
     for k, v in rows.items():
         v = np.array(v)
         print(f"{k:6s}: SDR {v[:, 0].mean():.2f} ± {v[:, 0].std():.2f} dB, "
@@ -60,7 +73,7 @@ def main(argv=None):
     loads = []
     for _ in range(7):
         t = time.perf_counter()
-        nmfaudio.models.store.read_model((Path(nmfaudio.models.__file__).parent / "piano.npz").read_bytes())
+        store.read_model((Path(nmfaudio.models.__file__).parent / "piano.npz").read_bytes())
         loads.append(time.perf_counter() - t)
     print(f"load time (piano, uncached read+decode): median {1000 * np.median(loads):.1f} ms over 7")
 

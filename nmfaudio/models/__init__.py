@@ -26,7 +26,11 @@ def _index():
 
 
 def list_models() -> list[dict]:
-    """Describe every bundled model.
+    """Describe every bundled model (reads only the small index, opens no model file).
+
+    Parameters
+    ----------
+    None
 
     Returns
     -------
