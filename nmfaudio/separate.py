@@ -110,7 +110,7 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
                       loss=res.loss)
 
 
-def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
+def separate(y, sr, *, instruments=None, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
              n_components=None, beta="kl", n_fft=None, hop_length=None, win_length=None,
              window="hann", mask="soft", mask_power=2.0, max_iter=None, tol=1e-4,
              grouping="mfcc", random_state=0, callback=None):
@@ -136,6 +136,11 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
     sr : int > 0
         Sample rate of ``y``. With dictionaries it must equal theirs (resample with
         ``nmfaudio.load(path, sr=d.sr)``); a mismatch raises ParameterError naming both.
+    instruments : list of str or None
+        Names of bundled models (:func:`nmfaudio.list_models`), e.g. ``["piano", "bass"]``,
+        used as ``dictionaries``; each name at most once. A mixture at another rate than
+        the models' is resampled to it and the sources back (so they sum to ``y`` only up
+        to resampling error).
     dictionaries : list of SourceDictionary or None
         Trained source dictionaries (see :func:`learn_dictionary`).
     n_sources : int > 0 or None
@@ -181,6 +186,12 @@ def separate(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsit
     >>> sorted(out), out["source1"].shape, out["source1"].dtype
     (['source1', 'source2'], (8000,), dtype('float32'))
     """
+    if instruments is not None:  # bundled models by name; the logic is in nmfaudio/models
+        from .models.instruments import separate_instruments
+        return separate_instruments(
+            y, sr, instruments, dictionaries=dictionaries, n_sources=n_sources, n_free=n_free,
+            free_sparsity=free_sparsity, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+            mask_power=mask_power, max_iter=max_iter, random_state=random_state, callback=callback)
     return separate_with_details(
         y, sr, dictionaries=dictionaries, n_sources=n_sources, n_free=n_free,
         free_sparsity=free_sparsity, n_components=n_components, beta=beta, n_fft=n_fft,

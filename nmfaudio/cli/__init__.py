@@ -42,9 +42,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _command_modules():
     from . import batch, denoise, evaluate, plot, separate, train
-    from . import drums
+    from . import drums, models
 
-    return [separate, train, denoise, evaluate, plot, batch, drums]
+    return [separate, train, denoise, evaluate, plot, batch, drums, models]
 
 
 def get_parser() -> argparse.ArgumentParser:
