@@ -34,6 +34,8 @@ def cases():
     d_noise = nmfaudio.learn_dictionary(noise, sr, name="noise", stft=p, n_components=4, max_iter=30,
                                         pitch_shifts=())
     nd = nmfaudio.learn_noise_dictionary(noise, sr, n_components=4, stft_params=p)
+    d_tone_kl = nmfaudio.learn_dictionary(tone, sr, name="tone", stft=p, n_components=4, max_iter=30,
+                                          beta="kl")
     out = {}
     out["unsup_mono"] = nmfaudio.separate(mix, sr, n_sources=2, n_fft=512, max_iter=40)
     out["unsup_stereo"] = nmfaudio.separate(stereo, sr, n_sources=2, n_fft=512, max_iter=40)
@@ -45,9 +47,14 @@ def cases():
     out["sup_residual"] = nmfaudio.separate(stereo, sr, dictionaries=[d_tone], n_free=3)
     out["denoise_noise_sample"] = nmfaudio.denoise_sources(mix, sr, noise=noise, stft_params=p, max_iter=40)
     out["denoise_noise_dict"] = nmfaudio.denoise_sources(stereo, sr, noise_dictionary=nd, max_iter=40)
-    out["denoise_speech_dict"] = nmfaudio.denoise_sources(mix, sr, speech_dictionary=d_tone, max_iter=40)
-    out["denoise_both_dicts"] = nmfaudio.denoise_sources(mix, sr, speech_dictionary=d_tone,
+    out["denoise_speech_dict"] = nmfaudio.denoise_sources(mix, sr, speech_dictionary=d_tone_kl, max_iter=40)
+    out["denoise_both_dicts"] = nmfaudio.denoise_sources(mix, sr, speech_dictionary=d_tone_kl,
                                                          noise_dictionary=nd, max_iter=40)
+    out["denoise_speech_noise_sample"] = nmfaudio.denoise_sources(mix, sr, speech_dictionary=d_tone_kl,
+                                                                  noise=noise, max_iter=40)
+    # beta = 0.5 speech dictionary: the old code fitted KL anyway; changes by design
+    out["CHANGED_denoise_speech_dict_b05"] = nmfaudio.denoise_sources(mix, sr, speech_dictionary=d_tone,
+                                                                      max_iter=40)
     out["denoise_blind"] = nmfaudio.denoise_sources(mix, sr, stft_params=p, max_iter=40)
     out["drums_mono"] = nmfaudio.split_drums(clicks + 0.05 * noise, sr, n_fft=512, max_iter=30)
     out["drums_stereo"] = nmfaudio.split_drums(np.stack([clicks, clicks + noise]), sr, n_fft=512,
