@@ -201,7 +201,7 @@ def mask_sources(S, estimates, *, mask="soft", mask_power=2.0, spectrogram_power
     >>> S = np.full((3, 4), 2 + 0j)
     >>> M, parts = nmfaudio.mask_sources(S, np.stack([3 * np.ones((3, 4)), np.ones((3, 4))]),
     ...                                  mask_power=1)
-    >>> M[:, 0, 0], parts[0, 0, 0]
+    >>> M[:, 0, 0], complex(parts[0, 0, 0])
     (array([0.75, 0.25]), (1.5+0j))
     """
     if mask == "soft":
