@@ -11,7 +11,7 @@ from .exceptions import AudioFileError, ConvergenceWarning, NmfAudioError, Param
 from .io import load, save
 from .stft import STFTParams, istft, magnitude, stft
 from .nmf import NMFResult, beta_divergence, nmf
-from .masking import apply_masks, binary_masks, soft_masks
+from .masking import apply_masks, binary_masks, mask_sources, reconstruct_sources, soft_masks, sources_to_audio
 from .grouping import group_components
 from .separate import separate, separate_spectrogram
 from .separation import Separation
@@ -46,7 +46,8 @@ __all__ = [
     "AudioFileError", "ConvergenceWarning", "NmfAudioError", "ParameterError",
     "load", "save", "STFTParams", "stft", "istft", "magnitude",
     "NMFResult", "beta_divergence", "nmf", "NMF",
-    "soft_masks", "binary_masks", "apply_masks", "group_components",
+    "soft_masks", "binary_masks", "apply_masks", "mask_sources", "reconstruct_sources",
+    "sources_to_audio", "group_components",
     "Separation", "separate", "separate_spectrogram", "separate_supervised_spectrogram",
     "SourceDictionary", "learn_dictionary", "denoise", "denoise_sources", "learn_noise_dictionary", "__version__",
     "evaluate", "si_sdr", "oracle_separate",

@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
-from .dictionary import SourceDictionary, learn_dictionary
+from ._random import random_templates
+from .dictionary import SourceDictionary, learn_dictionary, spectrogram
 from .exceptions import ParameterError
-from .masking import apply_masks, soft_masks
+from .masking import reconstruct_sources, source_estimates
 from .nmf import nmf
-from .separation import stack_channels, unstack_channels
+from .separation import stack_channels
 from .supervised import frame_init
-from .stft import STFTParams, istft, stft
+from .stft import STFTParams
 
 __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary"]
 
@@ -34,7 +35,8 @@ def default_denoise_stft(sr) -> STFTParams:
     return STFTParams(n_fft=max(n_fft, 64))
 
 
-def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_params=None, random_state=0):
+def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_params=None, random_state=0,
+                           beta="kl", power=1.0):
     """Learn the noise model :func:`denoise` uses from a sample of the noise alone.
 
     Parameters
@@ -47,6 +49,11 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     stft_params : STFTParams or None
         Default :func:`default_denoise_stft` of ``sr``.
     random_state : int
+    beta : str or float
+        β-divergence of the fit (default KL); :func:`denoise` passes a speech
+        dictionary's β so that both models describe the same spectrogram.
+    power : float > 0
+        Spectrogram exponent (1 = magnitude, 2 = power).
 
     Returns
     -------
@@ -63,7 +70,7 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     """
     params = stft_params if stft_params is not None else default_denoise_stft(sr)
     return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft=params,
-                            beta="kl", pitch_shifts=(), random_state=random_state)
+                            beta=beta, power=power, pitch_shifts=(), random_state=random_state)
 
 
 def _quiet_frames_noise(V, fraction):
@@ -139,16 +146,52 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
     else:
         params = stft_params if stft_params is not None else default_denoise_stft(sr)
 
-    S = stft(y, params=params)
+    beta, power = _model_settings(noise_dictionary, speech_dictionary)
+    S, V = spectrogram(y, params=params, power=power)
     lead, T = S.shape[:-2], S.shape[-1]
-    V = stack_channels(np.abs(S))
-    dtype = V.dtype
-    rng = np.random.default_rng(random_state)
-
+    V = stack_channels(V)
     if noise is not None:
         noise = valid_audio(noise, "noise")
-        noise_dictionary = learn_noise_dictionary(noise, sr, n_components=Kn,
-                                                         stft_params=params, random_state=random_state)
+        noise_dictionary = learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
+                                                  random_state=random_state, beta=beta, power=power)
+    W0, n_s, update_W, lam = _initial_templates(V, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
+                                                sparsity=sparsity, random_state=random_state)
+    res = nmf(V, W=W0, H=frame_init(V, W0.shape[1]).astype(V.dtype), beta=beta, update_W=update_W,
+              max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
+    labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
+    est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
+    return reconstruct_sources(S, est, names=("clean", "noise"), stft_params=params, length=y.shape[-1],
+                               dtype=y.dtype, mask_power=mask_power, spectrogram_power=power)
+
+
+def _model_settings(noise_dictionary, speech_dictionary):
+    """``(beta, power)`` of the denoising model.
+
+    The dictionaries' spectrogram power (both must describe the same spectrogram) and
+    β (the speech dictionary's when both are given); KL on magnitudes without any.
+    """
+    given = [d for d in (speech_dictionary, noise_dictionary) if d is not None]
+    if not given:
+        return 1.0, 1.0
+    first = given[0]
+    for d in given[1:]:
+        if d.power != first.power:
+            raise ParameterError(
+                f"speech and noise dictionaries model different spectrograms: {first.name!r} has "
+                f"power={first.power}, {d.name!r} has power={d.power}; expected the same power"
+            )
+    return float(first.beta), float(first.power)
+
+
+def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity, random_state):
+    """``(W0, n_speech, update_W, sparsity)``: speech columns first, then noise.
+
+    Dictionary templates stay fixed; the other side is free (random start, from
+    :func:`nmfaudio._random.random_templates`). With no model at all the noise
+    templates are learned from the quietest frames (KL on magnitudes).
+    """
+    dtype = V.dtype
+    rng = np.random.default_rng(random_state)
     W_noise = None if noise_dictionary is None else noise_dictionary.W.astype(dtype)
     W_speech = None if speech_dictionary is None else speech_dictionary.W.astype(dtype)
     if W_noise is None and W_speech is None:
@@ -159,34 +202,15 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
             W_noise = W_noise / np.maximum(W_noise.sum(axis=0), np.finfo(dtype).tiny)
         else:
             W_noise = np.full((V.shape[0], Kn), 1.0 / V.shape[0], dtype=dtype)
-
-    def free(k):
-        Wf = rng.random((V.shape[0], k)).astype(dtype) + dtype.type(0.1)
-        return Wf / Wf.sum(axis=0)
-
     if W_noise is not None and W_speech is not None:
-        W0 = np.concatenate([W_speech, W_noise], axis=1)
-        update_W, lam = False, 0.0
-        n_s = W_speech.shape[1]
-    elif W_noise is not None:
-        W0 = np.concatenate([free(Ks), W_noise], axis=1)
-        n_s = Ks
-        update_W = np.arange(W0.shape[1]) < n_s
-        lam = np.where(update_W, sparsity, 0.0)
-    else:
-        W0 = np.concatenate([W_speech, free(Kn)], axis=1)
-        n_s = W_speech.shape[1]
-        update_W = np.arange(W0.shape[1]) >= n_s
-        lam = 0.0
-    res = nmf(V, W=W0, H=frame_init(V, W0.shape[1]).astype(dtype), beta="kl", update_W=update_W,
-              max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
-    est = np.stack([res.W[:, :n_s] @ res.H[:n_s], res.W[:, n_s:] @ res.H[n_s:]])
-    est = np.stack([unstack_channels(e, lead, T) for e in est])
-    masks = soft_masks(est, power=mask_power)
-    parts = apply_masks(S, masks)
-    n = y.shape[-1]
-    return {name: istft(p, params=params, length=n).astype(y.dtype, copy=False)
-            for name, p in zip(("clean", "noise"), parts)}
+        return np.concatenate([W_speech, W_noise], axis=1), W_speech.shape[1], False, 0.0
+    if W_noise is not None:
+        W0 = np.concatenate([random_templates(rng, V.shape[0], Ks, dtype), W_noise], axis=1)
+        update_W = np.arange(W0.shape[1]) < Ks
+        return W0, Ks, update_W, np.where(update_W, sparsity, 0.0)
+    W0 = np.concatenate([W_speech, random_templates(rng, V.shape[0], Kn, dtype)], axis=1)
+    n_s = W_speech.shape[1]
+    return W0, n_s, np.arange(W0.shape[1]) >= n_s, 0.0
 
 
 def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
@@ -236,6 +260,15 @@ def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
     With neither ``noise`` nor a dictionary, the noise model is learned from the
     quietest 20 % of the frames (blind denoising): it assumes the noise is
     roughly stationary and the speech has pauses.
+
+    The model is fitted on the spectrogram the dictionaries describe: with a
+    ``noise_dictionary`` and/or ``speech_dictionary``, ``V = |S| ** d.power`` is
+    factorised with the β-divergence ``d.beta`` (both dictionaries must agree on
+    the power; the speech dictionary's β wins when both are given), a ``noise``
+    sample is then learned with the same β and power, and the
+    soft mask is ``(W_s H_s) ** (mask_power / d.power)`` normalised, so that
+    ``mask_power`` stays an exponent on magnitudes. Without dictionaries the
+    model is KL on magnitudes.
 
     Examples
     --------

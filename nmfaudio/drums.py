@@ -17,10 +17,10 @@ import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, valid_audio
 from .exceptions import ParameterError
-from .masking import apply_masks, soft_masks
+from .masking import reconstruct_sources
 from ._convolutive import conv as _conv
 from .nmfd import nmfd
-from .stft import STFTParams, istft, stft
+from .stft import STFTParams, stft
 
 __all__ = ["split_drums", "drum_templates", "DRUMS"]
 
@@ -174,7 +174,5 @@ def split_drums(y, sr, *, n_fft=2048, hop_length=None, n_lags=12, per_drum=1,
         sl = slice(d * P, (d + 1) * P)
         lam = _conv(res.W[:, sl], res.H[sl])
         est.append(np.stack([lam[:, c * (T + L): c * (T + L) + T] for c in range(C)]).reshape(*lead, F, T))
-    masks = soft_masks(np.stack(est), power=mask_power)
-    parts = apply_masks(S, masks)
-    return {name: istft(p, params=params, length=y.shape[-1]).astype(y.dtype, copy=False)
-            for name, p in zip(DRUMS, parts)}
+    return reconstruct_sources(S, np.stack(est), names=DRUMS, stft_params=params, length=y.shape[-1],
+                               dtype=y.dtype, mask_power=mask_power)

@@ -11,8 +11,10 @@ import numpy as np
 
 from ._checks import check_finite_array, check_finite_float
 from .exceptions import ParameterError
+from .separation import unstack_channels
 
-__all__ = ["soft_masks", "binary_masks", "apply_masks"]
+__all__ = ["soft_masks", "binary_masks", "apply_masks", "source_estimates", "mask_sources",
+           "reconstruct_sources", "sources_to_audio"]
 
 
 def _as_estimates(estimates) -> np.ndarray:
@@ -132,3 +134,160 @@ def apply_masks(S, masks):
             f"masks have shape {masks.shape}; expected (n_sources,) + S.shape = (n, {', '.join(map(str, S.shape))})"
         )
     return masks.astype(S.real.dtype, copy=False) * S[None]
+
+
+def source_estimates(W, H, labels, n_sources, *, lead_shape=(), n_frames=None):
+    """Per-source model spectrograms ``W_s @ H_s``, channels unstacked.
+
+    Parameters
+    ----------
+    W : np.ndarray [shape=(n_freq, K)]
+        Templates (shared by every channel).
+    H : np.ndarray [shape=(K, C * n_frames)]
+        Activations, the channels side by side along time (see
+        :func:`nmfaudio.separation.stack_channels`).
+    labels : np.ndarray [shape=(K,)]
+        Source index in ``[0, n_sources)`` of each component.
+    n_sources : int
+    lead_shape : tuple
+        Channel axes of the mixture STFT (``()`` for mono).
+    n_frames : int or None
+        Frames per channel; needed when ``lead_shape`` is not empty.
+
+    Returns
+    -------
+    estimates : np.ndarray [shape=(n_sources, *lead_shape, n_freq, n_frames)]
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> W, H = np.ones((3, 2)), np.ones((2, 8))           # 2 channels of 4 frames
+    >>> nmfaudio.masking.source_estimates(W, H, np.array([0, 1]), 2, lead_shape=(2,), n_frames=4).shape
+    (2, 2, 3, 4)
+    """
+    labels = np.asarray(labels)
+    est = [W[:, labels == s] @ H[labels == s] for s in range(n_sources)]
+    if lead_shape:
+        est = [unstack_channels(e, tuple(lead_shape), n_frames) for e in est]
+    return np.stack(est)
+
+
+def mask_sources(S, estimates, *, mask="soft", mask_power=2.0, spectrogram_power=1.0):
+    """Masks from per-source estimates, applied to the mixture STFT.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_freq, n_frames), complex]
+        Mixture STFT.
+    estimates : np.ndarray [shape=(n_sources, ..., n_freq, n_frames)]
+        Non-negative models of ``|S_s| ** spectrogram_power`` per source.
+    mask : {"soft", "binary"}
+    mask_power : float > 0
+        Soft-mask exponent on *magnitudes* (2 = Wiener): the mask is
+        ``est_s ** (mask_power / spectrogram_power)`` normalised over sources.
+    spectrogram_power : float > 0
+        The power the estimates model (1 = magnitude, 2 = power spectrogram).
+
+    Returns
+    -------
+    masks : np.ndarray [shape=estimates.shape]
+        Sum to one over the first axis.
+    S_sources : np.ndarray [shape=(n_sources,) + S.shape, complex]
+        ``masks * S``; they sum to ``S``.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> S = np.full((3, 4), 2 + 0j)
+    >>> M, parts = nmfaudio.mask_sources(S, np.stack([3 * np.ones((3, 4)), np.ones((3, 4))]),
+    ...                                  mask_power=1)
+    >>> M[:, 0, 0], complex(parts[0, 0, 0])
+    (array([0.75, 0.25]), (1.5+0j))
+    """
+    if mask == "soft":
+        masks = soft_masks(estimates, power=mask_power / spectrogram_power)
+    elif mask == "binary":
+        masks = binary_masks(estimates)
+    else:
+        raise ParameterError(f"mask={mask!r} must be 'soft' or 'binary'")
+    return masks, apply_masks(S, masks)
+
+
+def reconstruct_sources(S, estimates, *, names, stft_params, length, dtype=None, mask="soft",
+                        mask_power=2.0, spectrogram_power=1.0):
+    """Estimates → masks → masked mixture STFT → waveforms: the last step of every separation.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_freq, n_frames), complex]
+        Mixture STFT, computed with ``stft_params``.
+    estimates : np.ndarray [shape=(n_sources, ..., n_freq, n_frames)]
+        Per-source models (e.g. from :func:`source_estimates`).
+    names : sequence of str [length=n_sources]
+        Keys of the result, in the order of ``estimates``.
+    stft_params : STFTParams
+        Settings of the inverse STFT (those of the forward one).
+    length : int > 0
+        Samples per output (the mixture's length).
+    dtype : numpy dtype or None
+        Output float dtype (the mixture's); ``None`` keeps the inverse STFT's.
+    mask, mask_power, spectrogram_power
+        See :func:`mask_sources`.
+
+    Returns
+    -------
+    sources : dict[str, np.ndarray]
+        ``name -> waveform [shape=(..., length)]``; they sum to the mixture up to
+        the STFT round trip.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> y = np.random.default_rng(0).standard_normal(2000).astype(np.float32)
+    >>> p = nmfaudio.STFTParams(n_fft=256)
+    >>> S = nmfaudio.stft(y, params=p)
+    >>> est = np.stack([np.abs(S), np.ones(S.shape, np.float32)])
+    >>> out = nmfaudio.reconstruct_sources(S, est, names=["a", "b"], stft_params=p, length=y.size,
+    ...                                    dtype=y.dtype)
+    >>> sorted(out), out["a"].dtype, bool(np.allclose(out["a"] + out["b"], y, atol=1e-5))
+    (['a', 'b'], dtype('float32'), True)
+    """
+    names = list(names)
+    if len(names) != len(estimates):
+        raise ParameterError(f"names has {len(names)} entries for {len(estimates)} sources")
+    _, S_sources = mask_sources(S, estimates, mask=mask, mask_power=mask_power,
+                                spectrogram_power=spectrogram_power)
+    return sources_to_audio(S_sources, names, stft_params=stft_params, length=length, dtype=dtype)
+
+
+def sources_to_audio(S_sources, names, *, stft_params, length, dtype=None):
+    """Inverse STFT of each source's masked STFT: ``{name: waveform (..., length)}``.
+
+    Parameters
+    ----------
+    S_sources : np.ndarray [shape=(n_sources, ..., n_freq, n_frames), complex]
+    names : sequence of str [length=n_sources]
+    stft_params : STFTParams
+    length : int > 0
+    dtype : numpy dtype or None
+        Output dtype; ``None`` keeps the inverse STFT's (float32 for complex64).
+
+    Returns
+    -------
+    sources : dict[str, np.ndarray]
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> p = nmfaudio.STFTParams(n_fft=64)
+    >>> S = nmfaudio.stft(np.ones(300, np.float32), params=p)
+    >>> nmfaudio.sources_to_audio(S[None], ["x"], stft_params=p, length=300)["x"].shape
+    (300,)
+    """
+    from .stft import istft
+
+    out = {}
+    for name, Ss in zip(names, S_sources):
+        y = istft(Ss, params=stft_params, length=length)
+        out[name] = y if dtype is None else y.astype(dtype, copy=False)
+    return out

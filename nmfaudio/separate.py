@@ -10,10 +10,10 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio, show
 from .exceptions import ParameterError
 from .grouping import GROUPING_METHODS, group_components
-from .masking import apply_masks, binary_masks, soft_masks
+from .masking import mask_sources, source_estimates, sources_to_audio
 from .nmf import nmf, resolve_beta
 from .separation import Separation, stack_channels, unstack_channels
-from .stft import STFTParams, istft, stft
+from .stft import STFTParams, stft
 from .supervised import _check_dictionaries, frame_init, separate_supervised_spectrogram
 
 __all__ = ["separate", "separate_with_details", "separate_spectrogram",
@@ -101,10 +101,8 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
               callback=callback)
     labels = group_components(res.W, res.H, n_sources, sr=sr, n_fft=n_fft, method=grouping,
                               random_state=random_state)
-    est = np.stack([res.W[:, labels == s] @ res.H[labels == s] for s in range(n_sources)])
-    est = np.stack([unstack_channels(e, lead, T) for e in est])
-    masks = soft_masks(est, power=mask_power) if mask == "soft" else binary_masks(est)
-    S_sources = apply_masks(S, masks)
+    est = source_estimates(res.W, res.H, labels, n_sources, lead_shape=lead, n_frames=T)
+    masks, S_sources = mask_sources(S, est, mask=mask, mask_power=mask_power)
     return Separation(names=names, S_sources=S_sources, masks=masks, W=res.W,
                       H=unstack_channels(res.H, lead, T), labels=labels, n_iter=res.n_iter,
                       loss=res.loss)
@@ -260,7 +258,6 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
             beta=beta, mask=mask, mask_power=mask_power, max_iter=200 if max_iter is None else max_iter,
             tol=tol, grouping=grouping, random_state=random_state, n_fft=params.n_fft,
             callback=callback)
-    out = {}
-    for name, Ss in zip(sep.names, sep.S_sources):
-        out[name] = istft(Ss, params=params, length=y.shape[-1]).astype(y.dtype, copy=False)
+    out = sources_to_audio(sep.S_sources, sep.names, stft_params=params, length=y.shape[-1],
+                           dtype=y.dtype)
     return out, sep, params

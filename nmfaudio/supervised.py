@@ -11,7 +11,8 @@ import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, check_seed, show
 from .exceptions import ParameterError
-from .masking import apply_masks, soft_masks
+from ._random import random_templates
+from .masking import mask_sources, source_estimates
 from .nmf import nmf
 from .separation import Separation, stack_channels, unstack_channels
 
@@ -169,10 +170,7 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     labels = np.concatenate([np.full(d.n_components, i) for i, d in enumerate(dicts)])
     K_fixed = labels.size
     if n_free:
-        rng = np.random.default_rng(random_state)
-        Wf = rng.random((V.shape[0], n_free)).astype(dtype) + dtype.type(0.1)
-        Wf /= Wf.sum(axis=0)
-        W_parts.append(Wf)
+        W_parts.append(random_templates(np.random.default_rng(random_state), V.shape[0], n_free, dtype))
         labels = np.concatenate([labels, np.full(n_free, len(dicts))])
     W0 = np.concatenate(W_parts, axis=1)
     K = W0.shape[1]
@@ -186,10 +184,9 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
               random_state=random_state, sparsity=sparsity, callback=callback,
               accelerate=accelerate)
     n_src = len(names)
-    est = np.stack([res.W[:, labels == s] @ res.H[labels == s] for s in range(n_src)])
-    est = np.stack([unstack_channels(e, lead, T) for e in est])
-    masks = soft_masks(est, power=mask_power / d0.power)
-    return Separation(names=names, S_sources=apply_masks(S, masks), masks=masks, W=res.W,
+    est = source_estimates(res.W, res.H, labels, n_src, lead_shape=lead, n_frames=T)
+    masks, S_sources = mask_sources(S, est, mask_power=mask_power, spectrogram_power=d0.power)
+    return Separation(names=names, S_sources=S_sources, masks=masks, W=res.W,
                       H=unstack_channels(res.H, lead, T), labels=labels, n_iter=res.n_iter,
                       loss=res.loss)
 
@@ -231,12 +228,9 @@ def _supervised_parallel(S, dicts, names, mask_power, max_iter, accelerate, n_wo
     labels = np.concatenate([np.full(d.n_components, i) for i, d in enumerate(dicts)])
     K = W0.shape[1]
     n_src = len(names)
-    sel = [labels == s for s in range(n_src)]
-    W_src = [np.ascontiguousarray(W0[:, m]) for m in sel]
     H = np.empty((C, K, T), dtype)
     masks = np.empty((n_src, C, F, T), dtype)
     S_sources = np.empty((n_src, C, F, T), S.dtype)
-    power = mask_power / d0.power
 
     def work(piece):
         c, a, b = piece
@@ -250,10 +244,9 @@ def _supervised_parallel(S, dicts, names, mask_power, max_iter, accelerate, n_wo
         res = nmf(V, W=W0, H=frame_init(V, K).astype(dtype), beta=d0.beta, update_W=False,
                   max_iter=max_iter, tol=0, n_threads=None, accelerate=accelerate)
         H[c, :, a:b] = res.H
-        est = np.stack([W_src[s] @ res.H[sel[s]] for s in range(n_src)])
-        M = soft_masks(est, power=power)
-        masks[:, c, :, a:b] = M
-        np.multiply(M, Sp[None], out=S_sources[:, c, :, a:b])
+        est = source_estimates(W0, res.H, labels, n_src)
+        masks[:, c, :, a:b], S_sources[:, c, :, a:b] = mask_sources(
+            Sp, est, mask_power=mask_power, spectrogram_power=d0.power)
         return res.loss, res.n_iter
 
     pieces = _chunks(C, T, n_workers)

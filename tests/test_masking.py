@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+import nmfaudio
+
 from nmfaudio import ParameterError, apply_masks, binary_masks, istft, soft_masks, stft
 
 
@@ -62,3 +64,39 @@ def test_bad_masks(est, kw, match):
 def test_apply_masks_shape_mismatch():
     with pytest.raises(ParameterError, match="masks have shape"):
         apply_masks(np.ones((5, 4), np.complex64), np.ones((2, 5, 3)))
+
+
+def test_reconstruct_sources_sum_to_mixture_and_keep_dtype():
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((2, 3001)).astype(np.float32)
+    p = nmfaudio.STFTParams(n_fft=256)
+    S = nmfaudio.stft(y, params=p)
+    est = rng.random((3,) + S.shape).astype(np.float32)
+    out = nmfaudio.reconstruct_sources(S, est, names=["a", "b", "c"], stft_params=p, length=3001,
+                                       dtype=y.dtype)
+    assert list(out) == ["a", "b", "c"]
+    assert all(v.shape == y.shape and v.dtype == np.float32 for v in out.values())
+    assert np.max(np.abs(sum(out.values()) - y)) < 1e-5
+
+
+def test_mask_sources_spectrogram_power_divides_the_mask_exponent():
+    est = np.stack([np.full((2, 3), 4.0), np.full((2, 3), 1.0)])
+    S = np.ones((2, 3), complex)
+    M2, _ = nmfaudio.mask_sources(S, est, mask_power=2.0, spectrogram_power=2.0)
+    M1, _ = nmfaudio.mask_sources(S, est, mask_power=1.0)
+    assert np.allclose(M2, M1)
+    assert np.allclose(M1[0], 0.8)  # 4 / (4 + 1)
+    with pytest.raises(nmfaudio.ParameterError, match="mask="):
+        nmfaudio.mask_sources(S, est, mask="hard")
+
+
+def test_denoise_uses_dictionary_beta():
+    rng = np.random.default_rng(0)
+    sr, p = 8000, nmfaudio.STFTParams(n_fft=256)
+    tone = np.sin(2 * np.pi * 440 * np.arange(8000) / sr).astype(np.float32)
+    noisy = tone + 0.1 * rng.standard_normal(8000).astype(np.float32)
+    kl = nmfaudio.learn_dictionary(tone, sr, name="s", stft=p, n_components=3, max_iter=20, beta="kl")
+    b05 = nmfaudio.SourceDictionary(name="s", W=kl.W, sr=sr, stft=p, beta=0.5, power=1.0)
+    a = nmfaudio.denoise(noisy, sr, speech_dictionary=kl, max_iter=20)
+    b = nmfaudio.denoise(noisy, sr, speech_dictionary=b05, max_iter=20)
+    assert not np.array_equal(a, b)  # same templates, different divergence
