@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio, show
+from ._options import check_separate_options
 from .exceptions import ParameterError
 from .grouping import GROUPING_METHODS, group_components
 from .masking import apply_masks, binary_masks, soft_masks
@@ -215,6 +216,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
     >>> sep.W.shape, params.n_fft
     ((257, 16), 512)
     """
+    check_separate_options(locals())  # an option this mode ignores raises
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
     random_state = check_seed(random_state)

@@ -48,13 +48,14 @@ def run(args) -> int:
     from ..separate import separate_with_details as separate_details
     from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
 
+    from .._options import check_separate_options
     from ..dictionary import SourceDictionary
     from ..exceptions import ParameterError
 
     if args.dicts and args.sources is not None:
         raise ParameterError("give either --dict (supervised) or --sources (unsupervised), not both")
-    if args.residual and not args.dicts:
-        raise ParameterError(f"--residual {args.residual} needs --dict (it adds free components to dictionaries)")
+    check_separate_options({"dictionaries": args.dicts or None, "n_free": args.residual,
+                            "n_components": args.components, "beta": args.beta}, flags=True)
     dicts = [SourceDictionary.load(p) for p in args.dicts]
     if dicts:
         names = [d.name for d in dicts] + (["residual"] if args.residual else [])
