@@ -25,6 +25,7 @@ from .batch import BatchReport, separate_many
 from .nmfd import NMFDResult, nmfd, nmfd_reconstruct
 from .drums import drum_templates, split_drums
 from .stream import separate_stream
+from .files import denoise_file, separate_file
 
 __version__ = "0.1.0"
 
@@ -38,5 +39,5 @@ __all__ = [
     "evaluate", "si_sdr", "oracle_separate",
     "separate_many", "BatchReport",
     "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
-    "separate_stream",
+    "separate_stream", "separate_file", "denoise_file",
 ]

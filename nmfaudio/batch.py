@@ -302,12 +302,12 @@ class BatchReport:
 
 def _load_dictionaries(dictionaries):
     from .dictionary import SourceDictionary
-    from .supervised import _check_dictionaries
+    from .dictionary import check_dictionaries
 
     if isinstance(dictionaries, (SourceDictionary, str, os.PathLike)):
         dictionaries = [dictionaries]
     dicts = [d if isinstance(d, SourceDictionary) else SourceDictionary.load(d) for d in dictionaries]
-    return tuple(_check_dictionaries(dicts))
+    return tuple(check_dictionaries(dicts))
 
 
 def _noise_dictionary(noise, random_state):
@@ -457,12 +457,12 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
         raise ParameterError(f"callback={show(callback)} is not callable")
 
     if dictionaries is not None:
-        from .supervised import _supervised_settings
+        from .supervised import supervised_settings
 
         dicts = _load_dictionaries(dictionaries)
         # resolved here so that the fingerprint names the solver actually run (a manifest
         # written with other defaults does not count as done)
-        n_iter, accelerate = _supervised_settings(dicts, n_free=n_free, max_iter=max_iter)
+        n_iter, accelerate = supervised_settings(dicts, n_free=n_free, max_iter=max_iter)
         model = _Model("supervised", {"n_free": n_free, "max_iter": n_iter, "accelerate": accelerate,
                                       "random_state": random_state}, dictionaries=dicts)
     elif denoise:

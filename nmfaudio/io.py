@@ -18,7 +18,7 @@ import numpy as np
 from ._checks import check_positive_int, valid_audio
 from .exceptions import AudioFileError, ParameterError
 
-__all__ = ["load", "save", "save_many", "atomic_write", "resample"]
+__all__ = ["load", "save", "save_many", "atomic_write", "resample", "output_format"]
 
 _FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _DEFAULT_SUBTYPE = {"WAV": "FLOAT", "FLAC": "PCM_24"}
@@ -122,6 +122,18 @@ def _check_wav_complete(path: Path) -> None:
                     )
                 return
             pos += 8 + length + (length & 1)
+
+
+def output_format(path) -> str:
+    """The libsndfile format ``path`` would be written in; ParameterError for other extensions.
+
+    Examples
+    --------
+    >>> from nmfaudio.io import output_format
+    >>> output_format("out.flac")
+    'FLAC'
+    """
+    return _format_of(Path(path))
 
 
 def _format_of(path: Path) -> str:

@@ -15,7 +15,8 @@ from .masking import apply_masks, binary_masks, soft_masks
 from .nmf import nmf, resolve_beta
 from .separation import Separation, stack_channels, unstack_channels
 from .stft import STFTParams, istft, stft
-from .supervised import _check_dictionaries, frame_init, separate_supervised_spectrogram
+from .dictionary import check_dictionaries as _check_dictionaries
+from .supervised import frame_init, separate_supervised_spectrogram
 
 __all__ = ["separate", "separate_with_details", "separate_spectrogram",
            "separate_supervised_spectrogram", "Separation",
@@ -23,6 +24,8 @@ __all__ = ["separate", "separate_with_details", "separate_spectrogram",
 
 #: Components per source used by unsupervised separation when ``n_components`` is None.
 COMPONENTS_PER_SOURCE = 8
+#: NMF iterations of unsupervised separation when ``max_iter`` is None.
+UNSUPERVISED_ITER = 200
 
 
 def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", mask="soft",
@@ -248,7 +251,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
         S = stft(y, params=params)
         sep = separate_spectrogram(
             S, sr=sr, n_sources=2 if n_sources is None else n_sources, n_components=n_components,
-            beta=beta, mask=mask, mask_power=mask_power, max_iter=200 if max_iter is None else max_iter,
+            beta=beta, mask=mask, mask_power=mask_power, max_iter=UNSUPERVISED_ITER if max_iter is None else max_iter,
             tol=tol, grouping=grouping, random_state=random_state, n_fft=params.n_fft,
             callback=callback)
     out = {}

@@ -171,7 +171,7 @@ def test_cli_batch_in_process(tmp_path, corpus, capsys):
 
 @pytest.mark.parametrize("argv, match", [
     (["batch", "x.wav", "-o", "o", "--sources", "2", "--denoise"], "not allowed with"),
-    (["batch", "x.wav", "-o", "o", "--noise", "n.wav"], "--noise is only used with --denoise"),
+    (["batch", "x.wav", "-o", "o", "--noise", "n.wav"], "--noise n.wav (only used in denoise mode)"),
     (["batch", "x.wav", "-o", "o", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "not both"),
     (["batch", "x.wav", "-o", "o", "--jobs", "0"], "must be a positive integer"),
     (["batch", "-o", "o"], "required"),

@@ -114,3 +114,34 @@ def test_cli_residual_without_dict_and_batch_noise_without_denoise_exit_2(tmp_pa
     assert main(["batch", str(mix_file), "-o", str(tmp_path / "o"), "--noise", str(mix_file)]) == 2
     assert "--noise" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_block_seconds_keeps_json_and_plot(tmp_path, mix_file, dicts, capsys):
+    import json
+
+    pytest.importorskip("matplotlib")
+    paths = [str(d.save(tmp_path / f"{d.name}.npz")) for d in dicts]
+    fig = tmp_path / "sep.png"
+    argv = ["separate", str(mix_file), "-o", str(tmp_path / "out"), "--dict", paths[0], "--dict",
+            paths[1], "--block-seconds", "0.5", "--json", "--plot", str(fig), "-q"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)  # ONE document, not bare paths
+    assert sorted(doc["outputs"]) == ["noise", "tone"]
+    assert doc["settings"]["mode"] == "supervised" and doc["sample_rate"] == 8000
+    assert all((tmp_path / "out" / "mix" / f"{n}.wav").exists() for n in ("noise", "tone"))
+    assert fig.stat().st_size > 0
+
+
+def test_separate_file_resamples_and_names_outputs_once(tmp_path, two_tone, dicts):
+    sr, a, b = two_tone
+    from nmfaudio.files import separate_file
+
+    path = nmfaudio.save(tmp_path / "take.wav", nmfaudio.io.resample(a + b, sr, 16000), 16000)
+    res = separate_file(path, tmp_path / "o", dictionaries=dicts, max_iter=5)
+    assert res.paths == {n: tmp_path / "o" / "take" / f"{n}.wav" for n in ("tone", "noise")}
+    y, file_sr = nmfaudio.load(res.paths["tone"])
+    assert file_sr == 16000 and res.processing_sr == 8000 and y.shape[-1] == 16000
+    with pytest.raises(ParameterError, match="trained at 8000 Hz"):
+        separate_file(path, tmp_path / "o2", dictionaries=dicts, resample=False, max_iter=5)
+    with pytest.raises(nmfaudio.AudioFileError, match="already exists"):
+        separate_file(path, tmp_path / "o", dictionaries=dicts, max_iter=5)
