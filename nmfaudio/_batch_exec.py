@@ -58,7 +58,8 @@ class _Model:
 def _separate_file(path, model):
     """Load ``path`` and separate it; returns ``(sources, sr, seconds of audio)``."""
     from .denoise import denoise_sources
-    from .io import load, resample
+    from ._rate import at_rate
+    from .io import load
     from .separate import separate
 
     opts = model.options
@@ -69,16 +70,15 @@ def _separate_file(path, model):
                            max_iter=opts["max_iter"], random_state=opts["random_state"])
         return sources, file_sr, y0.shape[-1] / file_sr
     ref = model.dictionaries[0] if model.mode == "supervised" else model.noise
-    sr = ref.sr if ref is not None else file_sr
-    y = resample(y0, file_sr, sr) if sr != file_sr else y0
-    if model.mode == "supervised":
-        sources = separate(y, sr, dictionaries=list(model.dictionaries), n_free=opts["n_free"],
-                           max_iter=opts["max_iter"], random_state=opts["random_state"])
-    else:
-        sources = denoise_sources(y, sr, noise_dictionary=model.noise,
-                                  max_iter=opts["max_iter"] or 100, random_state=opts["random_state"])
-    if sr != file_sr:  # back to the file's own rate
-        sources = {k: resample(v, sr, file_sr, length=y0.shape[-1]) for k, v in sources.items()}
+
+    def run(y, sr):
+        if model.mode == "supervised":
+            return separate(y, sr, dictionaries=list(model.dictionaries), n_free=opts["n_free"],
+                            max_iter=opts["max_iter"], random_state=opts["random_state"])
+        return denoise_sources(y, sr, noise_dictionary=model.noise,
+                               max_iter=opts["max_iter"] or 100, random_state=opts["random_state"])
+
+    sources = at_rate(run, y0, file_sr, None if ref is None else ref.sr)[2]  # back at the file's rate
     return sources, file_sr, y0.shape[-1] / file_sr
 
 

@@ -58,6 +58,7 @@ import time
 from pathlib import Path
 
 from ._checks import check_nonneg_int, check_positive_int, show
+from ._options import check_batch_options
 from .exceptions import AudioFileError, ParameterError
 from ._batch_exec import _Model, _run_dask, _run_local
 
@@ -301,12 +302,12 @@ class BatchReport:
 
 def _load_dictionaries(dictionaries):
     from .dictionary import SourceDictionary
-    from .supervised import _check_dictionaries
+    from .dictionary import check_dictionaries
 
     if isinstance(dictionaries, (SourceDictionary, str, os.PathLike)):
         dictionaries = [dictionaries]
     dicts = [d if isinstance(d, SourceDictionary) else SourceDictionary.load(d) for d in dictionaries]
-    return tuple(_check_dictionaries(dicts))
+    return tuple(check_dictionaries(dicts))
 
 
 def _noise_dictionary(noise, random_state):
@@ -442,8 +443,9 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
                              ("n_sources", n_sources is not None), ("denoise", bool(denoise))) if on]
     if len(modes) > 1:
         raise ParameterError(f"give only one of dictionaries, n_sources and denoise; got {', '.join(modes)}")
-    if noise is not None and not denoise:
-        raise ParameterError("noise is only used with denoise=True")
+    check_batch_options({"dictionaries": dictionaries, "denoise": denoise, "noise": noise,
+                         "n_free": n_free, "n_components": n_components, "n_fft": n_fft,
+                         "hop_length": hop_length})
     n_free = check_nonneg_int(n_free, "n_free")
     max_iter = check_positive_int(max_iter, "max_iter", allow_none=True)
     max_attempts = check_positive_int(max_attempts, "max_attempts")
@@ -455,16 +457,12 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
         raise ParameterError(f"callback={show(callback)} is not callable")
 
     if dictionaries is not None:
-        for key, value in (("n_components", n_components), ("n_fft", n_fft), ("hop_length", hop_length)):
-            if value is not None:
-                raise ParameterError(f"{key}={value} is for unsupervised separation; with dictionaries "
-                                     "their own settings are used")
-        from .supervised import _supervised_settings
+        from .supervised import supervised_settings
 
         dicts = _load_dictionaries(dictionaries)
         # resolved here so that the fingerprint names the solver actually run (a manifest
         # written with other defaults does not count as done)
-        n_iter, accelerate = _supervised_settings(dicts, n_free=n_free, max_iter=max_iter)
+        n_iter, accelerate = supervised_settings(dicts, n_free=n_free, max_iter=max_iter)
         model = _Model("supervised", {"n_free": n_free, "max_iter": n_iter, "accelerate": accelerate,
                                       "random_state": random_state}, dictionaries=dicts)
     elif denoise:
@@ -481,8 +479,6 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
                 "n_fft": check_positive_int(n_fft, "n_fft", allow_none=True),
                 "hop_length": check_positive_int(hop_length, "hop_length", allow_none=True),
                 "max_iter": max_iter, "random_state": random_state}
-        if n_free:
-            raise ParameterError(f"n_free={n_free} needs dictionaries")
         model = _Model("unsupervised", opts)
 
     files = expand_inputs(paths)

@@ -13,6 +13,7 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._random import random_templates
 from .dictionary import SourceDictionary, learn_dictionary, spectrogram
+from ._options import check_denoise_options
 from .exceptions import ParameterError
 from .masking import reconstruct_sources, source_estimates
 from .nmf import nmf
@@ -112,6 +113,7 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
     >>> sorted(parts), bool(np.allclose(parts["clean"] + parts["noise"], tone + noise, atol=1e-5))
     (['clean', 'noise'], True)
     """
+    check_denoise_options(locals())  # an option this mode ignores raises
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
     if noise is not None and noise_dictionary is not None:

@@ -21,7 +21,8 @@ from .exceptions import AudioFileError, ParameterError
 from .nmf import nmf, resolve_beta
 from .stft import STFTParams, stft
 
-__all__ = ["SourceDictionary", "learn_dictionary", "default_stft", "FORMAT_VERSION", "spectrogram"]
+__all__ = ["SourceDictionary", "learn_dictionary", "default_stft", "FORMAT_VERSION", "spectrogram",
+           "check_dictionaries"]
 
 #: Version of the on-disk dictionary format written by this release.
 FORMAT_VERSION = 1
@@ -324,3 +325,51 @@ def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=D
             "base_components": K, "pitch_shifts": shifts, "loss": res.loss}
     return SourceDictionary(name=name, W=W.astype(np.float32), sr=sr, stft=params, beta=beta,
                             power=power, info=info)
+
+
+def check_dictionaries(dictionaries):
+    """Validate source dictionaries used together; returns them as a list.
+
+    Parameters
+    ----------
+    dictionaries : SourceDictionary or sequence of SourceDictionary
+
+    Returns
+    -------
+    list of SourceDictionary
+
+    Raises
+    ------
+    ParameterError
+        Empty, not dictionaries, or disagreeing on sample rate, STFT settings,
+        spectrogram power / beta, or with repeated names.
+    """
+    if isinstance(dictionaries, SourceDictionary):
+        dictionaries = [dictionaries]
+    dicts = list(dictionaries)
+    if not dicts:
+        raise ParameterError("dictionaries is empty; give at least one SourceDictionary")
+    for i, d in enumerate(dicts):
+        if not isinstance(d, SourceDictionary):
+            raise ParameterError(f"dictionaries[{i}] is a {type(d).__name__}, expected a SourceDictionary")
+    first = dicts[0]
+    for d in dicts[1:]:
+        if d.sr != first.sr:
+            raise ParameterError(
+                f"dictionaries disagree on the sample rate: {first.name!r} is {first.sr} Hz, "
+                f"{d.name!r} is {d.sr} Hz"
+            )
+        if d.stft != first.stft:
+            raise ParameterError(
+                f"dictionaries disagree on STFT settings: {first.name!r} has {first.stft}, "
+                f"{d.name!r} has {d.stft}"
+            )
+        if d.power != first.power or d.beta != first.beta:
+            raise ParameterError(
+                f"dictionaries disagree on spectrogram power/beta: {first.name!r} "
+                f"({first.power}, {first.beta}) vs {d.name!r} ({d.power}, {d.beta})"
+            )
+    names = [d.name for d in dicts]
+    if len(set(names)) != len(names):
+        raise ParameterError(f"dictionary names must be distinct, got {names}")
+    return dicts

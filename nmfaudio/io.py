@@ -24,9 +24,8 @@ from ._formats import (BIT_DEPTHS, FORMATS, RATES, AudioInfo, audio_info, check_
                        check_wav_complete, format_of, patch_mask, subtype_for)
 
 __all__ = ["load", "save", "save_many", "atomic_write", "resample", "audio_info", "AudioInfo",
-           "subtype_for", "FORMATS", "BIT_DEPTHS"]
+           "subtype_for", "FORMATS", "BIT_DEPTHS", "output_format"]
 
-_format_of = format_of  # kept for nmfaudio.cli.denoise until it moves to the public name
 
 def load(path, *, sr=None, mono=False, offset=0.0, duration=None):
     """Load an audio file as float32.
@@ -113,6 +112,18 @@ def load(path, *, sr=None, mono=False, offset=0.0, duration=None):
     if y.ndim == 2 and y.shape[0] == 1:
         y = y[0]
     return y, int(file_sr)
+
+
+def output_format(path) -> str:
+    """The libsndfile format ``path`` would be written in; ParameterError for other extensions.
+
+    Examples
+    --------
+    >>> from nmfaudio.io import output_format
+    >>> output_format("out.flac")
+    'FLAC'
+    """
+    return format_of(Path(path))
 
 
 def _make_parent(path: Path, created: list) -> None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio, show
+from ._options import check_separate_options
 from .exceptions import ParameterError
 from .grouping import GROUPING_METHODS, group_components
 from .masking import mask_sources, source_estimates, sources_to_audio
 from .nmf import nmf, resolve_beta
 from .separation import Separation, stack_channels, unstack_channels
 from .stft import STFTParams, stft
-from .supervised import _check_dictionaries, frame_init, separate_supervised_spectrogram
+from .dictionary import check_dictionaries as _check_dictionaries
+from .supervised import frame_init, separate_supervised_spectrogram
 
 __all__ = ["separate", "separate_with_details", "separate_spectrogram",
            "separate_supervised_spectrogram", "Separation",
@@ -22,6 +24,8 @@ __all__ = ["separate", "separate_with_details", "separate_spectrogram",
 
 #: Components per source used by unsupervised separation when ``n_components`` is None.
 COMPONENTS_PER_SOURCE = 8
+#: NMF iterations of unsupervised separation when ``max_iter`` is None.
+UNSUPERVISED_ITER = 200
 
 
 def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", mask="soft",
@@ -224,6 +228,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
     >>> sep.W.shape, params.n_fft
     ((257, 16), 512)
     """
+    check_separate_options(locals())  # an option this mode ignores raises
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
     random_state = check_seed(random_state)
@@ -255,7 +260,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
         S = stft(y, params=params)
         sep = separate_spectrogram(
             S, sr=sr, n_sources=2 if n_sources is None else n_sources, n_components=n_components,
-            beta=beta, mask=mask, mask_power=mask_power, max_iter=200 if max_iter is None else max_iter,
+            beta=beta, mask=mask, mask_power=mask_power, max_iter=UNSUPERVISED_ITER if max_iter is None else max_iter,
             tol=tol, grouping=grouping, random_state=random_state, n_fft=params.n_fft,
             callback=callback)
     out = sources_to_audio(sep.S_sources, sep.names, stft_params=params, length=y.shape[-1],

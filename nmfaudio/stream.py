@@ -118,7 +118,8 @@ def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter
     import soundfile as sf
 
     from .io import atomic_write
-    from .supervised import _check_dictionaries, _supervised_settings, separate_supervised_spectrogram
+    from .dictionary import check_dictionaries as _check_dictionaries
+    from .supervised import separate_supervised_spectrogram, supervised_settings as _supervised_settings
 
     dicts = _check_dictionaries(dictionaries)
     block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)

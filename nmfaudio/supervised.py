@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, check_seed, show
+from .dictionary import check_dictionaries as _check_dictionaries
 from .exceptions import ParameterError
 from ._random import random_templates
 from .masking import mask_sources, source_estimates
@@ -17,40 +18,6 @@ from .nmf import nmf
 from .separation import Separation, stack_channels, unstack_channels
 
 __all__ = ["separate_supervised_spectrogram", "frame_init"]
-
-
-def _check_dictionaries(dictionaries):
-    from .dictionary import SourceDictionary
-
-    if isinstance(dictionaries, SourceDictionary):
-        dictionaries = [dictionaries]
-    dicts = list(dictionaries)
-    if not dicts:
-        raise ParameterError("dictionaries is empty; give at least one SourceDictionary")
-    for i, d in enumerate(dicts):
-        if not isinstance(d, SourceDictionary):
-            raise ParameterError(f"dictionaries[{i}] is a {type(d).__name__}, expected a SourceDictionary")
-    first = dicts[0]
-    for d in dicts[1:]:
-        if d.sr != first.sr:
-            raise ParameterError(
-                f"dictionaries disagree on the sample rate: {first.name!r} is {first.sr} Hz, "
-                f"{d.name!r} is {d.sr} Hz"
-            )
-        if d.stft != first.stft:
-            raise ParameterError(
-                f"dictionaries disagree on STFT settings: {first.name!r} has {first.stft}, "
-                f"{d.name!r} has {d.stft}"
-            )
-        if d.power != first.power or d.beta != first.beta:
-            raise ParameterError(
-                f"dictionaries disagree on spectrogram power/beta: {first.name!r} "
-                f"({first.power}, {first.beta}) vs {d.name!r} ({d.power}, {d.beta})"
-            )
-    names = [d.name for d in dicts]
-    if len(set(names)) != len(names):
-        raise ParameterError(f"dictionary names must be distinct, got {names}")
-    return dicts
 
 
 def frame_init(V, K):
@@ -65,7 +32,7 @@ SUPERVISED_ITER_ACCELERATED = 20
 SUPERVISED_ITER_PLAIN = 100
 
 
-def _supervised_settings(dictionaries, *, n_free=0, max_iter=None, accelerate=None):
+def supervised_settings(dictionaries, *, n_free=0, max_iter=None, accelerate=None):
     """The ``(max_iter, accelerate)`` a supervised separation runs with.
 
     ``accelerate=None`` turns the accelerated solve on when only activations are
@@ -155,7 +122,7 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     names = [d.name for d in dicts] + ([free_name] if n_free else [])
     if len(set(names)) != len(names):
         raise ParameterError(f"free_name={show(free_name)} collides with a dictionary name")
-    max_iter, accelerate = _supervised_settings(dicts, n_free=n_free, max_iter=max_iter,
+    max_iter, accelerate = supervised_settings(dicts, n_free=n_free, max_iter=max_iter,
                                                 accelerate=accelerate)
     lead, T = S.shape[:-2], S.shape[-1]
     if not n_free and callback is None and _workers() > 1:

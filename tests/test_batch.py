@@ -82,8 +82,10 @@ def test_unique_names_disambiguates_by_parent_folders(tmp_path):
     (dict(n_sources=2, denoise=True), "only one of dictionaries, n_sources and denoise"),
     (dict(jobs=0), r"jobs=0 must be a positive integer"),
     (dict(n_sources=0), r"n_sources=0 must be"),
-    (dict(noise="n.wav"), "noise is only used with denoise"),
-    (dict(n_free=2), r"n_free=2 needs dictionaries"),
+    (dict(noise="n.wav"), r"noise='n.wav' \(only used in denoise mode\)"),
+    (dict(n_free=2), r"n_free=2 \(only used in supervised"),
+    (dict(denoise=True, n_components=4), r"n_components=4 \(only used in unsupervised"),
+    (dict(denoise=True, n_fft=512, n_free=1), r"n_free=1 .*n_fft=512"),
     (dict(max_attempts=0), r"max_attempts=0"),
     (dict(client=42), r"client=42 must be a dask.distributed.Client"),
 ])
@@ -169,7 +171,7 @@ def test_cli_batch_in_process(tmp_path, corpus, capsys):
 
 @pytest.mark.parametrize("argv, match", [
     (["batch", "x.wav", "-o", "o", "--sources", "2", "--denoise"], "not allowed with"),
-    (["batch", "x.wav", "-o", "o", "--noise", "n.wav"], "--noise is only used with --denoise"),
+    (["batch", "x.wav", "-o", "o", "--noise", "n.wav"], "--noise n.wav (only used in denoise mode)"),
     (["batch", "x.wav", "-o", "o", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "not both"),
     (["batch", "x.wav", "-o", "o", "--jobs", "0"], "must be a positive integer"),
     (["batch", "-o", "o"], "required"),

@@ -88,17 +88,17 @@ def test_bad_sr(two_tone):
 
 
 def test_supervised_defaults_accelerated_only_for_fixed_templates():
-    from nmfaudio.supervised import _supervised_settings
+    from nmfaudio.supervised import supervised_settings
 
     rng = np.random.default_rng(0)
     p = nmfaudio.STFTParams(n_fft=256)
     y = rng.standard_normal(4000)
     d05 = nmfaudio.learn_dictionary(y, 8000, name="a", stft=p, n_components=2, max_iter=5)
     d2 = nmfaudio.learn_dictionary(y, 8000, name="b", stft=p, n_components=2, max_iter=5, beta=2)
-    assert _supervised_settings([d05]) == (20, True)
-    assert _supervised_settings([d05], n_free=2) == (100, False)
-    assert _supervised_settings([d05, d2]) == (100, False)
-    assert _supervised_settings([d05], max_iter=7, accelerate=False) == (7, False)
+    assert supervised_settings([d05]) == (20, True)
+    assert supervised_settings([d05], n_free=2) == (100, False)
+    assert supervised_settings([d05, d2]) == (100, False)
+    assert supervised_settings([d05], max_iter=7, accelerate=False) == (7, False)
     S = nmfaudio.stft(y, params=p)
     sep = nmfaudio.separate_supervised_spectrogram(S, [d05])
     assert sep.n_iter == 20

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 
+from .._options import OptionsError
 from ..exceptions import NmfAudioError
 
 __all__ = ["main", "get_parser"]
@@ -82,6 +83,11 @@ def main(argv=None) -> int:
     except _Terminated:
         print(f"{PROG}: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
+    except OptionsError as exc:  # an option the chosen mode ignores: a usage error
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     except NmfAudioError as exc:
         if args.debug:
             raise

@@ -55,15 +55,15 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from .._options import check_batch_options
     from ..batch import separate_many
     from ..exceptions import ParameterError
 
     if args.jobs is not None and args.scheduler:
         raise ParameterError("give either --jobs (local pool) or --scheduler (Dask cluster), not both")
-    if args.noise and not args.denoise:
-        raise ParameterError("--noise is only used with --denoise")
-    if args.residual and not args.dicts:
-        raise ParameterError("--residual needs --dict")
+    check_batch_options({"dictionaries": args.dicts, "denoise": args.denoise, "noise": args.noise,
+                         "n_free": args.residual, "n_components": args.components,
+                         "n_fft": args.n_fft, "hop_length": args.hop}, flags=True)
     report = separate_many(
         args.inputs, args.out, dictionaries=args.dicts, n_sources=args.sources,
         denoise=args.denoise, noise=args.noise, n_free=args.residual,

@@ -31,45 +31,24 @@ def add_parser(sub):
 def run(args) -> int:
     from pathlib import Path
 
-    from ..denoise import denoise_sources
     from ..dictionary import SourceDictionary
-    from ..exceptions import ParameterError
-    from ..io import _format_of, load, resample, save_many
-    from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
+    from ..files import denoise_file
+    from ._progress import Progress, Summary, check_plot_target, show_progress
 
-    targets = [Path(args.out)] + ([Path(args.noise_out)] if args.noise_out else [])
-    for t in targets:
-        _format_of(t)  # fail on a bad extension before the work, not after
-    if len(targets) == 2 and targets[0].resolve() == targets[1].resolve():
-        raise ParameterError(f"--out and --noise-out are the same file {args.out!r}; give two paths")
-    refuse_existing(targets, args.overwrite)
+    refuse_existing([p for p in (args.out, args.noise_out) if p], args.overwrite)  # CLI wording
     check_plot_target(args)
     summary = Summary("denoise", args)
     noise_dict = SourceDictionary.load(args.noise_dict) if args.noise_dict else None
     speech_dict = SourceDictionary.load(args.speech_dict) if args.speech_dict else None
-    ref = noise_dict or speech_dict
-    y0, file_sr = load(args.noisy)
-    sr = ref.sr if ref is not None else file_sr
-    y = resample(y0, file_sr, sr) if sr != file_sr else y0
-    noise = load(args.noise, sr=sr)[0] if args.noise else None
     with Progress(args.iterations, desc="denoise", enabled=show_progress(args)) as bar:
-        parts = denoise_sources(y, sr, noise=noise, noise_dictionary=noise_dict,
-                                speech_dictionary=speech_dict, max_iter=args.iterations,
-                                callback=bar.callback)
-    if sr != file_sr:
-        # Denoised at the dictionaries' rate; written at the input's rate and length.
-        parts = {k: resample(v, sr, file_sr, length=y0.shape[-1]) for k, v in parts.items()}
-        sr = file_sr
-    items = {Path(args.out): (parts["clean"], sr)}
-    if args.noise_out:
-        items[Path(args.noise_out)] = (parts["noise"], sr)
-    paths = save_many(items, overwrite=args.overwrite)
+        res = denoise_file(args.noisy, args.out, noise=args.noise, noise_dictionary=noise_dict,
+                           speech_dictionary=speech_dict, noise_out=args.noise_out,
+                           overwrite=args.overwrite, max_iter=args.iterations, callback=bar.callback)
+    paths = [str(p) for p in res.paths.values()]
     if args.plot:
         from ..display import plot_separation, save_figure
-        from ..denoise import default_denoise_stft
 
-        params = ref.stft if ref is not None else default_denoise_stft(sr)
-        fig = plot_separation(y0, parts, sr=sr, stft_params=params,
+        fig = plot_separation(res.audio, res.sources, sr=res.processing_sr, stft_params=res.stft_params,
                               title=f"nmfaudio denoise: {Path(args.noisy).name}")
         save_figure(fig, args.plot, overwrite=args.overwrite)
     mode = ("noise sample" if args.noise else "noise dictionary" if noise_dict is not None
@@ -78,7 +57,8 @@ def run(args) -> int:
                              "speech_dict": args.speech_dict}
     summary.doc["outputs"] = {"clean": paths[0], "noise": paths[1] if args.noise_out else None}
     summary.doc["plot"] = args.plot
-    summary.doc.update(audio_info(y0, sr))
+    summary.doc.update({"sample_rate": int(res.sr), "channels": res.channels,
+                        "duration_seconds": round(res.duration_seconds, 6)})
     summary.doc["iterations"] = args.iterations
     summary.doc["final_loss"] = bar.loss
     summary.doc["final_loss_iteration"] = bar.iteration

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from ._common import add_output_args, add_stft_args, beta_arg, nonneg_int, positive_int, refuse_existing, track_name
+from ..separate import COMPONENTS_PER_SOURCE, UNSUPERVISED_ITER
+from ..supervised import SUPERVISED_ITER_ACCELERATED, SUPERVISED_ITER_PLAIN
+from ._common import add_output_args, add_stft_args, beta_arg, nonneg_int, positive_int
 from ._progress import add_ux_args
-
-log = logging.getLogger("nmfaudio")
 
 
 def add_parser(sub):
@@ -26,12 +25,14 @@ def add_parser(sub):
     p.add_argument("--residual", type=nonneg_int, default=0, metavar="K",
                    help="with --dict: K free components returned as 'residual.wav' (default 0)")
     p.add_argument("--components", type=positive_int, default=None, metavar="K",
-                   help="NMF components (default 8 per source)")
+                   help=f"NMF components in total, unsupervised (default {COMPONENTS_PER_SOURCE} "
+                        "times the number of sources)")
     p.add_argument("--beta", type=beta_arg, default="kl", metavar="BETA",
                    help="divergence: kl, euclidean, is, or a number (default kl)")
     p.add_argument("--iterations", type=positive_int, default=None, metavar="N",
-                   help="NMF iterations (default 200 unsupervised; with --dict 20 accelerated, "
-                        "or 100 plain with --residual or a Euclidean dictionary)")
+                   help=f"NMF iterations (default {UNSUPERVISED_ITER} unsupervised; with --dict "
+                        f"{SUPERVISED_ITER_ACCELERATED} accelerated, or {SUPERVISED_ITER_PLAIN} plain "
+                        "with --residual or a Euclidean dictionary)")
     p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
     p.add_argument("--block-seconds", type=float, default=None, metavar="S",
                    help="with --dict: read, separate and write S seconds at a time, so memory "
@@ -44,90 +45,76 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..io import load, resample, save_many
-    from ..separate import separate_with_details as separate_details
-    from ._progress import Progress, Summary, audio_info, check_plot_target, show_progress
-
+    from .._options import check_separate_options
     from ..dictionary import SourceDictionary
     from ..exceptions import ParameterError
+    from ..files import separate_file, source_paths, track_folder
+    from ..supervised import supervised_settings
+    from ._progress import Progress, Summary, check_plot_target, show_progress
 
     if args.dicts and args.sources is not None:
         raise ParameterError("give either --dict (supervised) or --sources (unsupervised), not both")
-    if args.residual and not args.dicts:
-        raise ParameterError(f"--residual {args.residual} needs --dict (it adds free components to dictionaries)")
-    dicts = [SourceDictionary.load(p) for p in args.dicts]
+    check_separate_options({"dictionaries": args.dicts or None, "n_free": args.residual,
+                            "n_components": args.components, "beta": args.beta}, flags=True)
+    if args.block_seconds is not None and (not args.dicts or args.residual):
+        raise ParameterError("--block-seconds needs --dict and no --residual (frames must be "
+                             "independent to be processed block by block)")
+    dicts = [SourceDictionary.load(p) for p in args.dicts] or None
     if dicts:
         names = [d.name for d in dicts] + (["residual"] if args.residual else [])
+        n_iter = supervised_settings(dicts, n_free=args.residual, max_iter=args.iterations)[0]
+        opts = {"n_free": args.residual}
     else:
         names = [f"source{i + 1}" for i in range(args.sources or 2)]
-    out_dir = Path(args.out) / track_name(args.mix)
-    if args.block_seconds is not None:
-        if not dicts or args.residual:
-            raise ParameterError("--block-seconds needs --dict and no --residual (frames must be "
-                                 "independent to be processed block by block)")
-        from ..stream import separate_stream
+        n_iter = args.iterations or UNSUPERVISED_ITER
+        opts = {"n_sources": args.sources or 2, "n_components": args.components, "beta": args.beta}
+    from ._common import refuse_existing
 
-        paths = separate_stream(args.mix, out_dir, dicts, block_seconds=args.block_seconds,
-                                max_iter=args.iterations,
-                                overwrite=args.overwrite)
-        for p in paths.values():
-            print(p)
-        return 0
-    refuse_existing([out_dir / f"{n}.wav" for n in names], args.overwrite)
+    refuse_existing(source_paths(track_folder(args.out, args.mix), names).values(), args.overwrite)
     check_plot_target(args)
     summary = Summary("separate", args)
-    if dicts:
-        from ..supervised import _supervised_settings
-
-        n_iter, _ = _supervised_settings(dicts, n_free=args.residual, max_iter=args.iterations)
-    else:
-        n_iter = args.iterations or 200
-    bar = Progress(n_iter, desc="separate",
-                   enabled=show_progress(args))
-    if dicts:
-        # Separation runs at the dictionaries' rate; the outputs are resampled back.
-        y0, file_sr = load(args.mix)
-        sr = dicts[0].sr
-        y = resample(y0, file_sr, sr) if sr != file_sr else y0
-        with bar:
-            sources, sep, params = separate_details(
-                y, sr, dictionaries=dicts, n_free=args.residual, n_fft=args.n_fft,
-                hop_length=args.hop, max_iter=args.iterations, random_state=args.seed,
-                callback=bar.callback)
-        shown = (y, dict(sources), sr)
-        if sr != file_sr:
-            log.warning("resampled %s Hz -> %s Hz for the dictionaries and back", file_sr, sr)
-            sources = {k: resample(v, sr, file_sr, length=y0.shape[-1]) for k, v in sources.items()}
-            sr = file_sr
-    else:
-        y, sr = load(args.mix)
-        with bar:
-            sources, sep, params = separate_details(
-                y, sr, n_sources=args.sources or 2, n_components=args.components, beta=args.beta,
-                n_fft=args.n_fft, hop_length=args.hop, max_iter=args.iterations,
-                random_state=args.seed, callback=bar.callback)
-        shown = (y, sources, sr)
-    paths = save_many({out_dir / f"{n}.wav": (s, sr) for n, s in sources.items()},
-                      overwrite=args.overwrite)
+    bar = Progress(n_iter, desc="separate", enabled=show_progress(args) and args.block_seconds is None)
+    if args.block_seconds is None:
+        opts.update(n_fft=args.n_fft, hop_length=args.hop, random_state=args.seed, callback=bar.callback)
+    with bar:
+        res = separate_file(args.mix, args.out, dictionaries=dicts, block_seconds=args.block_seconds,
+                            overwrite=args.overwrite, max_iter=args.iterations, **opts)
     if args.plot:
-        from ..display import plot_separation, save_figure
+        _plot(args, res)
+    _describe(summary, args, res, dicts, n_iter)
+    summary.finish([str(p) for p in res.paths.values()])
+    return 0
 
-        fig = plot_separation(shown[0], shown[1], sr=shown[2], separation=sep, stft_params=params,
-                              title=f"nmfaudio separate: {Path(args.mix).name}")
-        save_figure(fig, args.plot, overwrite=args.overwrite)
+
+def _plot(args, res):
+    from ..display import plot_separation, save_figure
+    from ..io import load
+
+    y, sources, sr = res.audio, res.sources, res.processing_sr
+    if y is None:  # block mode: nothing kept in memory; read the written files back
+        y = load(args.mix, sr=res.sr)[0]
+        sources = {k: load(p)[0] for k, p in res.paths.items()}
+        sr = res.sr
+    fig = plot_separation(y, sources, sr=sr, separation=res.separation, stft_params=res.stft_params,
+                          title=f"nmfaudio separate: {Path(args.mix).name}")
+    save_figure(fig, args.plot, overwrite=args.overwrite)
+
+
+def _describe(summary, args, res, dicts, n_iter):
+    sep = res.separation
     summary.doc["inputs"] = {"mix": args.mix, "dictionaries": list(args.dicts)}
-    summary.doc["outputs"] = {n: p for n, p in zip(sources, paths)}
+    summary.doc["outputs"] = {n: str(p) for n, p in res.paths.items()}
     summary.doc["plot"] = args.plot
-    summary.doc.update(audio_info(y0 if dicts else y, sr))
-    summary.doc["iterations"] = sep.n_iter
-    summary.doc["final_loss"] = sep.loss
+    summary.doc.update({"sample_rate": int(res.sr), "channels": res.channels,
+                        "duration_seconds": round(res.duration_seconds, 6)})
+    summary.doc["iterations"] = sep.n_iter if sep is not None else n_iter
+    summary.doc["final_loss"] = sep.loss if sep is not None else None
+    params = res.stft_params
     summary.doc["settings"] = {
-        "mode": "supervised" if dicts else "unsupervised", "sources": sep.names,
-        "components": int(sep.W.shape[1]), "beta": dicts[0].beta if dicts else args.beta,
+        "mode": "supervised" if dicts else "unsupervised", "sources": list(res.paths),
+        "components": int(sep.W.shape[1]) if sep is not None else sum(d.W.shape[1] for d in dicts),
+        "beta": dicts[0].beta if dicts else args.beta,
         "n_fft": params.n_fft, "hop_length": params.hop_length,
         "max_iter": n_iter, "seed": args.seed,
         "residual_components": args.residual if dicts else 0,
     }
-    summary.finish(paths)
-    return 0
-

@@ -1,0 +1,132 @@
+"""Which options apply to which mode: one rule table for the library and the CLI.
+
+:func:`nmfaudio.separate`, :func:`nmfaudio.separate_many`, :func:`nmfaudio.denoise`
+and the command line all check their arguments against these tables, so an
+option that the chosen mode would silently ignore raises instead.
+
+An option counts as *given* when its value differs from its default (passing
+the default explicitly cannot be told apart from leaving it out, and is harmless).
+"""
+
+from __future__ import annotations
+
+from .exceptions import ParameterError
+
+__all__ = []
+
+SUPERVISED = "supervised (dictionaries given)"
+UNSUPERVISED = "unsupervised (no dictionaries)"
+
+#: separate(): option -> (default, modes it applies to, CLI flag or None)
+SEPARATE_RULES = {
+    "n_free": (0, {SUPERVISED}, "--residual"),
+    "free_sparsity": (0.0, {SUPERVISED}, None),
+    "n_components": (None, {UNSUPERVISED}, "--components"),
+    "beta": ("kl", {UNSUPERVISED}, "--beta"),
+    "grouping": ("mfcc", {UNSUPERVISED}, None),
+    "mask": ("soft", {UNSUPERVISED}, None),
+    "tol": (1e-4, {UNSUPERVISED}, None),
+    "window": ("hann", {UNSUPERVISED}, None),
+}
+
+NOISE_SAMPLE = "noise sample"
+NOISE_DICT = "noise dictionary"
+SPEECH_DICT = "speech dictionary"
+NOISE_SAMPLE_SPEECH_DICT = "noise sample + speech dictionary"
+BOTH_DICTS = "noise dictionary + speech dictionary"
+BLIND = "blind (no noise sample or dictionary)"
+
+
+def _denoise_rules():
+    # read lazily: denoise.py imports this module
+    from .denoise import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS
+
+    return {
+        # learned noise templates: from the sample, as free components, or from quiet frames
+        "n_noise_components": (NOISE_COMPONENTS, {NOISE_SAMPLE, SPEECH_DICT, NOISE_SAMPLE_SPEECH_DICT,
+                                                  BLIND}, None),
+        # free speech components exist only without a speech dictionary
+        "n_speech_components": (SPEECH_COMPONENTS, {NOISE_SAMPLE, NOISE_DICT, BLIND}, None),
+        "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, None),
+    }
+
+
+class OptionsError(ParameterError):
+    """An option that does not apply to the chosen mode (the CLI exits 2 on it)."""
+
+
+def _given(value, default):
+    if value is None or default is None:
+        return value is not default
+    try:
+        return bool(value != default)
+    except Exception:  # arrays and other odd values: given
+        return True
+
+
+def _show(value):
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check_rules(rules, mode, values, *, what, flags=False):
+    """Raise OptionsError naming every option in ``values`` that ``mode`` ignores.
+
+    ``values`` maps option names to the values passed; names not in ``rules``
+    are not checked. With ``flags`` the message uses the CLI flags.
+    """
+    bad = []
+    for name, value in values.items():
+        if name not in rules:
+            continue
+        default, modes, flag = rules[name]
+        if mode not in modes and _given(value, default):
+            shown = f"{flag} {value}" if flags and flag else f"{name}={_show(value)}"
+            where = " or ".join(sorted(modes))
+            bad.append(f"{shown} (only used in {where} mode)")
+    if bad:
+        raise OptionsError(f"{what} in {mode} mode ignores " + "; ".join(bad)
+                           + "; remove " + ("it" if len(bad) == 1 else "them"))
+
+
+def separate_mode(dictionaries):
+    return SUPERVISED if dictionaries is not None else UNSUPERVISED
+
+
+def check_separate_options(args, *, flags=False):
+    """Check the arguments of :func:`nmfaudio.separate` (``args``: their names and values)."""
+    check_rules(SEPARATE_RULES, separate_mode(args.get("dictionaries")), args,
+                what="nmfaudio separate" if flags else "separate()", flags=flags)
+
+
+def denoise_mode(noise, noise_dictionary, speech_dictionary):
+    has_noise, has_nd, has_sd = noise is not None, noise_dictionary is not None, speech_dictionary is not None
+    if has_sd:
+        return NOISE_SAMPLE_SPEECH_DICT if has_noise else BOTH_DICTS if has_nd else SPEECH_DICT
+    return NOISE_SAMPLE if has_noise else NOISE_DICT if has_nd else BLIND
+
+
+def check_denoise_options(args, *, flags=False):
+    """Check the arguments of :func:`nmfaudio.denoise` (``args``: their names and values)."""
+    mode = denoise_mode(args.get("noise"), args.get("noise_dictionary"), args.get("speech_dictionary"))
+    check_rules(_denoise_rules(), mode, args, what="nmfaudio denoise" if flags else "denoise()",
+                flags=flags)
+
+
+DENOISE = "denoise"
+
+#: separate_many(): option -> (default, modes, CLI flag); the separate() rules plus batch modes.
+BATCH_RULES = {
+    "n_free": (0, {SUPERVISED}, "--residual"),
+    "n_components": (None, {UNSUPERVISED}, "--components"),
+    "n_fft": (None, {UNSUPERVISED}, "--n-fft"),
+    "hop_length": (None, {UNSUPERVISED}, "--hop"),
+    "noise": (None, {DENOISE}, "--noise"),
+}
+
+
+def check_batch_options(args, *, flags=False):
+    """Check the arguments of :func:`nmfaudio.separate_many` (``args``: names and values)."""
+    mode = (SUPERVISED if args.get("dictionaries") is not None else DENOISE if args.get("denoise")
+            else UNSUPERVISED)
+    check_rules(BATCH_RULES, mode, args, what="nmfaudio batch" if flags else "separate_many()",
+                flags=flags)
