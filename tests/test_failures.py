@@ -517,7 +517,7 @@ def test_cli_unknown_option_every_command(command, capsys, tmp_path, monkeypatch
     (["separate", "{good}", "-o", "{out}", "--n-fft", "1"], 1, "n_fft=1 must be at least 2"),
     (["separate", "{good}", "-o", "{out}", "--hop", "99999"], 1, "hop_length=99999 must be <= win_length"),
     (["separate", "{good}", "-o", "{out}", "--components", "1"], 1, "n_components=1 must be >= n_sources=2"),
-    (["separate", "{good}", "-o", "{out}", "--residual", "2"], 1, "--residual 2 needs --dict"),
+    (["separate", "{good}", "-o", "{out}", "--residual", "2"], 2, r"ignores --residual 2 \(only used in supervised"),
     (["separate", "{good}", "-o", "{out}", "--dict", "{dict}", "--sources", "2"], 1, "either --dict"),
     (["separate", "{good}", "-o", "{out}", "--dict", "{dict}", "--n-fft", "512"], 1, "n_fft=512 conflicts"),
     (["separate", "{good}", "-o", "{good}"], 1, "cannot create directory"),
