@@ -203,11 +203,9 @@ def _init_worker(model):
 def _single_core_caps():
     """One core per worker: the single-process threaded paths (supervised solve, long STFTs,
     nmf's worker threads) would oversubscribe the cores the pool or cluster already uses."""
-    import importlib
+    from ._threads import set_cap
 
-    importlib.import_module("nmfaudio.supervised")._MAX_WORKERS = 1
-    importlib.import_module("nmfaudio.nmf")._MAX_THREADS = 1
-    importlib.import_module("nmfaudio.stft")._N_THREADS = 1
+    set_cap(1)
 
 
 def _pool_job(job):

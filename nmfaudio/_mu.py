@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+from ._threads import usable_cores  # noqa: F401  (re-exported)
+
 import numpy as np
 
 def _update_H(V, W, H, WH, beta, gamma, eps, lam=None):
@@ -443,14 +445,6 @@ class _Engine:
             self._apply(Wf, numW, denW, alpha)
             W[:, free] = Wf
         return numW
-
-
-def usable_cores():
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 _CONTROLLER = None

@@ -337,7 +337,7 @@ def _file_sha1(path):
 
 
 def _default_jobs():
-    from ._mu import usable_cores
+    from ._threads import usable_cores
 
     return usable_cores()
 

@@ -36,11 +36,11 @@ def spectrogram(y, *, params: STFTParams, power: float = 1.0):
     S = stft(y, params=params)
     V = np.abs(S)
     if power != 1.0:
-        V = _powered(V, power)
+        V = powered(V, power)
     return S, V
 
 
-def _powered(V, power):
+def powered(V, power):
     """``V ** power``, raising ParameterError instead of overflowing to Inf."""
     with np.errstate(over="ignore"):
         P = V ** V.dtype.type(power)

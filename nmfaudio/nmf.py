@@ -31,7 +31,8 @@ from ._checks import (
     check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int, show,
 )
 from . import _penalties, _solvers
-from ._mu import _blas_threads, usable_cores
+from ._mu import _blas_threads
+from ._threads import max_threads
 from ._numerics import divergence, eps
 from .exceptions import ParameterError
 
@@ -363,9 +364,6 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
                      loss_every=loss_every, converged=converged, beta=beta)
 
 
-#: Upper bound of ``n_threads="auto"`` (batch pool workers set it to 1).
-_MAX_THREADS = 2
-
-
 def _auto_threads():
-    return max(1, min(_MAX_THREADS, usable_cores()))
+    """``n_threads="auto"``: the threading policy's count (``_threads.max_threads``)."""
+    return max_threads()

@@ -236,7 +236,6 @@ def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", cen
 # to float rounding), short ones through librosa.
 _FAST_MIN_SAMPLES = 1 << 16
 _FAST_MIN_FRAMES = 64
-_N_THREADS = 2
 _BLOCK_FRAMES = 256
 
 
@@ -248,14 +247,18 @@ def _window(p):
 
 
 def _run(jobs):
-    """Run the callables in ``jobs`` on up to ``_N_THREADS`` threads (numpy/scipy.fft release the GIL)."""
-    if _N_THREADS <= 1 or len(jobs) <= 1:
+    """Run the callables in ``jobs`` on up to ``_threads.max_threads()`` threads (numpy/scipy.fft
+    release the GIL)."""
+    from ._threads import max_threads
+
+    n_threads = max_threads()
+    if n_threads <= 1 or len(jobs) <= 1:
         for j in jobs:
             j()
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(min(_N_THREADS, len(jobs))) as ex:
+    with ThreadPoolExecutor(min(n_threads, len(jobs))) as ex:
         for f in [ex.submit(j) for j in jobs]:
             f.result()
 

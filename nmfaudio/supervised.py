@@ -129,9 +129,9 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
         return _supervised_parallel(S, dicts, names, mask_power, max_iter, accelerate, _workers())
     V = stack_channels(np.abs(S))
     if d0.power != 1.0:
-        from .dictionary import _powered
+        from .dictionary import powered
 
-        V = _powered(V, d0.power)
+        V = powered(V, d0.power)
     dtype = V.dtype
     W_parts = [d.W.astype(dtype) for d in dicts]
     labels = np.concatenate([np.full(d.n_components, i) for i, d in enumerate(dicts)])
@@ -160,13 +160,9 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
 
 def _workers():
     """Threads for the supervised solve: the usable cores, at most 2 (measured on 2 vCPUs)."""
-    from ._mu import usable_cores
+    from ._threads import max_threads
 
-    return max(1, min(_MAX_WORKERS, usable_cores()))
-
-
-#: Upper bound on the worker threads of the supervised solve (1 disables the threaded path).
-_MAX_WORKERS = 2
+    return max_threads()
 
 
 def _chunks(C, T, n_workers):
@@ -204,9 +200,9 @@ def _supervised_parallel(S, dicts, names, mask_power, max_iter, accelerate, n_wo
         Sp = Sc[c, :, a:b]
         V = np.abs(Sp)
         if d0.power != 1.0:
-            from .dictionary import _powered
+            from .dictionary import powered
 
-            V = _powered(V, d0.power)
+            V = powered(V, d0.power)
         V = np.ascontiguousarray(V)
         res = nmf(V, W=W0, H=frame_init(V, K).astype(dtype), beta=d0.beta, update_W=False,
                   max_iter=max_iter, tol=0, n_threads=None, accelerate=accelerate)

@@ -336,16 +336,20 @@ def test_bad_n_threads(bad):
         nmf(np.ones((4, 5)), 2, n_threads=bad)
 
 
-def test_auto_threads_follow_cores_and_cap(monkeypatch):
+def test_auto_threads_follow_cores_and_cap():
+    from nmfaudio import _threads
+
     nmf_module = __import__("importlib").import_module("nmfaudio.nmf")
-    cores = nmf_module.usable_cores()
-    assert nmf_module._auto_threads() == min(2, cores)
-    monkeypatch.setattr(nmf_module, "_MAX_THREADS", 1)  # what batch pool workers set
-    assert nmf_module._auto_threads() == 1
-    rng = np.random.default_rng(3)
-    V = (rng.random((300, 5)) @ rng.random((5, 900)) + 0.01).astype(np.float32)
-    a = nmf(V, 5, max_iter=10, random_state=0)
-    b = nmf(V, 5, max_iter=10, random_state=0, n_threads=1)
+    cores = _threads.usable_cores()
+    assert nmf_module._auto_threads() == min(_threads.DEFAULT_CAP, cores)
+    with _threads.single_core():  # what batch pool workers set, for every threaded path
+        assert nmf_module._auto_threads() == 1
+        assert __import__("nmfaudio.supervised").supervised._workers() == 1
+        rng = np.random.default_rng(3)
+        V = (rng.random((300, 5)) @ rng.random((5, 900)) + 0.01).astype(np.float32)
+        a = nmf(V, 5, max_iter=10, random_state=0)
+        b = nmf(V, 5, max_iter=10, random_state=0, n_threads=1)
+    assert nmf_module._auto_threads() == min(_threads.DEFAULT_CAP, cores)
     np.testing.assert_array_equal(a.W, b.W)  # 1 worker: the same calls
 
 
