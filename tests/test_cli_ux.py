@@ -150,3 +150,25 @@ def test_api_callbacks_report_progress(two_tone):
     seen.clear()
     nmfaudio.denoise(a + b, sr, noise=b, max_iter=20, callback=lambda it, loss: seen.append(it) or True)
     assert seen == [10]  # returning True stops early
+
+
+def test_no_arguments_lists_the_commands(capsys):
+    from nmfaudio.cli import main
+
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "a command is required" in err
+    for command in ("separate", "train", "denoise", "evaluate", "plot", "batch", "drums", "models"):
+        assert command in err
+
+
+def test_debug_after_the_subcommand(tmp_path, capsys):
+    from nmfaudio.cli import main
+
+    missing = str(tmp_path / "missing.wav")
+    assert main(["separate", missing, "-o", str(tmp_path / "o")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    with pytest.raises(Exception, match="no such file"):  # --debug re-raises, wherever it stands
+        main(["separate", missing, "-o", str(tmp_path / "o"), "--debug"])
+    with pytest.raises(Exception, match="no such file"):
+        main(["--debug", "separate", missing, "-o", str(tmp_path / "o")])

@@ -58,6 +58,9 @@ def get_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in _command_modules():
         module.add_parser(sub)
+    for command in sub.choices.values():  # --debug is accepted after the subcommand too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on errors")
     return parser
 
 
@@ -72,7 +75,9 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)
     if not getattr(args, "command", None):
-        print(f"{PROG}: error: a command is required (see '{PROG} --help')", file=sys.stderr)
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+        print(f"{PROG}: error: a command is required: one of {', '.join(commands)} "
+              f"(see '{PROG} --help')", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
     previous = None
