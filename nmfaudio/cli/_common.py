@@ -19,6 +19,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: Smallest FFT size the command line takes: below it a spectrogram has too few bins for
+#: templates (or the mel scale of the unsupervised grouping) to mean anything.
+MIN_N_FFT = 64
+
+
+def fft_size(text: str) -> int:
+    """``--n-fft``: an integer of at least :data:`MIN_N_FFT`."""
+    value = positive_int(text)
+    if value < MIN_N_FFT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too small: an FFT of {value} samples gives {1 + value // 2} frequency bins; "
+            f"expected at least {MIN_N_FFT} (typical: 1024-4096)")
+    return value
+
+
 def nonneg_int(text: str) -> int:
     try:
         value = int(text)
@@ -43,7 +58,7 @@ def beta_arg(text: str):
 
 def add_stft_args(p: argparse.ArgumentParser, *, n_fft=2048):
     g = p.add_argument_group("STFT")
-    g.add_argument("--n-fft", type=positive_int, default=n_fft, metavar="N",
+    g.add_argument("--n-fft", type=fft_size, default=n_fft, metavar="N",
                    help=f"FFT size (default {n_fft or 2048}; with --dict the dictionaries' own)")
     g.add_argument("--hop", type=positive_int, default=None, metavar="N",
                    help="hop length in samples (default n_fft / 4)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import positive_int
+from ._common import fft_size, positive_int
 from ._progress import add_ux_args
 
 
@@ -32,7 +32,7 @@ def add_parser(sub):
                    help="with --dict: K free components returned as 'residual.wav' (default 0)")
     p.add_argument("--components", type=positive_int, default=None, metavar="K",
                    help="NMF components, unsupervised (default 8 per source)")
-    p.add_argument("--n-fft", type=positive_int, default=None, metavar="N",
+    p.add_argument("--n-fft", type=fft_size, default=None, metavar="N",
                    help="FFT size, unsupervised (default 2048)")
     p.add_argument("--hop", type=positive_int, default=None, metavar="N",
                    help="hop length, unsupervised (default n_fft / 4)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_output_args, positive_int, refuse_existing, track_name
+from ._common import fft_size, add_output_args, positive_int, refuse_existing, track_name
 from ._progress import add_ux_args
 
 
@@ -18,7 +18,7 @@ def add_parser(sub):
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output directory")
     p.add_argument("--iterations", type=positive_int, default=None, metavar="N",
                    help="NMFD iterations (default: the API default)")
-    p.add_argument("--n-fft", type=positive_int, default=2048, metavar="N",
+    p.add_argument("--n-fft", type=fft_size, default=2048, metavar="N",
                    help="FFT size (default 2048)")
     p.add_argument("--hop", type=positive_int, default=None, metavar="N",
                    help="hop length in samples (default n_fft / 4)")
