@@ -158,13 +158,10 @@ def _run_job(job, model, worker, commit=True):
            "error": None, "audio_seconds": None, "settings": job["settings"], "worker": worker}
     try:
         out_dir = Path(job["out_dir"])
-        if not job["overwrite"]:
-            existing = [out_dir / job["name"] / f"{s}.wav" for s in model.source_names()]
-            existing = [p for p in existing if p.exists()]
-            if existing:
-                raise AudioFileError(
-                    f"{str(existing[0])!r} already exists; pass overwrite=True (CLI: --overwrite) "
-                    "to replace it")
+        from .io import refuse_existing
+
+        refuse_existing([out_dir / job["name"] / f"{s}.wav" for s in model.source_names()],
+                        overwrite=job["overwrite"])
         sources, sr, seconds = _separate_file(job["input"], model)
         paths, staging = _write_outputs(out_dir, job["name"], sources, sr,
                                         overwrite=job["overwrite"], commit=commit)

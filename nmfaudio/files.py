@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ._options import check_denoise_options, check_separate_options
 from ._rate import at_rate
-from .exceptions import AudioFileError, ParameterError
+from .exceptions import ParameterError
 
 __all__ = ["separate_file", "denoise_file", "track_folder", "source_paths", "FileResult"]
 
@@ -63,11 +63,9 @@ class FileResult:
 
 
 def _refuse_existing(paths, overwrite):
-    if overwrite:
-        return
-    for p in paths:
-        if Path(p).exists():
-            raise AudioFileError(f"{str(p)!r} already exists; pass overwrite=True to replace it")
+    from .io import refuse_existing
+
+    refuse_existing(paths, overwrite=overwrite, hint="pass overwrite=True")
 
 
 def _names(dictionaries, n_sources, n_free):

@@ -24,7 +24,7 @@ from ._formats import (BIT_DEPTHS, FORMATS, RATES, AudioInfo, audio_info, check_
                        check_wav_complete, format_of, patch_mask, subtype_for)
 
 __all__ = ["load", "save", "save_many", "atomic_write", "resample", "audio_info", "AudioInfo",
-           "subtype_for", "FORMATS", "BIT_DEPTHS", "output_format"]
+           "subtype_for", "FORMATS", "BIT_DEPTHS", "output_format", "refuse_existing"]
 
 
 def load(path, *, sr=None, mono=False, offset=0.0, duration=None):
@@ -352,6 +352,19 @@ def _write(tmp, enc, path):
         raise AudioFileError(f"cannot write {str(path)!r}: {exc}") from None
 
 
+def refuse_existing(paths, *, overwrite, hint="pass overwrite=True (CLI: --overwrite)"):
+    """Raise AudioFileError naming the first of ``paths`` that exists, unless ``overwrite``.
+
+    ``hint`` says how to allow it (the CLI passes ``"pass --overwrite"``). Called before any
+    work, so that nothing is computed for outputs that would be refused.
+    """
+    if overwrite:
+        return
+    for p in paths:
+        if Path(p).exists():
+            raise AudioFileError(f"{str(p)!r} already exists; {hint} to replace it")
+
+
 def save_many(items, *, overwrite=False, subtype=None, bit_depth=None, channel_mask=None):
     """Write several audio files all-or-nothing.
 
@@ -382,12 +395,7 @@ def save_many(items, *, overwrite=False, subtype=None, bit_depth=None, channel_m
         format_of(p)  # unsupported extensions fail before anything is written
         if p.is_dir():
             raise AudioFileError(f"{str(p)!r} is a directory; expected a file path to write")
-    if not overwrite:
-        existing = [str(p) for p in paths if p.exists()]
-        if existing:
-            raise AudioFileError(
-                f"{existing[0]!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
-            )
+    refuse_existing(paths, overwrite=overwrite)
     encoded = [_encode(p, y, sr, subtype, bit_depth, channel_mask) for p, (y, sr) in zip(paths, items.values())]
     staged, created = [], []
     ok = False

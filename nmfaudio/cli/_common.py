@@ -74,10 +74,6 @@ def track_name(path) -> str:
 
 def refuse_existing(paths, overwrite):
     """Fail before any work if an output exists and ``--overwrite`` was not given."""
-    from ..exceptions import AudioFileError
+    from ..io import refuse_existing as refuse
 
-    if overwrite:
-        return
-    for p in paths:
-        if Path(p).exists():
-            raise AudioFileError(f"{str(p)!r} already exists; pass --overwrite to replace it")
+    refuse(paths, overwrite=overwrite, hint="pass --overwrite")
