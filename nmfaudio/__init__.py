@@ -9,7 +9,7 @@ Data flow (each step a public function): audio → :func:`stft` → magnitude ``
 
 from .exceptions import AudioFileError, ConvergenceWarning, NmfAudioError, ParameterError
 from .io import load, save
-from .stft import STFTParams, istft, magnitude, stft
+from .stft import STFTParams, StreamingISTFT, StreamingSTFT, istft, magnitude, stft
 from .nmf import NMFResult, beta_divergence, nmf
 from .masking import apply_masks, binary_masks, mask_sources, reconstruct_sources, soft_masks, sources_to_audio
 from .grouping import group_components
@@ -45,7 +45,7 @@ def __dir__():
 
 __all__ = [
     "AudioFileError", "ConvergenceWarning", "NmfAudioError", "ParameterError",
-    "load", "save", "STFTParams", "stft", "istft", "magnitude",
+    "load", "save", "STFTParams", "stft", "istft", "magnitude", "StreamingSTFT", "StreamingISTFT",
     "NMFResult", "beta_divergence", "nmf", "NMF",
     "soft_masks", "binary_masks", "apply_masks", "mask_sources", "reconstruct_sources",
     "sources_to_audio", "group_components",

@@ -11,10 +11,11 @@ import warnings
 
 import numpy as np
 
+from . import _stft_blocks as _blocks
 from ._checks import check_finite_array, check_positive_int, valid_audio, show
 from .exceptions import ParameterError
 
-__all__ = ["STFTParams", "stft", "istft", "magnitude"]
+__all__ = ["STFTParams", "stft", "istft", "magnitude", "window", "StreamingSTFT", "StreamingISTFT"]
 
 _WINDOWS = ("hann", "hamming", "blackman", "boxcar", "bartlett", "blackmanharris", "nuttall")
 
@@ -111,6 +112,30 @@ def _params(params, n_fft, hop_length, win_length, window, center) -> STFTParams
                       center=center)
 
 
+def window(params):
+    """The analysis/synthesis window of ``params``, zero-padded (centred) to ``n_fft``.
+
+    Parameters
+    ----------
+    params : STFTParams
+
+    Returns
+    -------
+    win : np.ndarray [shape=(n_fft,), dtype=float64]
+        float64 as in librosa: every transform here multiplies frames by it in float64
+        and rounds the spectrum to the signal's precision, which makes the STFT of a
+        frame the same bits whichever code path (short, long, streaming) computes it.
+
+    Examples
+    --------
+    >>> from nmfaudio.stft import STFTParams, window
+    >>> w = window(STFTParams(n_fft=8, win_length=4))
+    >>> w.shape, float(w[0]), float(w.max())
+    ((8,), 0.0, 1.0)
+    """
+    return _blocks.window(_params(params, None, None, None, None, None))
+
+
 def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True,
          params=None):
     """Short-time Fourier transform.
@@ -158,8 +183,8 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
             f"y has samples up to {peak:.3g}; the {y.dtype} STFT with n_fft={p.n_fft} would "
             f"overflow. Expected |y| <= {limit:.3g} (audio is normally within [-1, 1])"
         )
-    if y.shape[-1] >= _FAST_MIN_SAMPLES:
-        return _stft_threads(y, p)
+    if y.shape[-1] >= _blocks.FAST_MIN_SAMPLES:
+        return _blocks.stft_threads(y, p)
     with warnings.catch_warnings():
         # centred frames with zero padding handle clips shorter than n_fft correctly
         warnings.filterwarnings("ignore", message="n_fft=.* is too large", category=UserWarning)
@@ -224,113 +249,11 @@ def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", cen
         S = S.astype(np.complex64 if S.dtype == np.float32 else np.complex128)
     if length is not None:
         length = check_positive_int(length, "length")
-    if S.shape[-1] >= _FAST_MIN_FRAMES and params.n_fft % params.hop_length == 0:
-        return _istft_threads(S, params, length)
+    if S.shape[-1] >= _blocks.FAST_MIN_FRAMES and params.n_fft % params.hop_length == 0:
+        return _blocks.istft_threads(S, params, length)
     return librosa.istft(S, n_fft=params.n_fft, hop_length=params.hop_length,
                          win_length=params.win_length, window=params.window,
                          center=params.center, length=length)
-
-
-# Long signals go through the threaded transforms below (the same arithmetic as librosa's:
-# same window, zero padding, FFT sizes and window-sum-square normalisation; results equal
-# to float rounding), short ones through librosa.
-_FAST_MIN_SAMPLES = 1 << 16
-_FAST_MIN_FRAMES = 64
-_BLOCK_FRAMES = 256
-
-
-def _window(p):
-    import librosa
-
-    win = librosa.filters.get_window(p.window, p.win_length, fftbins=True)
-    return librosa.util.pad_center(win, size=p.n_fft)
-
-
-def _run(jobs):
-    """Run the callables in ``jobs`` on up to ``_threads.max_threads()`` threads (numpy/scipy.fft
-    release the GIL)."""
-    from ._threads import max_threads
-
-    n_threads = max_threads()
-    if n_threads <= 1 or len(jobs) <= 1:
-        for j in jobs:
-            j()
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(min(n_threads, len(jobs))) as ex:
-        for f in [ex.submit(j) for j in jobs]:
-            f.result()
-
-
-def _stft_threads(y, p):
-    """STFT of ``y (..., n)``, frames in blocks on worker threads, written C-contiguous."""
-    import scipy.fft
-
-    lead, n = y.shape[:-1], y.shape[-1]
-    Y = y.reshape(-1, n)
-    cdt = np.complex64 if y.dtype == np.float32 else np.complex128
-    win = _window(p).astype(y.dtype)
-    T = p.n_frames(n)
-    out = np.empty((Y.shape[0], p.n_freq, T), cdt)
-    pad = p.n_fft // 2 if p.center else 0
-    padded = [np.pad(Y[c], pad) if pad else np.ascontiguousarray(Y[c]) for c in range(Y.shape[0])]
-    hop, n_fft = p.hop_length, p.n_fft
-
-    def job(c, a, b):
-        x = padded[c]
-        frames = np.lib.stride_tricks.as_strided(
-            x[a * hop:], shape=(b - a, n_fft), strides=(hop * x.itemsize, x.itemsize), writeable=False)
-        out[c, :, a:b] = scipy.fft.rfft(frames * win, axis=-1).T
-
-    edges = list(range(0, T, _BLOCK_FRAMES)) + [T]
-    _run([lambda c=c, a=a, b=b: job(c, a, b)
-          for c in range(Y.shape[0]) for a, b in zip(edges[:-1], edges[1:])])
-    return out.reshape(lead + (p.n_freq, T))
-
-
-def _istft_threads(S, p, length):
-    """Overlap-add inverse of :func:`_stft_threads` (librosa's normalisation), one thread per signal."""
-    import scipy.fft
-
-    n_fft, hop = p.n_fft, p.hop_length
-    lead, T = S.shape[:-2], S.shape[-1]
-    Sc = S.reshape((-1,) + S.shape[-2:])
-    rdt = np.float32 if S.dtype == np.complex64 else np.float64
-    start = n_fft // 2 if p.center else 0
-    if length:
-        n_frames = min(T, int(np.ceil((length + 2 * start) / hop)))
-        L = length
-    else:
-        n_frames = T
-        L = n_fft + hop * (n_frames - 1) - 2 * start
-    R = n_fft // hop
-    rows = R + n_frames - 1  # the full overlap-add buffer is rows * hop samples
-    win = _window(p).astype(rdt)
-    wss = np.zeros((rows, hop), rdt)
-    w2 = (win * win).reshape(R, hop)
-    for k in range(R):
-        wss[k:k + n_frames] += w2[k]
-    wss = wss.ravel()[start:start + L]
-    keep = wss > np.finfo(rdt).tiny
-    scale = np.ones_like(wss)
-    scale[keep] = wss[keep]
-    out = np.zeros((Sc.shape[0], L), rdt)
-
-    def job(c):
-        buf = np.zeros((rows, hop), rdt)
-        for a in range(0, n_frames, _BLOCK_FRAMES):
-            b = min(a + _BLOCK_FRAMES, n_frames)
-            fr = scipy.fft.irfft(Sc[c, :, a:b].T, n=n_fft, axis=-1)
-            fr *= win
-            fr = fr.reshape(b - a, R, hop)
-            for k in range(R):
-                buf[a + k:b + k] += fr[:, k]
-        y = buf.ravel()[start:start + L]
-        np.divide(y, scale[:y.size], out=out[c, :y.size])
-
-    _run([lambda c=c: job(c) for c in range(Sc.shape[0])])
-    return out.reshape(lead + (L,))
 
 
 def magnitude(S, *, power=1.0):
@@ -359,3 +282,215 @@ def magnitude(S, *, power=1.0):
     if power != 1.0:
         M = M ** power
     return np.ascontiguousarray(M)
+
+
+class StreamingSTFT:
+    """Block-wise analysis: feed samples in blocks of any size, get each frame once complete.
+
+    The frames are those of :func:`stft` on the whole signal, bit for bit: frame ``t`` covers
+    samples ``[t·hop − n_fft//2, t·hop + n_fft//2)`` (``center=True``, zeros before the
+    start), computed with the same arithmetic. :meth:`finish` adds the end padding and
+    returns the last frames.
+
+    Parameters
+    ----------
+    params : STFTParams
+    channels : int > 0
+        Channels of the signal; blocks are ``(channels, n)``.
+    dtype : np.float32 or np.float64
+        Sample precision; spectra are complex64 or complex128.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> p = nmfaudio.STFTParams(n_fft=256)
+    >>> y = np.random.default_rng(0).standard_normal((1, 3000)).astype(np.float32)
+    >>> an = nmfaudio.StreamingSTFT(p, channels=1)
+    >>> S = np.concatenate([an.push(y[:, :1000]), an.push(y[:, 1000:]), an.finish()], axis=-1)
+    >>> bool(np.array_equal(S, nmfaudio.stft(y, params=p)))
+    True
+    """
+
+    def __init__(self, params, *, channels=1, dtype=np.float32):
+        self.params = _params(params, None, None, None, None, None)
+        self.channels = check_positive_int(channels, "channels")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ParameterError(f"dtype={self.dtype} must be float32 or float64")
+        self._cdt = np.complex64 if self.dtype == np.float32 else np.complex128
+        self._win = window(self.params)
+        self.reset()
+
+    def reset(self):
+        """Forget the signal: the next block starts a new one."""
+        p = self.params
+        pad = p.n_fft // 2 if p.center else 0
+        self._buf = np.zeros((self.channels, max(4 * p.n_fft, pad)), self.dtype)
+        self._len = pad        # valid samples in _buf (the leading zeros of a centred STFT)
+        self._n_in = 0         # signal samples received
+        self._frames = 0       # frames emitted; frame t starts at padded index t*hop
+        self._start = 0        # padded index of _buf[:, 0]
+
+    @property
+    def frames_emitted(self):
+        """Frames returned so far."""
+        return self._frames
+
+    def _append(self, x):
+        need = self._len + x.shape[1]
+        if need > self._buf.shape[1]:
+            grown = np.zeros((self.channels, max(need, 2 * self._buf.shape[1])), self.dtype)
+            grown[:, :self._len] = self._buf[:, :self._len]
+            self._buf = grown
+        self._buf[:, self._len:need] = x
+        self._len = need
+
+    def _emit(self, n_max=None):
+        p = self.params
+        N, hop = p.n_fft, p.hop_length
+        avail = self._start + self._len  # padded samples received
+        nt = 0 if avail < self._frames * hop + N else (avail - N) // hop + 1 - self._frames
+        if n_max is not None:
+            nt = min(nt, n_max - self._frames)
+        F = p.n_freq
+        if nt <= 0:
+            return np.zeros((self.channels, F, 0), self._cdt)
+        a = self._frames * hop - self._start
+        seg = self._buf[:, a:a + (nt - 1) * hop + N]
+        frames = np.lib.stride_tricks.sliding_window_view(seg, N, axis=-1)[:, ::hop][:, :nt]
+        S = np.ascontiguousarray(np.swapaxes(_blocks.analyze(frames, self._win, self._cdt), -1, -2))
+        self._frames += nt
+        # drop the samples no later frame needs
+        drop = self._frames * hop - self._start
+        if drop > 0:
+            keep = self._len - drop
+            self._buf[:, :keep] = self._buf[:, drop:self._len]
+            self._len, self._start = keep, self._start + drop
+        return S
+
+    def push(self, x):
+        """Append ``x (channels, n)``; returns the newly complete frames ``(channels, n_freq, nt)``."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[0] != self.channels:
+            raise ParameterError(f"block has shape {x.shape}; expected ({self.channels}, n)")
+        self._append(x)
+        self._n_in += x.shape[1]
+        return self._emit()
+
+    def finish(self):
+        """The remaining frames (end padding included), ``(channels, n_freq, nt)``; then reset."""
+        p = self.params
+        T = p.n_frames(self._n_in)
+        end = (T - 1) * p.hop_length + p.n_fft  # padded samples the last frame reaches
+        missing = end - (self._start + self._len)
+        if missing > 0:
+            self._append(np.zeros((self.channels, missing), self.dtype))
+        S = self._emit(n_max=T)
+        self.reset()
+        return S
+
+
+class StreamingISTFT:
+    """Block-wise overlap-add: feed frames as they come, get each sample once final.
+
+    The inverse of :class:`StreamingSTFT`, with :func:`istft`'s normalisation (division by
+    the window's sum-square where it is not tiny). A sample is returned once no later frame
+    overlaps it; :meth:`finish` returns the rest up to the signal's length. Sums are kept in
+    float64; the result equals :func:`istft` of the whole spectrogram up to float rounding.
+
+    Parameters
+    ----------
+    params : STFTParams
+    lead_shape : tuple of int
+        Leading axes of the spectra (e.g. ``(n_sources, channels)``); frames are
+        ``(*lead_shape, n_freq, nt)``, samples come back as ``(*lead_shape, n)``.
+    dtype : np.float32 or np.float64
+        Output precision.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> p = nmfaudio.STFTParams(n_fft=256)
+    >>> y = np.random.default_rng(0).standard_normal((1, 3000)).astype(np.float32)
+    >>> S = nmfaudio.stft(y, params=p)
+    >>> syn = nmfaudio.StreamingISTFT(p, lead_shape=(1,))
+    >>> y2 = np.concatenate([syn.push(S[..., :5]), syn.push(S[..., 5:]), syn.finish(3000)], axis=-1)
+    >>> y2.shape, bool(np.max(np.abs(y2 - y)) < 1e-5)
+    ((1, 3000), True)
+    """
+
+    def __init__(self, params, *, lead_shape=(), dtype=np.float32):
+        self.params = _params(params, None, None, None, None, None)
+        self.lead_shape = tuple(int(n) for n in lead_shape)
+        self.dtype = np.dtype(dtype)
+        self._win = window(self.params)
+        self._win_sq = self._win ** 2
+        self._tiny = float(np.finfo(self.dtype).tiny)
+        self.reset()
+
+    def reset(self):
+        """Forget the signal."""
+        N = self.params.n_fft
+        self._acc = np.zeros(self.lead_shape + (2 * N,), np.float64)
+        self._wss = np.zeros(2 * N, np.float64)
+        self._start = 0    # padded index of _acc[..., 0]
+        self._frames = 0   # frames received
+        self._emitted = 0  # samples returned
+
+    def _grow(self, end):
+        size = end - self._start
+        if size > self._acc.shape[-1]:
+            cap = max(size, 2 * self._acc.shape[-1])
+            acc = np.zeros(self.lead_shape + (cap,), np.float64)
+            acc[..., :self._acc.shape[-1]] = self._acc
+            wss = np.zeros(cap, np.float64)
+            wss[:self._wss.size] = self._wss
+            self._acc, self._wss = acc, wss
+
+    def _take(self, upto):
+        """Samples up to padded index ``upto`` (exclusive), normalised; dropped from the buffer."""
+        pad = self.params.n_fft // 2 if self.params.center else 0
+        lo = pad + self._emitted
+        if upto <= lo:
+            return np.zeros(self.lead_shape + (0,), self.dtype)
+        a, b = lo - self._start, upto - self._start
+        out = self._acc[..., a:b].copy()
+        w = self._wss[a:b]
+        nz = w > self._tiny
+        out[..., nz] /= w[nz]
+        self._emitted += b - a
+        keep = self._acc.shape[-1] - b
+        self._acc[..., :keep] = self._acc[..., b:]
+        self._acc[..., keep:] = 0.0
+        self._wss[:keep] = self._wss[b:]
+        self._wss[keep:] = 0.0
+        self._start += b
+        return out.astype(self.dtype)
+
+    def push(self, S):
+        """Add frames ``S (*lead_shape, n_freq, nt)``; returns the samples now final, ``(*lead_shape, m)``."""
+        p = self.params
+        N, hop = p.n_fft, p.hop_length
+        S = np.asarray(S)
+        if S.shape[:-1] != self.lead_shape + (p.n_freq,):
+            raise ParameterError(f"frames have shape {S.shape}; expected {self.lead_shape + (p.n_freq,)} + (nt,)")
+        nt = S.shape[-1]
+        if nt:
+            y = np.fft.irfft(S, n=N, axis=-2) * self._win[:, None]  # (..., N, nt)
+            t0 = self._frames
+            self._grow((t0 + nt - 1) * hop + N)
+            for i in range(nt):
+                j = (t0 + i) * hop - self._start
+                self._acc[..., j:j + N] += y[..., :, i]
+                self._wss[j:j + N] += self._win_sq
+            self._frames += nt
+        return self._take(self._frames * hop)
+
+    def finish(self, length):
+        """The remaining samples up to ``length`` signal samples in all; then reset."""
+        length = check_positive_int(length, "length")
+        pad = self.params.n_fft // 2 if self.params.center else 0
+        self._grow(pad + length)
+        out = self._take(pad + length)
+        self.reset()
+        return out

@@ -125,8 +125,8 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     max_iter, accelerate = supervised_settings(dicts, n_free=n_free, max_iter=max_iter,
                                                 accelerate=accelerate)
     lead, T = S.shape[:-2], S.shape[-1]
-    if not n_free and callback is None and _workers() > 1:
-        return _supervised_parallel(S, dicts, names, mask_power, max_iter, accelerate, _workers())
+    if not n_free:
+        return _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callback)
     V = stack_channels(np.abs(S))
     if d0.power != 1.0:
         from .dictionary import powered
@@ -165,57 +165,50 @@ def _workers():
     return max_threads()
 
 
-def _chunks(C, T, n_workers):
-    """Split ``C`` channels of ``T`` frames into at least ``n_workers`` (channel, a, b) pieces."""
-    per = max(1, -(-n_workers // C))
-    edges = np.linspace(0, T, min(per, T) + 1).round().astype(int)
-    return [(c, int(a), int(b)) for c in range(C) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+def spectrogram_model(S, power):
+    """``|S| ** power`` with channels side by side along time (what the dictionaries model)."""
+    V = stack_channels(np.abs(S))
+    if power != 1.0:
+        from .dictionary import powered
+
+        V = powered(V, power)
+    return np.ascontiguousarray(V)
 
 
-def _supervised_parallel(S, dicts, names, mask_power, max_iter, accelerate, n_workers):
-    """Fixed templates only: every frame is independent, so pieces of the spectrogram
-    (channels, or halves of the frames) are solved and masked in worker threads (the
-    numba kernels and BLAS release the GIL), each with one BLAS thread. Equal to the
-    stacked solve up to float rounding (each piece is scaled by its own mean inside
-    :func:`nmf`, which moves only the eps floors)."""
-    from concurrent.futures import ThreadPoolExecutor
+def stacked_templates(dictionaries, dtype):
+    """``(W (n_freq, K), labels (K,))``: the dictionaries' templates side by side."""
+    W = np.ascontiguousarray(np.concatenate([d.W.astype(dtype) for d in dictionaries], axis=1))
+    labels = np.concatenate([np.full(d.n_components, i) for i, d in enumerate(dictionaries)])
+    return W, labels
 
-    from ._mu import _blas_threads
+
+def _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callback):
+    """Fixed templates only: every frame solved on its own by :class:`._frames.FrameSolver`,
+    whose result for a frame does not depend on the other frames (so block-wise streaming,
+    :class:`nmfaudio.StreamSeparator` and this offline solve agree), on up to
+    :func:`_workers` threads. With a ``callback``, frames go in ten chunks, each followed by
+    ``callback(iterations × share done, loss so far)``; ``True`` stops (the frames not yet
+    solved keep their starting activations)."""
+    from ._frames import FrameSolver
 
     d0 = dicts[0]
-    lead, F, T = S.shape[:-2], S.shape[-2], S.shape[-1]
-    C = int(np.prod(lead)) if lead else 1
-    Sc = S.reshape(C, F, T)
-    dtype = np.abs(Sc[:1, :1, :1]).dtype
-    W0 = np.ascontiguousarray(np.concatenate([d.W.astype(dtype) for d in dicts], axis=1))
-    labels = np.concatenate([np.full(d.n_components, i) for i, d in enumerate(dicts)])
+    lead, T = S.shape[:-2], S.shape[-1]
+    V = spectrogram_model(S, d0.power)
+    W0, labels = stacked_templates(dicts, V.dtype)
     K = W0.shape[1]
-    n_src = len(names)
-    H = np.empty((C, K, T), dtype)
-    masks = np.empty((n_src, C, F, T), dtype)
-    S_sources = np.empty((n_src, C, F, T), S.dtype)
-
-    def work(piece):
-        c, a, b = piece
-        Sp = Sc[c, :, a:b]
-        V = np.abs(Sp)
-        if d0.power != 1.0:
-            from .dictionary import powered
-
-            V = powered(V, d0.power)
-        V = np.ascontiguousarray(V)
-        res = nmf(V, W=W0, H=frame_init(V, K).astype(dtype), beta=d0.beta, update_W=False,
-                  max_iter=max_iter, tol=0, n_threads=None, accelerate=accelerate)
-        H[c, :, a:b] = res.H
-        est = source_estimates(W0, res.H, labels, n_src)
-        masks[:, c, :, a:b], S_sources[:, c, :, a:b] = mask_sources(
-            Sp, est, mask_power=mask_power, spectrogram_power=d0.power)
-        return res.loss, res.n_iter
-
-    pieces = _chunks(C, T, n_workers)
-    with _blas_threads(1), ThreadPoolExecutor(n_workers) as ex:
-        out = list(ex.map(work, pieces))
-    shape = (n_src,) + tuple(lead) + (F, T)
-    return Separation(names=names, S_sources=S_sources.reshape(shape), masks=masks.reshape(shape),
-                      W=W0, H=H.reshape(tuple(lead) + (K, T)), labels=labels,
-                      n_iter=out[0][1], loss=float(sum(o[0] for o in out)))
+    solver = FrameSolver(W0, beta=d0.beta, max_iter=max_iter, accelerate=accelerate)
+    if callback is None:
+        H, losses = solver.solve(V, n_threads=_workers())
+    else:
+        H = frame_init(V, K).astype(V.dtype)
+        losses = np.zeros(V.shape[1])
+        edges = np.linspace(0, V.shape[1], min(10, V.shape[1]) + 1).round().astype(int)
+        for a, b in zip(edges[:-1], edges[1:]):
+            H[:, a:b], losses[a:b] = solver.solve(V[:, a:b], n_threads=_workers())
+            if callback(int(round(max_iter * b / V.shape[1])), float(losses[:b].sum())) is True:
+                break
+    est = source_estimates(W0, H, labels, len(names), lead_shape=lead, n_frames=T)
+    masks, S_sources = mask_sources(S, est, mask_power=mask_power, spectrogram_power=d0.power)
+    return Separation(names=names, S_sources=S_sources, masks=masks, W=W0,
+                      H=unstack_channels(H, lead, T), labels=labels, n_iter=max_iter,
+                      loss=float(losses.sum()))
