@@ -24,6 +24,7 @@ from .batch import BatchReport, separate_many
 from .nmfd import NMFDResult, nmfd, nmfd_reconstruct
 from .drums import drum_templates, split_drums
 from .stream import separate_stream
+from .realtime import StreamSeparator
 from .models import list_models, load_model
 from .files import denoise_file, separate_file
 
@@ -54,5 +55,5 @@ __all__ = [
     "evaluate", "si_sdr", "oracle_separate",
     "separate_many", "BatchReport",
     "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
-    "separate_stream", "list_models", "load_model", "separate_file", "denoise_file",
+    "separate_stream", "StreamSeparator", "list_models", "load_model", "separate_file", "denoise_file",
 ]
