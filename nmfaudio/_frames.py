@@ -43,7 +43,98 @@ def _kind(beta):
 
 
 @numba.njit(cache=True, nogil=True)
-def _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps):
+def _constants(v, kind, beta):
+    """The parts of the frame's loss that do not depend on ``W h`` (float64)."""
+    c1 = 0.0
+    c2 = 0.0
+    for f in range(v.shape[0]):
+        vd = np.float64(v[f])
+        if kind == 0:  # KL: Σ v log v, Σ v
+            if vd > 0.0:
+                c1 += vd * np.log(vd)
+            c2 += vd
+        elif kind == 3:  # β = 1/2: Σ √v
+            c1 += np.sqrt(vd)
+        elif kind == 4:  # Σ v^β
+            c1 += vd ** beta
+    return c1, c2
+
+
+@numba.njit(cache=True, nogil=True)
+def _elementwise(v, wh, r, b, kind, beta, eps, c1, c2):
+    """Floor ``wh`` at eps, write the update operands ``r`` (and ``b``), and return the
+    frame's loss and the size of its terms (for the rounding bound). The float32 work is
+    in plain loops (vectorised); the sums are float64."""
+    F = v.shape[0]
+    for f in range(F):
+        if wh[f] < eps:
+            wh[f] = eps
+    loss = 0.0
+    size = 0.0
+    if kind == 0:  # KL: r = v / wh, den = W^T 1
+        for f in range(F):
+            r[f] = v[f] / wh[f]
+        s_log = 0.0
+        s_wh = 0.0
+        for f in range(F):
+            if v[f] > 0.0:
+                s_log += np.float64(v[f]) * np.log(np.float64(wh[f]))
+            s_wh += np.float64(wh[f])
+        loss = c1 - s_log - c2 + s_wh
+        size = abs(c1) + abs(s_log) + c2 + s_wh
+    elif kind == 1:  # IS: b = 1 / wh, r = v / wh^2
+        for f in range(F):
+            ib = 1.0 / wh[f]
+            b[f] = ib
+            r[f] = v[f] * ib * ib
+        for f in range(F):
+            q = np.float64(v[f]) / np.float64(wh[f])
+            lq = np.log(q)
+            loss += q - lq - 1.0
+            size += q + abs(lq) + 1.0
+    elif kind == 2:  # Euclidean: r = v, b = wh
+        for f in range(F):
+            r[f] = v[f]
+            b[f] = wh[f]
+        for f in range(F):
+            vd = np.float64(v[f])
+            xd = np.float64(wh[f])
+            d = vd - xd
+            loss += 0.5 * d * d
+            size += 0.5 * (vd * vd + xd * xd) + abs(vd * xd)
+    elif kind == 3:  # β = 1/2: b = wh^-1/2, r = v wh^-3/2
+        for f in range(F):
+            ib = 1.0 / np.sqrt(wh[f])
+            b[f] = ib
+            r[f] = v[f] * ib / wh[f]
+        # d(v|x) = (√v − ½√x − ½ v/√x) / (−¼); √x = x·b, v/√x = v·b
+        s_x = 0.0
+        s_v = 0.0
+        for f in range(F):
+            s_x += np.float64(wh[f] * b[f])
+            s_v += np.float64(v[f] * b[f])
+        loss = (c1 - 0.5 * s_x - 0.5 * s_v) / -0.25
+        size = (c1 + 0.5 * s_x + 0.5 * s_v) / 0.25
+    else:  # (v^β + (β−1) x^β − β v x^(β−1)) / (β(β−1))
+        for f in range(F):
+            xb1 = wh[f] ** (beta - 1.0)
+            b[f] = xb1
+            r[f] = v[f] * xb1 / wh[f]
+        s_x = 0.0
+        s_v = 0.0
+        for f in range(F):
+            s_x += np.float64(wh[f] * b[f])
+            s_v += np.float64(v[f] * b[f])
+        div = beta * (beta - 1.0)
+        t2 = (beta - 1.0) * s_x
+        t3 = -beta * s_v
+        loss = (c1 + t2 + t3) / div
+        size = (abs(c1) + abs(t2) + abs(t3)) / abs(div)
+    return loss, size
+
+
+@numba.njit(cache=True, nogil=True)
+def _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2):
     """Statistics of the H update at ``h`` (``num``, ``den``) and the frame's loss and the
     size of its terms (for the rounding bound); ``wh``, ``r``, ``b`` are scratch.
     ``Wt`` is ``W.T`` C-contiguous (``W h`` streams its rows)."""
@@ -56,60 +147,7 @@ def _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps):
             row = Wt[k]
             for f in range(F):
                 wh[f] += row[f] * hk
-    loss = 0.0
-    size = 0.0
-    for f in range(F):
-        x = wh[f]
-        if x < eps:
-            x = eps
-        wh[f] = x
-        vf = v[f]
-        xd = np.float64(x)
-        vd = np.float64(vf)
-        if kind == 0:  # KL: r = v / wh, den = W^T 1
-            r[f] = vf / x
-            if vf > 0.0:
-                a = vd * np.log(vd)
-                c = vd * np.log(xd)
-                loss += a - c
-                size += abs(a) + abs(c)
-            loss += xd - vd
-            size += xd + vd
-        elif kind == 1:  # IS: r = v / wh^2, b = 1 / wh
-            ib = 1.0 / x
-            b[f] = ib
-            r[f] = vf * ib * ib
-            q = vd / xd
-            loss += q - np.log(q) - 1.0
-            size += q + abs(np.log(q)) + 1.0
-        elif kind == 2:  # Euclidean: r = v, b = wh
-            r[f] = vf
-            b[f] = x
-            d = vd - xd
-            loss += 0.5 * d * d
-            size += 0.5 * (vd * vd + xd * xd) + abs(vd * xd)
-        elif kind == 3:  # β = 1/2: b = wh^-1/2, r = v wh^-3/2
-            ib = 1.0 / np.sqrt(x)
-            b[f] = ib
-            r[f] = vf * ib / x
-            sv = np.sqrt(vd)
-            sx = np.sqrt(xd)
-            # d_1/2(v|x) = (v^1/2 - 1/2 x^1/2 ... ) written as (v^β + (β-1) x^β - β v x^(β-1)) / (β(β-1))
-            t1 = sv
-            t2 = -0.5 * sx
-            t3 = -0.5 * vd / sx
-            loss += (t1 + t2 + t3) / -0.25
-            size += (abs(t1) + abs(t2) + abs(t3)) / 0.25
-        else:
-            xb1 = x ** (beta - 1.0)
-            b[f] = xb1
-            r[f] = vf * xb1 / x
-            t1 = vd ** beta
-            t2 = (beta - 1.0) * xd ** beta
-            t3 = -beta * vd * np.float64(xb1)
-            div = beta * (beta - 1.0)
-            loss += (t1 + t2 + t3) / div
-            size += (abs(t1) + abs(t2) + abs(t3)) / abs(div)
+    loss, size = _elementwise(v, wh, r, b, kind, beta, eps, c1, c2)
     for k in range(K):
         num[k] = 0.0
     if kind == 0:
@@ -153,9 +191,10 @@ def _step(h, h_old, q, expo, tiny):
 @numba.njit(cache=True, nogil=True)
 def _solve_frame(W, Wt, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, max_iter,
                  accelerate, eps, tol_factor, tiny):
+    c1, c2 = _constants(v, kind, beta)
     """Solve one (scaled) frame ``v`` from the activations in ``h``; returns its loss."""
     dt = W.dtype.type
-    loss, size = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps)
+    loss, size = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2)
     alpha = 1.0
     for it in range(max_iter):
         _quotient(num, den, q, eps)
@@ -163,12 +202,12 @@ def _solve_frame(W, Wt, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, ga
             h_old[k] = h[k]
         expo = dt(gam * alpha) if accelerate else dt(gam)
         _step(h, h_old, q, expo, tiny)
-        trial, tsize = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps)
+        trial, tsize = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2)
         if accelerate:
             sure = loss - trial > tol_factor * tsize
             if alpha > 1.0 and not sure:
                 _step(h, h_old, q, dt(gam), tiny)
-                trial, tsize = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps)
+                trial, tsize = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2)
             alpha = min(alpha * GROW, ALPHA_MAX) if sure else 1.0
         loss = trial
     return loss
