@@ -112,6 +112,8 @@ class StreamSeparator:
             self._solvers[np.dtype(dt)] = FrameSolver(W, beta=self.beta, max_iter=self.max_iter,
                                                       accelerate=self.accelerate)
         self.labels = labels
+        edges = np.cumsum([0] + [d.n_components for d in dicts])
+        self._spans = list(zip(edges[:-1].tolist(), edges[1:].tolist()))  # templates of each source
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -168,7 +170,7 @@ class StreamSeparator:
     # --------------------------------------------------------------- processing
     def _separate_frames(self, S):
         """Masked source spectra ``(n_src, C, F, nt)`` of the mixture frames ``S (C, F, nt)``."""
-        from .masking import mask_sources, source_estimates
+        from .masking import mask_sources
 
         C, F, nt = S.shape
         if nt == 0:
@@ -183,8 +185,9 @@ class StreamSeparator:
         losses = np.empty(nt)
         for c in range(C):
             solver.solve_into(np.ascontiguousarray(V[c]), H[c], losses)
-        est = source_estimates(solver.W, np.concatenate(list(H), axis=1), self.labels,
-                               len(self.names), lead_shape=(C,), n_frames=nt)
+        est = np.empty((len(self.names), C, F, nt), V.dtype)
+        for i, (a, b) in enumerate(self._spans):
+            np.matmul(solver.W[:, a:b], H[:, a:b], out=est[i])
         _, S_src = mask_sources(S, est, mask_power=self.mask_power, spectrogram_power=self.power)
         return S_src
 
