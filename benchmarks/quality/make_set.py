@@ -379,7 +379,8 @@ def ensure_dependencies(install=True):
     pretty_midi if needed; with ``install=False`` only report what is missing."""
     out = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n", *APT_PACKAGES],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
-    have = {ln.split()[0] for ln in out.splitlines() if ln.endswith("installed")}
+    # "unknown ok not-installed" also ends with "installed": compare the whole status
+    have = {ln.split()[0] for ln in out.splitlines() if ln.endswith(" ok installed")}
     missing = [p for p in APT_PACKAGES if p not in have]
     if missing:
         if not install:
