@@ -25,6 +25,7 @@ from .nmfd import NMFDResult, nmfd, nmfd_reconstruct
 from .drums import drum_templates, split_drums
 from .stream import separate_stream
 from .realtime import StreamSeparator
+from .realtime_denoise import StreamDenoiser
 from .models import list_models, load_model
 from .files import denoise_file, separate_file
 
@@ -55,5 +56,5 @@ __all__ = [
     "evaluate", "si_sdr", "oracle_separate",
     "separate_many", "BatchReport",
     "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
-    "separate_stream", "StreamSeparator", "list_models", "load_model", "separate_file", "denoise_file",
+    "separate_stream", "StreamSeparator", "StreamDenoiser", "list_models", "load_model", "separate_file", "denoise_file",
 ]

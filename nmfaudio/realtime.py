@@ -18,10 +18,122 @@ import numpy as np
 
 from .exceptions import ParameterError
 
-__all__ = ["StreamSeparator"]
+__all__ = ["StreamSeparator", "BlockProcessor"]
 
 
-class StreamSeparator:
+class BlockProcessor:
+    """Base of the block processors: input checks, streaming STFT and overlap-add, the
+    fixed-latency output queue. A subclass sets ``names``, ``sr``, ``params`` (centred
+    STFT) and ``latency`` (``n_fft - 1``), calls :meth:`reset` at the end of ``__init__``
+    and implements ``_separate_frames(S (C, F, nt)) -> (n_src, C, F, nt)``, the masked
+    source spectra of complete mixture frames, in order."""
+
+    # ------------------------------------------------------------------ state
+    def reset(self):
+        """Start a new stream (forget buffered samples, channel count and dtype)."""
+        self._reset_model()
+        self._channels = None
+        self._dtype = None
+        self._mono = None
+        self._analysis = None
+        self._synthesis = None
+        self._n_in = 0
+        self._fifo = None   # (n_src, C, m) separated samples not yet returned
+        self._fifo_len = 0
+        self._n_sep = 0     # separated samples queued so far
+
+    def _start(self, x, mono):
+        from .stft import StreamingISTFT, StreamingSTFT
+
+        C = x.shape[0]
+        self._channels, self._dtype, self._mono = C, x.dtype, mono
+        self._analysis = StreamingSTFT(self.params, channels=C, dtype=x.dtype)
+        self._synthesis = StreamingISTFT(self.params, lead_shape=(len(self.names), C), dtype=x.dtype)
+        # the first `latency` output samples are zeros
+        self._fifo = np.zeros((len(self.names), C, max(self.latency, 1) * 2), x.dtype)
+        self._fifo_len = self.latency
+
+    def _check(self, block, sr):
+        from ._checks import show
+
+        if sr is not None and int(sr) != self.sr:
+            raise ParameterError(f"sr={show(sr)} but this processor works at {self.sr} Hz; "
+                                 "resample the stream first")
+        x = np.asarray(block)
+        if x.dtype.kind not in "f" or x.dtype not in (np.float32, np.float64):
+            raise ParameterError(f"block has dtype {x.dtype}; expected float32 or float64 audio")
+        if x.ndim not in (1, 2) or x.shape[-1] < 1:
+            raise ParameterError(f"block has shape {x.shape}; expected (n,) or (channels, n) with n >= 1")
+        mono = x.ndim == 1
+        x2 = x[None] if mono else x
+        if not np.isfinite(x2).all():
+            bad = int(np.size(x2) - np.count_nonzero(np.isfinite(x2)))
+            raise ParameterError(f"block has {bad} NaN/Inf sample(s); expected finite audio")
+        if self._channels is not None:
+            if mono != self._mono or x2.shape[0] != self._channels:
+                raise ParameterError(
+                    f"block has shape {x.shape} but the stream started with "
+                    f"{'mono (n,)' if self._mono else f'({self._channels}, n)'} blocks; "
+                    "call reset() to start a stream with another layout")
+            if x2.dtype != self._dtype:
+                raise ParameterError(f"block has dtype {x2.dtype} but the stream started with "
+                                     f"{self._dtype}; call reset() to change it")
+        return x2, mono
+
+    # --------------------------------------------------------------- processing
+    def _queue(self, y):
+        m = y.shape[-1]
+        need = self._fifo_len + m
+        if need > self._fifo.shape[-1]:
+            grown = np.zeros(self._fifo.shape[:2] + (max(need, 2 * self._fifo.shape[-1]),), self._dtype)
+            grown[..., :self._fifo_len] = self._fifo[..., :self._fifo_len]
+            self._fifo = grown
+        self._fifo[..., self._fifo_len:need] = y
+        self._fifo_len = need
+        self._n_sep += m
+
+    def _pop(self, n):
+        out = self._fifo[..., :n].copy()
+        rest = self._fifo_len - n
+        self._fifo[..., :rest] = self._fifo[..., n:self._fifo_len]
+        self._fifo_len = rest
+        return {name: (out[s, 0] if self._mono else out[s]) for s, name in enumerate(self.names)}
+
+    def process(self, block, *, sr=None):
+        """Separate one block; returns ``{name: samples}``, each shaped and typed like ``block``.
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(n,) or (channels, n), float32 or float64]
+        sr : int or None
+            If given, checked against :attr:`sr`.
+        """
+        x, mono = self._check(block, sr)
+        if self._channels is None:
+            self._start(x, mono)
+        S = self._analysis.push(x)
+        self._n_in += x.shape[-1]
+        self._queue(self._synthesis.push(self._separate_frames(S)))
+        return self._pop(x.shape[-1])
+
+    def flush(self):
+        """The last :attr:`latency` samples of every source; then a new stream starts."""
+        if self._channels is None:
+            raise ParameterError("flush() before any block: nothing to flush")
+        y = self._synthesis.push(self._separate_frames(self._analysis.finish()))
+        y = y[..., :max(0, self._n_in - self._n_sep)]  # the end padding's frames reach past the end
+        self._queue(y)
+        if self._n_sep < self._n_in:
+            self._queue(self._synthesis.finish(self._n_in))
+        out = self._pop(self._fifo_len)
+        self.reset()
+        return out
+
+    def _reset_model(self):
+        """Subclasses with per-stream state (adapted models) forget it here."""
+
+
+class StreamSeparator(BlockProcessor):
     """Separate a stream block by block with trained dictionaries (fixed latency).
 
     Parameters
@@ -116,58 +228,6 @@ class StreamSeparator:
         self._spans = list(zip(edges[:-1].tolist(), edges[1:].tolist()))  # templates of each source
         self.reset()
 
-    # ------------------------------------------------------------------ state
-    def reset(self):
-        """Start a new stream (forget buffered samples, channel count and dtype)."""
-        self._channels = None
-        self._dtype = None
-        self._mono = None
-        self._analysis = None
-        self._synthesis = None
-        self._n_in = 0
-        self._fifo = None   # (n_src, C, m) separated samples not yet returned
-        self._fifo_len = 0
-        self._n_sep = 0     # separated samples queued so far
-
-    def _start(self, x, mono):
-        from .stft import StreamingISTFT, StreamingSTFT
-
-        C = x.shape[0]
-        self._channels, self._dtype, self._mono = C, x.dtype, mono
-        self._analysis = StreamingSTFT(self.params, channels=C, dtype=x.dtype)
-        self._synthesis = StreamingISTFT(self.params, lead_shape=(len(self.names), C), dtype=x.dtype)
-        # the first `latency` output samples are zeros
-        self._fifo = np.zeros((len(self.names), C, max(self.latency, 1) * 2), x.dtype)
-        self._fifo_len = self.latency
-
-    def _check(self, block, sr):
-        from ._checks import show
-
-        if sr is not None and int(sr) != self.sr:
-            raise ParameterError(f"sr={show(sr)} but the dictionaries were trained at {self.sr} Hz; "
-                                 "resample the stream first")
-        x = np.asarray(block)
-        if x.dtype.kind not in "f" or x.dtype not in (np.float32, np.float64):
-            raise ParameterError(f"block has dtype {x.dtype}; expected float32 or float64 audio")
-        if x.ndim not in (1, 2) or x.shape[-1] < 1:
-            raise ParameterError(f"block has shape {x.shape}; expected (n,) or (channels, n) with n >= 1")
-        mono = x.ndim == 1
-        x2 = x[None] if mono else x
-        if not np.isfinite(x2).all():
-            bad = int(np.size(x2) - np.count_nonzero(np.isfinite(x2)))
-            raise ParameterError(f"block has {bad} NaN/Inf sample(s); expected finite audio")
-        if self._channels is not None:
-            if mono != self._mono or x2.shape[0] != self._channels:
-                raise ParameterError(
-                    f"block has shape {x.shape} but the stream started with "
-                    f"{'mono (n,)' if self._mono else f'({self._channels}, n)'} blocks; "
-                    "call reset() to start a stream with another layout")
-            if x2.dtype != self._dtype:
-                raise ParameterError(f"block has dtype {x2.dtype} but the stream started with "
-                                     f"{self._dtype}; call reset() to change it")
-        return x2, mono
-
-    # --------------------------------------------------------------- processing
     def _separate_frames(self, S):
         """Masked source spectra ``(n_src, C, F, nt)`` of the mixture frames ``S (C, F, nt)``."""
         from .masking import mask_sources
@@ -191,50 +251,3 @@ class StreamSeparator:
         _, S_src = mask_sources(S, est, mask_power=self.mask_power, spectrogram_power=self.power)
         return S_src
 
-    def _queue(self, y):
-        m = y.shape[-1]
-        need = self._fifo_len + m
-        if need > self._fifo.shape[-1]:
-            grown = np.zeros(self._fifo.shape[:2] + (max(need, 2 * self._fifo.shape[-1]),), self._dtype)
-            grown[..., :self._fifo_len] = self._fifo[..., :self._fifo_len]
-            self._fifo = grown
-        self._fifo[..., self._fifo_len:need] = y
-        self._fifo_len = need
-        self._n_sep += m
-
-    def _pop(self, n):
-        out = self._fifo[..., :n].copy()
-        rest = self._fifo_len - n
-        self._fifo[..., :rest] = self._fifo[..., n:self._fifo_len]
-        self._fifo_len = rest
-        return {name: (out[s, 0] if self._mono else out[s]) for s, name in enumerate(self.names)}
-
-    def process(self, block, *, sr=None):
-        """Separate one block; returns ``{name: samples}``, each shaped and typed like ``block``.
-
-        Parameters
-        ----------
-        block : np.ndarray [shape=(n,) or (channels, n), float32 or float64]
-        sr : int or None
-            If given, checked against :attr:`sr`.
-        """
-        x, mono = self._check(block, sr)
-        if self._channels is None:
-            self._start(x, mono)
-        S = self._analysis.push(x)
-        self._n_in += x.shape[-1]
-        self._queue(self._synthesis.push(self._separate_frames(S)))
-        return self._pop(x.shape[-1])
-
-    def flush(self):
-        """The last :attr:`latency` samples of every source; then a new stream starts."""
-        if self._channels is None:
-            raise ParameterError("flush() before any block: nothing to flush")
-        y = self._synthesis.push(self._separate_frames(self._analysis.finish()))
-        y = y[..., :max(0, self._n_in - self._n_sep)]  # the end padding's frames reach past the end
-        self._queue(y)
-        if self._n_sep < self._n_in:
-            self._queue(self._synthesis.finish(self._n_in))
-        out = self._pop(self._fifo_len)
-        self.reset()
-        return out

@@ -180,6 +180,26 @@ def nmfaudio_denoise_blind(item):
     return _speech_and_rest(item, clean)
 
 
+def _stream(proc, y, block=1024):
+    """Feed ``y`` to a block processor in ``block``-sample blocks; the delay-compensated speech."""
+    parts = [proc.process(y[i:i + block]) for i in range(0, y.size, block)] + [proc.flush()]
+    return np.concatenate([p["speech"] for p in parts])[proc.latency:]
+
+
+@method("nmfaudio-stream-denoise", kinds=("speech",), available=_has("StreamDenoiser"))
+def nmfaudio_stream_denoise(item):
+    """nmfaudio.StreamDenoiser(noise=<noise training clip>), defaults, 1024-sample blocks."""
+    clean = _stream(nmfaudio.StreamDenoiser(noise=item.train["noise"], sr=item.sr), item.mixture)
+    return _speech_and_rest(item, clean)
+
+
+@method("nmfaudio-stream-denoise-blind", kinds=("speech",), available=_has("StreamDenoiser"))
+def nmfaudio_stream_denoise_blind(item):
+    """nmfaudio.StreamDenoiser(sr=sr), defaults (blind: noise model adapted on quiet frames), 1024-sample blocks."""
+    clean = _stream(nmfaudio.StreamDenoiser(sr=item.sr), item.mixture)
+    return _speech_and_rest(item, clean)
+
+
 @method("nmfaudio-unsupervised", permute=True)
 def nmfaudio_unsupervised(item):
     """nmfaudio.separate(y, sr, n_sources=N), defaults, no training data; best permutation."""
