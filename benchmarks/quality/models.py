@@ -45,9 +45,9 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nmfaudio  # noqa: E402
+from benchmarks._results import write_section  # noqa: E402
 from nmfaudio.separation import stack_channels, unstack_channels  # noqa: E402
 
-BEGIN, END = "<!-- models:start -->", "<!-- models:end -->"
 DRUMS = ("kick", "snare", "hihat")
 PENALTY_CONFIGS = {
     "plain (default)": {},
@@ -202,7 +202,7 @@ def study_penalties_supervised(data):
 
 
 def markdown(results, command):
-    lines = [BEGIN, "## Models (issue #9): penalties, convolutive NMF for drums, stereo", "",
+    lines = ["## Models (issue #9): penalties, convolutive NMF for drums, stereo", "",
              f"`{command}` — {datetime.date.today().isoformat()}, BSS-Eval v3 SDR in dB "
              "(mir_eval `bss_eval_sources`), mean over items; time is wall-clock seconds per "
              "item on the shared 2-vCPU machine, one BLAS thread.", ""]
@@ -268,20 +268,7 @@ def markdown(results, command):
         lines.append("- Why L1 sparsity barely moves the KL results: with unit-L1 templates "
                      "Σ H = Σ W H, which the KL fit pins near Σ V, so the L1 term is almost a "
                      "constant; continuity reshapes H but does not fix grouping errors.")
-    lines += ["", END]
-    return "\n".join(lines)
-
-
-def write_section(path, section):
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        a, b = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:a] + section + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
@@ -314,7 +301,7 @@ def main(argv=None):
     md = markdown(results, "python benchmarks/quality/models.py")
     print(md)
     if args.write:
-        write_section(ROOT / "benchmarks" / "RESULTS.md", md)
+        print(f"written to {write_section('models', md)}")
 
 
 if __name__ == "__main__":
