@@ -397,7 +397,7 @@ def test_supervised_fingerprint_names_the_resolved_solver(tmp_path, two_tone):
     """The manifest's settings resolve the supervised defaults (20 accelerated iterations):
     asking for them explicitly skips the done files; another count redoes them."""
     from nmfaudio._batch_exec import _Model
-    from nmfaudio.batch import _load_dictionaries
+    from nmfaudio._batch_plan import load_dictionaries as _load_dictionaries
 
     sr, a, b = two_tone
     stft = nmfaudio.STFTParams(n_fft=512)
