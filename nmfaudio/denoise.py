@@ -70,7 +70,7 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     (513, 4)
     """
     params = stft_params if stft_params is not None else default_denoise_stft(sr)
-    return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft=params,
+    return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft_params=params,
                             beta=beta, power=power, pitch_shifts=(), random_state=random_state)
 
 
@@ -149,7 +149,7 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
         params = stft_params if stft_params is not None else default_denoise_stft(sr)
 
     beta, power = _model_settings(noise_dictionary, speech_dictionary)
-    S, V = spectrogram(y, params=params, power=power)
+    S, V = spectrogram(y, stft_params=params, power=power)
     lead, T = S.shape[:-2], S.shape[-1]
     V = stack_channels(V)
     if noise is not None:

@@ -249,7 +249,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
                     "leave it unset to use the dictionaries' STFT settings"
                 )
         params = d0.stft
-        S = stft(y, params=params)
+        S = stft(y, stft_params=params)
         sep = separate_supervised_spectrogram(
             S, dicts, n_free=n_free, free_sparsity=free_sparsity, mask_power=mask_power,
             max_iter=max_iter, random_state=random_state,
@@ -257,7 +257,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
     else:
         params = STFTParams(n_fft=2048 if n_fft is None else n_fft, hop_length=hop_length,
                             win_length=win_length, window=window)
-        S = stft(y, params=params)
+        S = stft(y, stft_params=params)
         sep = separate_spectrogram(
             S, sr=sr, n_sources=2 if n_sources is None else n_sources, n_components=n_components,
             beta=beta, mask=mask, mask_power=mask_power, max_iter=UNSUPERVISED_ITER if max_iter is None else max_iter,

@@ -31,9 +31,9 @@ def sep_result(two_tone):
     sr, a, b = two_tone
     y = a + b
     params = nmfaudio.STFTParams(n_fft=512)
-    sep = nmfaudio.separate_spectrogram(nmfaudio.stft(y, params=params), sr=sr, n_sources=2,
+    sep = nmfaudio.separate_spectrogram(nmfaudio.stft(y, stft_params=params), sr=sr, n_sources=2,
                                         n_components=6, max_iter=30)
-    sources = {n: nmfaudio.istft(S, params=params, length=len(y)) for n, S in zip(sep.names, sep.S_sources)}
+    sources = {n: nmfaudio.istft(S, stft_params=params, length=len(y)) for n, S in zip(sep.names, sep.S_sources)}
     return sr, y, sources, sep, params
 
 

@@ -128,7 +128,7 @@ def study_stereo(data):
 def unsupervised(y, sr, n_src, nmf_kwargs, n_fft=2048):
     """The chain of ``separate(y, sr, n_sources=n_src)`` with extra keyword arguments for nmf."""
     params = nmfaudio.STFTParams(n_fft=n_fft)
-    S = nmfaudio.stft(y, params=params)
+    S = nmfaudio.stft(y, stft_params=params)
     lead, T = S.shape[:-2], S.shape[-1]
     V = stack_channels(np.abs(S))
     K = 8 * n_src
@@ -136,8 +136,8 @@ def unsupervised(y, sr, n_src, nmf_kwargs, n_fft=2048):
     labels = nmfaudio.group_components(res.W, res.H, n_src, sr=sr, n_fft=n_fft, random_state=0)
     est = np.stack([unstack_channels(res.W[:, labels == s] @ res.H[labels == s], lead, T)
                     for s in range(n_src)])
-    parts = nmfaudio.apply_masks(S, nmfaudio.soft_masks(est, power=2.0))
-    return np.stack([nmfaudio.istft(p, params=params, length=y.shape[-1]) for p in parts])
+    parts = nmfaudio.apply_masks(S, nmfaudio.soft_masks(est, mask_power=2.0))
+    return np.stack([nmfaudio.istft(p, stft_params=params, length=y.shape[-1]) for p in parts])
 
 
 def study_penalties(data):
@@ -168,7 +168,7 @@ def supervised(y, sr, dicts, nmf_kwargs):
     from nmfaudio.separate import frame_init
 
     params = dicts[0].stft
-    S = nmfaudio.stft(y, params=params)
+    S = nmfaudio.stft(y, stft_params=params)
     V = np.abs(S)
     if dicts[0].power != 1.0:
         V = V ** dicts[0].power
@@ -178,8 +178,8 @@ def supervised(y, sr, dicts, nmf_kwargs):
     res = nmfaudio.nmf(V, W=W0, H=H0, beta=dicts[0].beta, update_W=False, max_iter=100, tol=0,
                        random_state=0, **nmf_kwargs)
     est = np.stack([res.W[:, labels == s] @ res.H[labels == s] for s in range(len(dicts))])
-    parts = nmfaudio.apply_masks(S, nmfaudio.soft_masks(est, power=2.0 / dicts[0].power))
-    return np.stack([nmfaudio.istft(p, params=params, length=y.shape[-1]) for p in parts])
+    parts = nmfaudio.apply_masks(S, nmfaudio.soft_masks(est, mask_power=2.0 / dicts[0].power))
+    return np.stack([nmfaudio.istft(p, stft_params=params, length=y.shape[-1]) for p in parts])
 
 
 def study_penalties_supervised(data):

@@ -61,7 +61,7 @@ def magnitude(data, params):
         y = valid_audio(X, "data")
         if y.ndim == 2:
             y = y.mean(axis=0)
-        return np.abs(stft(y, params=params))
+        return np.abs(stft(y, stft_params=params))
     if X.ndim == 2:
         if X.dtype.kind not in "fiu" or not np.all(np.isfinite(X)) or (X < 0).any():
             raise ParameterError("a real 2-D spectrogram must be finite and non-negative")
