@@ -13,7 +13,7 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._random import random_templates
 from .dictionary import SourceDictionary, learn_dictionary, spectrogram
-from ._options import check_denoise_options
+from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options
 from .exceptions import ParameterError
 from .masking import reconstruct_sources, source_estimates
 from .nmf import nmf
@@ -23,10 +23,8 @@ from .stft import STFTParams
 
 __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary"]
 
-#: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md).
-NOISE_COMPONENTS = 16
-SPEECH_COMPONENTS = 32
-SPARSITY = 0.1
+#: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md);
+#: NOISE_COMPONENTS, SPEECH_COMPONENTS and SPARSITY come from _options, whose rules name them.
 QUIET_FRACTION = 0.2
 
 
