@@ -34,10 +34,9 @@ import sys
 import numpy as np
 import soundfile as sf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "benchmarks", "quality"))
+import _synth as S  # audio_fixtures/_synth.py, beside this script (Python puts its folder on sys.path)
 
-import _sources as S  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 SEED = 20240611
 MUSIC_SR = 22050

@@ -13,7 +13,7 @@ Usage::
     python benchmarks/batch.py --copies 4 --no-write
 
 Needs ``pip install ".[dask]"`` for the LocalCluster row (skipped otherwise).
-The results go to benchmarks/RESULTS.md between the ``batch:start`` and
+The results go to benchmarks/RESULTS.md (through ``benchmarks/_results.py``) between the ``batch:start`` and
 ``batch:end`` markers; the rest of that file is left as it is.
 """
 
@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import nmfaudio  # noqa: E402
 from nmfaudio.batch import separate_many  # noqa: E402
+from benchmarks._results import write_section  # noqa: E402
 
-START, END = "<!-- batch:start -->", "<!-- batch:end -->"
 CLIPS = ["mix.wav", "piano.wav", "flute.wav"]
 
 
@@ -74,7 +74,6 @@ def timed(files, warm, out_root, label, dicts, repeat, **engine):
 
 def markdown(rows, copies, repeat, load_before, load_after):
     lines = [
-        START,
         "## Batch throughput (`benchmarks/batch.py`)",
         "",
         f"Supervised separation (piano + flute dictionaries, 32 components each, trained on "
@@ -103,19 +102,7 @@ def markdown(rows, copies, repeat, load_before, load_after):
         lines += ["", f"**Caveat:** the load average ({load_before:.1f}) exceeded the {os.cpu_count()} vCPUs "
                       "during this run: other work held the cores, so a second worker did not get a "
                       "core of its own and the 1 vs 2 worker comparison here says little about scaling."]
-    lines.append(END)
     return "\n".join(lines) + "\n"
-
-
-def write_section(path, text):
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + text + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
 
 
 def main(argv=None):
@@ -151,8 +138,7 @@ def main(argv=None):
     text = markdown(rows, args.copies, args.repeat, load_before, os.getloadavg()[0])
     print(text)
     if not args.no_write:
-        write_section(ROOT / "benchmarks" / "RESULTS.md", text)
-        print(f"written to {ROOT / 'benchmarks' / 'RESULTS.md'}")
+        print(f"written to {write_section('batch', text)}")
     return 0
 
 

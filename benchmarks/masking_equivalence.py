@@ -30,11 +30,11 @@ def cases():
     mix = tone + noise
     stereo = np.stack([mix, 0.7 * tone + 1.3 * noise])
     p = nmfaudio.STFTParams(n_fft=512)
-    d_tone = nmfaudio.learn_dictionary(tone, sr, name="tone", stft=p, n_components=4, max_iter=30)
-    d_noise = nmfaudio.learn_dictionary(noise, sr, name="noise", stft=p, n_components=4, max_iter=30,
+    d_tone = nmfaudio.learn_dictionary(tone, sr, name="tone", stft_params=p, n_components=4, max_iter=30)
+    d_noise = nmfaudio.learn_dictionary(noise, sr, name="noise", stft_params=p, n_components=4, max_iter=30,
                                         pitch_shifts=())
     nd = nmfaudio.learn_noise_dictionary(noise, sr, n_components=4, stft_params=p)
-    d_tone_kl = nmfaudio.learn_dictionary(tone, sr, name="tone", stft=p, n_components=4, max_iter=30,
+    d_tone_kl = nmfaudio.learn_dictionary(tone, sr, name="tone", stft_params=p, n_components=4, max_iter=30,
                                           beta="kl")
     out = {}
     out["unsup_mono"] = nmfaudio.separate(mix, sr, n_sources=2, n_fft=512, max_iter=40)

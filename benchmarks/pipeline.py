@@ -50,7 +50,7 @@ def dictionaries(setting="pinned"):
             out.append(nmfaudio.learn_dictionary(y, sr, name=name))
         else:
             out.append(nmfaudio.learn_dictionary(y, sr, name=name, n_components=32, beta="kl",
-                                            stft=nmfaudio.STFTParams(n_fft=2048), pitch_shifts=()))
+                                            stft_params=nmfaudio.STFTParams(n_fft=2048), pitch_shifts=()))
     return out
 
 
@@ -118,7 +118,7 @@ def main(argv=None):
         run_once(path, dicts, tmp)  # warm up (numba kernels, FFT plans)
         rows = [run_once(path, dicts, tmp) for _ in range(args.reps)]
         # the NMF step alone, on the same spectrogram
-        S = nmfaudio.stft(y, params=dicts[0].stft)
+        S = nmfaudio.stft(y, stft_params=dicts[0].stft)
         t_nmf = []
         for _ in range(args.reps):
             t = time.perf_counter()

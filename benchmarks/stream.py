@@ -84,7 +84,7 @@ def main(argv=None):
         for name in ("piano", "flute"):
             y, sr = nmfaudio.load(_audio.MUSIC / "train" / f"{name}.wav", sr=SR)
             d = nmfaudio.learn_dictionary(y, sr, name=name, n_components=32, beta="kl",
-                                        stft=nmfaudio.STFTParams(n_fft=2048), pitch_shifts=())
+                                        stft_params=nmfaudio.STFTParams(n_fft=2048), pitch_shifts=())
             dict_paths.append(str(d.save(tmp / f"{name}.npz")))
         print(f"block {args.block_seconds:g} s, {args.iterations or 'default'} iterations per frame, "
               f"2 dictionaries × 32 templates, n_fft 2048, hop 512, mono {SR} Hz")

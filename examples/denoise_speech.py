@@ -32,7 +32,7 @@ def main(argv=None):
 
     # Noise templates from the noise alone (nmfaudio.denoise(noisy, sr, noise=noise_sample)
     # does this step itself; here it is explicit so the dictionary can be saved and reused).
-    noise_dict = nmfaudio.learn_dictionary(noise_sample, sr, name="noise", stft=params,
+    noise_dict = nmfaudio.learn_dictionary(noise_sample, sr, name="noise", stft_params=params,
                                            n_components=8 if fast else 16, beta="kl", pitch_shifts=(),
                                            max_iter=30 if fast else 200)
     parts = nmfaudio.denoise_sources(noisy, sr, noise_dictionary=noise_dict,

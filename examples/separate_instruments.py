@@ -40,9 +40,9 @@ def main(argv=None):
     # 2. supervised separation of the mixture (spectrogram level, to keep W/H for the figure)
     mix, sr = nmfaudio.load(music / "mix.wav")
     params = dictionaries[0].stft
-    sep = nmfaudio.separate_supervised_spectrogram(nmfaudio.stft(mix, params=params), dictionaries,
+    sep = nmfaudio.separate_supervised_spectrogram(nmfaudio.stft(mix, stft_params=params), dictionaries,
                                                    max_iter=max_iter // 2)
-    sources = {name: nmfaudio.istft(S, params=params, length=len(mix))
+    sources = {name: nmfaudio.istft(S, stft_params=params, length=len(mix))
                for name, S in zip(sep.names, sep.S_sources)}
     # (the one-call version: nmfaudio.separate(mix, sr, dictionaries=dictionaries))
 

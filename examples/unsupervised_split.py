@@ -27,10 +27,10 @@ def main(argv=None):
     mix, sr = nmfaudio.load(FIXTURES / "music" / "mix.wav")
 
     params = nmfaudio.STFTParams(n_fft=2048)
-    S = nmfaudio.stft(mix, params=params)                      # (n_freq, n_frames), complex
+    S = nmfaudio.stft(mix, stft_params=params)                 # (n_freq, n_frames), complex
     sep = nmfaudio.separate_spectrogram(S, sr=sr, n_sources=2, n_components=n_components,
                                         max_iter=max_iter)   # V ≈ W H, W (n_freq, K), H (K, n_frames)
-    sources = {name: nmfaudio.istft(Ss, params=params, length=len(mix))
+    sources = {name: nmfaudio.istft(Ss, stft_params=params, length=len(mix))
                for name, Ss in zip(sep.names, sep.S_sources)}
     # (the one-call version: nmfaudio.separate(mix, sr, n_sources=2))
 

@@ -2,8 +2,9 @@
 
 One file's job (load → separate/denoise → staged, atomic output folder), the
 local process pool (fork server, 1 BLAS thread per worker, retries when a worker
-dies) and the Dask path (dictionaries scattered once). ``batch.py`` keeps the
-public API: input expansion, output names, the manifest and the report.
+dies) and the Dask path (dictionaries scattered once). ``_batch_plan.py`` decides
+what to run (inputs, output names, the task model, the manifest); ``batch.py`` keeps the
+public entry point and the report.
 """
 
 from __future__ import annotations

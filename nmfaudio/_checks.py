@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
+import warnings
 
 import numpy as np
 
@@ -150,3 +152,42 @@ def check_nonnegative_matrix(V, name: str = "V") -> np.ndarray:
             f"{name} contains negative values (min {V.min():.3g}); NMF needs a non-negative matrix"
         )
     return V
+
+
+def renamed_keywords(**old_to_new):
+    """Decorator keeping old keyword names of a public function working, with a warning.
+
+    ``@renamed_keywords(params="stft_params")`` lets callers still write ``params=``: the
+    value goes to ``stft_params`` and a :class:`DeprecationWarning` names the new spelling.
+    Giving both names raises :class:`ParameterError`. The wrapped function's signature and
+    docstring are the new ones (``functools.wraps``), so help and doctests show one spelling.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> @renamed_keywords(power="mask_power")
+    ... def f(x, *, mask_power=2.0):
+    ...     return x ** mask_power
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     f(3.0, power=1.0), str(w[0].message)
+    (3.0, 'f(power=...) is deprecated; use f(mask_power=...) instead')
+    """
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise ParameterError(f"{fn.__name__}() got both {old}= and {new}=; {old}= is the "
+                                             f"old name of {new}=, pass only {new}=")
+                    warnings.warn(f"{fn.__name__}({old}=...) is deprecated; use {fn.__name__}({new}=...) "
+                                  "instead", DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        wrapper.renamed_keywords = dict(old_to_new)
+        return wrapper
+
+    return decorate

@@ -37,10 +37,16 @@ BOTH_DICTS = "noise dictionary + speech dictionary"
 BLIND = "blind (no noise sample or dictionary)"
 
 
-def _denoise_rules():
-    # read lazily: denoise.py imports this module
-    from .denoise import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS
+#: Defaults of :func:`nmfaudio.denoise` / :func:`nmfaudio.denoise_sources`, chosen by measurement
+#: on the quality benchmark (benchmarks/RESULTS.md). Defined here, where the rules need them,
+#: and imported by ``denoise.py`` (also as ``nmfaudio.denoise.NOISE_COMPONENTS`` etc.), so that
+#: neither module imports the other back.
+NOISE_COMPONENTS = 16
+SPEECH_COMPONENTS = 32
+SPARSITY = 0.1
 
+
+def _denoise_rules():
     return {
         # learned noise templates: from the sample, as free components, or from quiet frames
         "n_noise_components": (NOISE_COMPONENTS, {NOISE_SAMPLE, SPEECH_DICT, NOISE_SAMPLE_SPEECH_DICT,

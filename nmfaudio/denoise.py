@@ -13,7 +13,7 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._random import random_templates
 from .dictionary import SourceDictionary, learn_dictionary, spectrogram
-from ._options import check_denoise_options
+from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options
 from .exceptions import ParameterError
 from .masking import reconstruct_sources, source_estimates
 from .nmf import nmf
@@ -23,10 +23,8 @@ from .stft import STFTParams
 
 __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary"]
 
-#: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md).
-NOISE_COMPONENTS = 16
-SPEECH_COMPONENTS = 32
-SPARSITY = 0.1
+#: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md);
+#: NOISE_COMPONENTS, SPEECH_COMPONENTS and SPARSITY come from _options, whose rules name them.
 QUIET_FRACTION = 0.2
 
 
@@ -70,7 +68,7 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     (513, 4)
     """
     params = stft_params if stft_params is not None else default_denoise_stft(sr)
-    return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft=params,
+    return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft_params=params,
                             beta=beta, power=power, pitch_shifts=(), random_state=random_state)
 
 
@@ -149,7 +147,7 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
         params = stft_params if stft_params is not None else default_denoise_stft(sr)
 
     beta, power = _model_settings(noise_dictionary, speech_dictionary)
-    S, V = spectrogram(y, params=params, power=power)
+    S, V = spectrogram(y, stft_params=params, power=power)
     lead, T = S.shape[:-2], S.shape[-1]
     V = stack_channels(V)
     if noise is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_finite_float, check_positive_int, valid_audio
+from ._checks import check_finite_float, check_positive_int, renamed_keywords, valid_audio
 from .exceptions import AudioFileError, ParameterError
 from .nmf import nmf, resolve_beta
 from .stft import STFTParams, stft
@@ -28,12 +28,34 @@ __all__ = ["SourceDictionary", "learn_dictionary", "default_stft", "FORMAT_VERSI
 FORMAT_VERSION = 1
 
 
-def spectrogram(y, *, params: STFTParams, power: float = 1.0):
-    """Magnitude (``power=1``) or power (``2``) spectrogram ``(..., n_freq, n_frames)``.
+@renamed_keywords(params="stft_params")
+def spectrogram(y, *, stft_params: STFTParams, power: float = 1.0):
+    """Magnitude (``power=1``) or power (``2``) spectrogram, with the complex STFT.
 
-    Returns the complex STFT too: ``(S, V)``.
+    Parameters
+    ----------
+    y : np.ndarray [shape=(..., n)]
+        Audio (leading axes, e.g. channels, are kept).
+    stft_params : STFTParams
+        STFT settings. (``params=`` is its deprecated old name.)
+    power : float
+        Exponent of the magnitude (1 = magnitude, 2 = power).
+
+    Returns
+    -------
+    S : np.ndarray [shape=(..., n_freq, n_frames), complex]
+    V : np.ndarray [shape=(..., n_freq, n_frames)]
+        ``|S| ** power``.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> from nmfaudio.dictionary import spectrogram
+    >>> S, V = spectrogram(np.ones(1000, np.float32), stft_params=nmfaudio.STFTParams(n_fft=256), power=2.0)
+    >>> S.shape, V.shape, V.dtype
+    ((129, 16), (129, 16), dtype('float32'))
     """
-    S = stft(y, params=params)
+    S = stft(y, stft_params=stft_params)
     V = np.abs(S)
     if power != 1.0:
         V = powered(V, power)
@@ -241,9 +263,10 @@ def default_stft(sr) -> STFTParams:
 DEFAULT_BETA = 0.5
 
 
-def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=DEFAULT_BETA, stft=None,
-                     power=1.0, pitch_shifts=DEFAULT_PITCH_SHIFTS, max_iter=200, tol=1e-4,
-                     random_state=0, callback=None):
+@renamed_keywords(stft="stft_params")
+def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=DEFAULT_BETA,
+                     stft_params=None, power=1.0, pitch_shifts=DEFAULT_PITCH_SHIFTS, max_iter=200,
+                     tol=1e-4, random_state=0, callback=None):
     """Learn spectral templates of one source from example clips.
 
     Parameters
@@ -263,9 +286,10 @@ def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=D
         β = 0.5 measured +0.4 dB SDR over KL for supervised music (5 of 8 items
         better) and +0.1 dB for speech with speech and noise dictionaries
         (benchmarks/RESULTS.md).
-    stft : STFTParams or None
+    stft_params : STFTParams or None
         STFT settings; default ≈ 93 ms frames: ``n_fft`` 2048 at 22.05 kHz, 4096
         at 44.1 kHz, 2048 at 16 kHz (hop ``n_fft / 4``); see :func:`default_stft`.
+        (``stft=`` is its deprecated old name; the dictionary keeps them as ``.stft``.)
     power : float > 0
         Spectrogram exponent (1 = magnitude).
     pitch_shifts : sequence of float
@@ -293,9 +317,9 @@ def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=D
     >>> piano = nmfaudio.learn_dictionary(y, sr, name="piano")           # doctest: +SKIP
     >>> piano.save("piano.npz")                                          # doctest: +SKIP
     """
-    params = stft if stft is not None else default_stft(sr)
+    params = stft_params if stft_params is not None else default_stft(sr)
     if not isinstance(params, STFTParams):
-        raise ParameterError(f"stft must be an STFTParams or None, got {type(params).__name__}")
+        raise ParameterError(f"stft_params must be an STFTParams or None, got {type(params).__name__}")
     sr = check_positive_int(sr, "sr")
     K = check_positive_int(n_components, "n_components")
     power = check_finite_float(power, "power", low=0.0, low_open=True)
@@ -307,7 +331,7 @@ def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=D
     seconds = 0.0
     for c in clip_list:
         seconds += c.shape[-1] / sr
-        _, V = spectrogram(c.astype(dtype, copy=False), params=params, power=power)
+        _, V = spectrogram(c.astype(dtype, copy=False), stft_params=params, power=power)
         V = V.reshape(-1, V.shape[-2], V.shape[-1])
         frames.extend(list(V))
     V = np.ascontiguousarray(np.concatenate(frames, axis=1))

@@ -154,7 +154,7 @@ def split_drums(y, sr, *, n_fft=2048, hop_length=None, n_lags=12, per_drum=1,
     P = W0.shape[1] // len(DRUMS)
     L = W0.shape[2]
 
-    S = stft(y, params=params)                       # (..., F, T) complex
+    S = stft(y, stft_params=params)                       # (..., F, T) complex
     lead, (F, T) = S.shape[:-2], S.shape[-2:]
     C = int(np.prod(lead)) if lead else 1
     Vc = np.abs(S).reshape(C, F, T)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_finite_array, check_finite_float
+from ._checks import check_finite_array, check_finite_float, renamed_keywords
 from .exceptions import ParameterError
 from .separation import unstack_channels
 
@@ -40,7 +40,8 @@ def _as_estimates(estimates) -> np.ndarray:
     return X
 
 
-def soft_masks(estimates, *, power=2.0):
+@renamed_keywords(power="mask_power")
+def soft_masks(estimates, *, mask_power=2.0):
     """Wiener-style ratio masks ``|Ŝⱼ|^p / Σᵢ |Ŝᵢ|^p``.
 
     Parameters
@@ -48,9 +49,10 @@ def soft_masks(estimates, *, power=2.0):
     estimates : np.ndarray [shape=(n_sources, ..., n_freq, n_frames)]
         Non-negative magnitude estimates per source (e.g. ``W_s @ H_s``); complex
         arrays are replaced by their magnitude.
-    power : float > 0
+    mask_power : float > 0
         Mask exponent ``p``: 1 gives magnitude ratios, 2 (default) the Wiener
-        (power) ratio; larger values approach a binary mask.
+        (power) ratio; larger values approach a binary mask. (``power=`` is its
+        deprecated old name.)
 
     Returns
     -------
@@ -61,12 +63,12 @@ def soft_masks(estimates, *, power=2.0):
     Examples
     --------
     >>> import numpy as np, nmfaudio
-    >>> M = nmfaudio.soft_masks(np.array([[[3.0]], [[1.0]]]), power=1)
+    >>> M = nmfaudio.soft_masks(np.array([[[3.0]], [[1.0]]]), mask_power=1)
     >>> M[:, 0, 0]
     array([0.75, 0.25])
     """
     X = _as_estimates(estimates)
-    power = check_finite_float(power, "power", low=0.0, low_open=True)
+    power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     ref = X.max(axis=0, keepdims=True)
     zero = ref == 0
     # Rescale by the per-bin maximum before the power, so nothing over/underflows.
@@ -205,7 +207,7 @@ def mask_sources(S, estimates, *, mask="soft", mask_power=2.0, spectrogram_power
     (array([0.75, 0.25]), (1.5+0j))
     """
     if mask == "soft":
-        masks = soft_masks(estimates, power=mask_power / spectrogram_power)
+        masks = soft_masks(estimates, mask_power=mask_power / spectrogram_power)
     elif mask == "binary":
         masks = binary_masks(estimates)
     else:
@@ -245,7 +247,7 @@ def reconstruct_sources(S, estimates, *, names, stft_params, length, dtype=None,
     >>> import numpy as np, nmfaudio
     >>> y = np.random.default_rng(0).standard_normal(2000).astype(np.float32)
     >>> p = nmfaudio.STFTParams(n_fft=256)
-    >>> S = nmfaudio.stft(y, params=p)
+    >>> S = nmfaudio.stft(y, stft_params=p)
     >>> est = np.stack([np.abs(S), np.ones(S.shape, np.float32)])
     >>> out = nmfaudio.reconstruct_sources(S, est, names=["a", "b"], stft_params=p, length=y.size,
     ...                                    dtype=y.dtype)
@@ -280,7 +282,7 @@ def sources_to_audio(S_sources, names, *, stft_params, length, dtype=None):
     --------
     >>> import numpy as np, nmfaudio
     >>> p = nmfaudio.STFTParams(n_fft=64)
-    >>> S = nmfaudio.stft(np.ones(300, np.float32), params=p)
+    >>> S = nmfaudio.stft(np.ones(300, np.float32), stft_params=p)
     >>> nmfaudio.sources_to_audio(S[None], ["x"], stft_params=p, length=300)["x"].shape
     (300,)
     """
@@ -288,6 +290,6 @@ def sources_to_audio(S_sources, names, *, stft_params, length, dtype=None):
 
     out = {}
     for name, Ss in zip(names, S_sources):
-        y = istft(Ss, params=stft_params, length=length)
+        y = istft(Ss, stft_params=stft_params, length=length)
         out[name] = y if dtype is None else y.astype(dtype, copy=False)
     return out

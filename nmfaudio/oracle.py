@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_finite_float, valid_audio, show
+from ._checks import check_finite_float, renamed_keywords, valid_audio, show
 from .exceptions import ParameterError
 from .masking import apply_masks, binary_masks, soft_masks
 from .stft import STFTParams, istft, stft
@@ -19,7 +19,8 @@ from .stft import STFTParams, istft, stft
 __all__ = ["oracle_separate"]
 
 
-def oracle_separate(sources, *, power=2.0, mask="soft", mixture=None, n_fft=2048, hop_length=None,
+@renamed_keywords(power="mask_power")
+def oracle_separate(sources, *, mask_power=2.0, mask="soft", mixture=None, n_fft=2048, hop_length=None,
                     win_length=None, window="hann"):
     """Separate the mixture of ``sources`` with the ideal mask built from them.
 
@@ -33,8 +34,9 @@ def oracle_separate(sources, *, power=2.0, mask="soft", mixture=None, n_fft=2048
     ----------
     sources : np.ndarray [shape=(n_sources, n_samples) or (n_sources, channels, n_samples)], or list or dict of such per-source arrays
         The true sources.
-    power : float > 0
-        Exponent of the ratio mask (default 2).
+    mask_power : float > 0
+        Exponent of the ratio mask (default 2), as in :func:`nmfaudio.separate`.
+        (``power=`` is its deprecated old name.)
     mask : {"soft", "binary"}
     mixture : np.ndarray [shape=sources.shape[1:]] or None
         Mixture to apply the masks to; default the sum of ``sources``. Pass the
@@ -89,7 +91,7 @@ def oracle_separate(sources, *, power=2.0, mask="soft", mixture=None, n_fft=2048
     X = np.stack(parts).astype(dtype, copy=False)
     if mask not in ("soft", "binary"):
         raise ParameterError(f"mask={show(mask)} must be 'soft' or 'binary'")
-    power = check_finite_float(power, "power", low=0.0, low_open=True)
+    mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     if mixture is None:
         y = X.sum(axis=0)
     else:
@@ -99,10 +101,10 @@ def oracle_separate(sources, *, power=2.0, mask="soft", mixture=None, n_fft=2048
                 f"mixture has shape {y.shape} but each source has shape {X.shape[1:]}; they must match"
             )
     params = STFTParams(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window)
-    V = np.abs(stft(X, params=params))  # (n_sources, [channels,] n_freq, n_frames)
-    M = soft_masks(V, power=power) if mask == "soft" else binary_masks(V)
-    S = apply_masks(stft(y, params=params), M)
-    est = istft(S, params=params, length=X.shape[-1]).astype(dtype, copy=False)
+    V = np.abs(stft(X, stft_params=params))  # (n_sources, [channels,] n_freq, n_frames)
+    M = soft_masks(V, mask_power=mask_power) if mask == "soft" else binary_masks(V)
+    S = apply_masks(stft(y, stft_params=params), M)
+    est = istft(S, stft_params=params, length=X.shape[-1]).astype(dtype, copy=False)
     if keys is not None:
         return dict(zip(keys, est))
     return est

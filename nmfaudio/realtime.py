@@ -176,10 +176,10 @@ class StreamSeparator(BlockProcessor):
     >>> import numpy as np, nmfaudio
     >>> rng = np.random.default_rng(0)
     >>> p = nmfaudio.STFTParams(n_fft=256)
-    >>> a = nmfaudio.learn_dictionary(rng.standard_normal(4000), 8000, name="noise", stft=p,
+    >>> a = nmfaudio.learn_dictionary(rng.standard_normal(4000), 8000, name="noise", stft_params=p,
     ...                               n_components=2, max_iter=10, pitch_shifts=())
     >>> b = nmfaudio.learn_dictionary(np.sin(np.arange(4000) * 0.3), 8000, name="tone",
-    ...                               stft=p, n_components=2, max_iter=10, pitch_shifts=())
+    ...                               stft_params=p, n_components=2, max_iter=10, pitch_shifts=())
     >>> proc = nmfaudio.StreamSeparator(dictionaries=[a, b])
     >>> y = (rng.standard_normal(3000) * 0.1 + np.sin(np.arange(3000) * 0.3)).astype(np.float32)
     >>> parts = [proc.process(y[i:i + 100]) for i in range(0, 3000, 100)] + [proc.flush()]

@@ -188,18 +188,58 @@ def separate(y, sr, *, instruments=None, dictionaries=None, n_sources=None, n_fr
     >>> sorted(out), out["source1"].shape, out["source1"].dtype
     (['source1', 'source2'], (8000,), dtype('float32'))
     """
-    if instruments is not None:  # bundled models by name; the logic is in nmfaudio/models
-        from .models.instruments import separate_instruments
-        return separate_instruments(
+    if instruments is not None:  # bundled models by name, used as fixed dictionaries
+        return _separate_instruments(
             y, sr, instruments, dictionaries=dictionaries, n_sources=n_sources, n_free=n_free,
-            free_sparsity=free_sparsity, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-            mask_power=mask_power, max_iter=max_iter, random_state=random_state, callback=callback)
+            free_sparsity=free_sparsity, n_components=n_components, beta=beta, n_fft=n_fft,
+            hop_length=hop_length, win_length=win_length, window=window, mask=mask,
+            mask_power=mask_power, max_iter=max_iter, tol=tol, grouping=grouping,
+            random_state=random_state, callback=callback)
     return separate_with_details(
         y, sr, dictionaries=dictionaries, n_sources=n_sources, n_free=n_free,
         free_sparsity=free_sparsity, n_components=n_components, beta=beta, n_fft=n_fft,
         hop_length=hop_length, win_length=win_length, window=window, mask=mask,
         mask_power=mask_power, max_iter=max_iter, tol=tol, grouping=grouping,
         random_state=random_state, callback=callback)[0]
+
+
+def _resample(y, sr_from, sr_to):
+    """Resample ``y (..., n)`` along its last axis with soxr (dtype kept)."""
+    import soxr
+
+    if sr_from == sr_to:
+        return y
+    flat = y.reshape(-1, y.shape[-1])
+    out = np.stack([soxr.resample(c.astype(np.float64), sr_from, sr_to) for c in flat])
+    return out.reshape(y.shape[:-1] + (out.shape[-1],)).astype(y.dtype, copy=False)
+
+
+def _fit_length(x, n):
+    if x.shape[-1] >= n:
+        return x[..., :n]
+    return np.concatenate([x, np.zeros(x.shape[:-1] + (n - x.shape[-1],), x.dtype)], axis=-1)
+
+
+def _separate_instruments(y, sr, instruments, *, dictionaries, n_sources, **options):
+    """``separate(y, sr, instruments=[...])``: the named bundled models as fixed dictionaries.
+
+    When ``sr`` differs from the models' rate, the mixture is resampled to it (soxr),
+    separated there, and each source is resampled back and cut to the input length (the
+    sources then sum to ``y`` only up to the resampling error, about -60 dB). Every other
+    option goes to the supervised separation, which refuses those that do not apply.
+    """
+    from .models import model_dictionaries
+
+    if dictionaries is not None or n_sources is not None:
+        raise ParameterError("give instruments=, dictionaries= or n_sources=, not several of them")
+    y = valid_audio(y)
+    sr = check_positive_int(sr, "sr")
+    dicts = model_dictionaries(instruments)
+    model_sr = dicts[0].sr
+    out = separate(_resample(y, sr, model_sr), model_sr, dictionaries=dicts, **options)
+    if model_sr == sr:
+        return out
+    return {k: _fit_length(_resample(v, model_sr, sr), y.shape[-1]) for k, v in out.items()}
 
 
 def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
@@ -249,7 +289,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
                     "leave it unset to use the dictionaries' STFT settings"
                 )
         params = d0.stft
-        S = stft(y, params=params)
+        S = stft(y, stft_params=params)
         sep = separate_supervised_spectrogram(
             S, dicts, n_free=n_free, free_sparsity=free_sparsity, mask_power=mask_power,
             max_iter=max_iter, random_state=random_state,
@@ -257,7 +297,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
     else:
         params = STFTParams(n_fft=2048 if n_fft is None else n_fft, hop_length=hop_length,
                             win_length=win_length, window=window)
-        S = stft(y, params=params)
+        S = stft(y, stft_params=params)
         sep = separate_spectrogram(
             S, sr=sr, n_sources=2 if n_sources is None else n_sources, n_components=n_components,
             beta=beta, mask=mask, mask_power=mask_power, max_iter=UNSUPERVISED_ITER if max_iter is None else max_iter,

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from . import _stft_blocks as _blocks
-from ._checks import check_finite_array, check_positive_int, valid_audio, show
+from ._checks import check_finite_array, check_positive_int, renamed_keywords, valid_audio, show
 from .exceptions import ParameterError
 
 __all__ = ["STFTParams", "stft", "istft", "magnitude", "window", "StreamingSTFT", "StreamingISTFT"]
@@ -106,7 +106,7 @@ class STFTParams:
 def _params(params, n_fft, hop_length, win_length, window, center) -> STFTParams:
     if params is not None:
         if not isinstance(params, STFTParams):
-            raise ParameterError(f"params must be an STFTParams, got {type(params).__name__}")
+            raise ParameterError(f"stft_params must be an STFTParams, got {type(params).__name__}")
         return params
     return STFTParams(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
                       center=center)
@@ -136,8 +136,9 @@ def window(params):
     return _blocks.window(_params(params, None, None, None, None, None))
 
 
+@renamed_keywords(params="stft_params")
 def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True,
-         params=None):
+         stft_params=None):
     """Short-time Fourier transform.
 
     Parameters
@@ -146,8 +147,8 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
         Real audio. Leading axes (channels) are kept. Integer PCM is scaled to [-1, 1).
     n_fft, hop_length, win_length, window, center
         See :class:`STFTParams`.
-    params : STFTParams or None
-        If given, overrides the individual settings.
+    stft_params : STFTParams or None
+        If given, overrides the individual settings. (``params=`` is its deprecated old name.)
 
     Returns
     -------
@@ -169,7 +170,7 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
     """
     import librosa
 
-    p = _params(params, n_fft, hop_length, win_length, window, center)
+    p = _params(stft_params, n_fft, hop_length, win_length, window, center)
     y = valid_audio(y, "y", any_leading=True)
     if not p.center and y.shape[-1] < p.n_fft:
         raise ParameterError(
@@ -193,8 +194,9 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
     return np.ascontiguousarray(S)
 
 
+@renamed_keywords(params="stft_params")
 def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", center=True,
-          length=None, params=None):
+          length=None, stft_params=None):
     """Inverse short-time Fourier transform (overlap-add).
 
     Parameters
@@ -208,8 +210,8 @@ def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", cen
     length : int or None
         Exact output length in samples (pads or trims); recommended, since the
         frame count alone cannot tell it.
-    params : STFTParams or None
-        If given, overrides the individual settings.
+    stft_params : STFTParams or None
+        If given, overrides the individual settings. (``params=`` is its deprecated old name.)
 
     Returns
     -------
@@ -233,14 +235,14 @@ def istft(S, *, n_fft=None, hop_length=None, win_length=None, window="hann", cen
         raise ParameterError(f"S has shape {S.shape}: no frames")
     if S.dtype.kind not in "fciu":
         raise ParameterError(f"S has dtype {S.dtype}; expected a complex spectrogram")
-    if S.shape[-2] < 2 and n_fft is None and params is None:
+    if S.shape[-2] < 2 and n_fft is None and stft_params is None:
         raise ParameterError(f"S has shape {S.shape}: {S.shape[-2]} frequency bin(s); expected at least 2")
-    if params is None:
+    if stft_params is None:
         if n_fft is None:
             n_fft = 2 * (S.shape[-2] - 1)
         params = _params(None, n_fft, hop_length, win_length, window, center)
     else:
-        params = _params(params, None, None, None, None, None)
+        params = _params(stft_params, None, None, None, None, None)
     if S.shape[-2] != params.n_freq:
         raise ParameterError(
             f"S has {S.shape[-2]} frequency bins but n_fft={params.n_fft} implies {params.n_freq}"
@@ -307,7 +309,7 @@ class StreamingSTFT:
     >>> y = np.random.default_rng(0).standard_normal((1, 3000)).astype(np.float32)
     >>> an = nmfaudio.StreamingSTFT(p, channels=1)
     >>> S = np.concatenate([an.push(y[:, :1000]), an.push(y[:, 1000:]), an.finish()], axis=-1)
-    >>> bool(np.array_equal(S, nmfaudio.stft(y, params=p)))
+    >>> bool(np.array_equal(S, nmfaudio.stft(y, stft_params=p)))
     True
     """
 
@@ -412,7 +414,7 @@ class StreamingISTFT:
     >>> import numpy as np, nmfaudio
     >>> p = nmfaudio.STFTParams(n_fft=256)
     >>> y = np.random.default_rng(0).standard_normal((1, 3000)).astype(np.float32)
-    >>> S = nmfaudio.stft(y, params=p)
+    >>> S = nmfaudio.stft(y, stft_params=p)
     >>> syn = nmfaudio.StreamingISTFT(p, lead_shape=(1,))
     >>> y2 = np.concatenate([syn.push(S[..., :5]), syn.push(S[..., 5:]), syn.finish(3000)], axis=-1)
     >>> y2.shape, bool(np.max(np.abs(y2 - y)) < 1e-5)

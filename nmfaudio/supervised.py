@@ -95,11 +95,11 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     >>> import numpy as np, nmfaudio
     >>> rng = np.random.default_rng(0)
     >>> p = nmfaudio.STFTParams(n_fft=256)
-    >>> a = nmfaudio.learn_dictionary(rng.standard_normal(4000), 8000, name="a", stft=p,
+    >>> a = nmfaudio.learn_dictionary(rng.standard_normal(4000), 8000, name="a", stft_params=p,
     ...                               n_components=2, max_iter=10)
-    >>> b = nmfaudio.learn_dictionary(np.sin(np.arange(4000) * 0.3), 8000, name="b", stft=p,
+    >>> b = nmfaudio.learn_dictionary(np.sin(np.arange(4000) * 0.3), 8000, name="b", stft_params=p,
     ...                               n_components=2, max_iter=10)
-    >>> S = nmfaudio.stft(rng.standard_normal(4000), params=p)
+    >>> S = nmfaudio.stft(rng.standard_normal(4000), stft_params=p)
     >>> sep = nmfaudio.separate_supervised_spectrogram(S, [a, b], max_iter=10)
     >>> sep.names, sep.labels.tolist()[::9]  # 2 templates + 8 pitch-shifted copies each
     (['a', 'b'], [0, 0, 1, 1])

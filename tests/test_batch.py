@@ -189,8 +189,8 @@ def test_supervised_and_denoise_modes(tmp_path, two_tone, capsys):
     save(corpus / "x.wav", a + b, sr)
     save(corpus / "y.wav", 0.7 * a + b, sr)
     stft = nmfaudio.STFTParams(n_fft=512)
-    dicts = [nmfaudio.learn_dictionary(a, sr, name="tone", n_components=4, stft=stft, max_iter=30),
-             nmfaudio.learn_dictionary(b, sr, name="noise", n_components=4, stft=stft, max_iter=30)]
+    dicts = [nmfaudio.learn_dictionary(a, sr, name="tone", n_components=4, stft_params=stft, max_iter=30),
+             nmfaudio.learn_dictionary(b, sr, name="noise", n_components=4, stft_params=stft, max_iter=30)]
     paths = [d.save(tmp_path / f"{d.name}.npz") for d in dicts]
     out = tmp_path / "sup"
     assert main(["batch", str(corpus), "-o", str(out), "--quiet", "--jobs", "1", "--iterations", "20",
@@ -397,12 +397,12 @@ def test_supervised_fingerprint_names_the_resolved_solver(tmp_path, two_tone):
     """The manifest's settings resolve the supervised defaults (20 accelerated iterations):
     asking for them explicitly skips the done files; another count redoes them."""
     from nmfaudio._batch_exec import _Model
-    from nmfaudio.batch import _load_dictionaries
+    from nmfaudio._batch_plan import load_dictionaries as _load_dictionaries
 
     sr, a, b = two_tone
     stft = nmfaudio.STFTParams(n_fft=512)
-    dicts = [nmfaudio.learn_dictionary(a, sr, name="tone", n_components=2, stft=stft, max_iter=10),
-             nmfaudio.learn_dictionary(b, sr, name="noise", n_components=2, stft=stft, max_iter=10)]
+    dicts = [nmfaudio.learn_dictionary(a, sr, name="tone", n_components=2, stft_params=stft, max_iter=10),
+             nmfaudio.learn_dictionary(b, sr, name="noise", n_components=2, stft_params=stft, max_iter=10)]
     save(tmp_path / "c" / "x.wav", a + b, sr)
     out = tmp_path / "out"
     first = separate_many([tmp_path / "c"], out, dictionaries=dicts, jobs=1)

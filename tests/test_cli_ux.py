@@ -144,7 +144,7 @@ def test_api_callbacks_report_progress(two_tone):
     assert [it for it, _ in seen] == [10, 20, 30]
     seen.clear()
     nmfaudio.learn_dictionary(b, sr, name="n", n_components=3, max_iter=20, tol=0,
-                              stft=nmfaudio.STFTParams(n_fft=256),
+                              stft_params=nmfaudio.STFTParams(n_fft=256),
                               callback=lambda it, loss: seen.append(it))
     assert seen == [10, 20]
     seen.clear()

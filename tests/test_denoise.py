@@ -50,8 +50,8 @@ def test_denoise_with_dictionaries(noisy):
     sr, s, n, n_train = noisy
     p = nmfaudio.denoise.__module__ and __import__("nmfaudio.denoise", fromlist=["x"]).default_denoise_stft(sr)
     ds = nmfaudio.learn_dictionary(_speech_like(sr, 2 * sr, None)[::-1].copy(), sr, name="speech",
-                                   stft=p, n_components=16, max_iter=50)
-    dn = nmfaudio.learn_dictionary(n_train, sr, name="noise", stft=p, n_components=8, max_iter=50)
+                                   stft_params=p, n_components=16, max_iter=50)
+    dn = nmfaudio.learn_dictionary(n_train, sr, name="noise", stft_params=p, n_components=8, max_iter=50)
     y = s + n
     for kw in (dict(noise_dictionary=dn, speech_dictionary=ds), dict(speech_dictionary=ds),
                dict(noise_dictionary=dn)):

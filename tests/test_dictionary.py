@@ -11,15 +11,15 @@ from nmfaudio import AudioFileError, ParameterError, SourceDictionary, STFTParam
 def tone_dicts(two_tone):
     sr, a, b = two_tone
     p = STFTParams(n_fft=512)
-    da = learn_dictionary(a, sr, name="tone", n_components=4, stft=p, max_iter=50)
-    db = learn_dictionary(b, sr, name="noise", n_components=4, stft=p, max_iter=50)
+    da = learn_dictionary(a, sr, name="tone", n_components=4, stft_params=p, max_iter=50)
+    db = learn_dictionary(b, sr, name="noise", n_components=4, stft_params=p, max_iter=50)
     return da, db
 
 
 def test_learn_dictionary_properties(two_tone):
     sr, a, b = two_tone
     a0 = a.copy()
-    d = learn_dictionary([a, a[:4000]], sr, name="tone", n_components=5, stft=STFTParams(n_fft=512),
+    d = learn_dictionary([a, a[:4000]], sr, name="tone", n_components=5, stft_params=STFTParams(n_fft=512),
                          max_iter=30, pitch_shifts=())
     assert np.array_equal(a, a0)
     assert d.W.shape == (257, 5) and d.W.dtype == np.float32
@@ -89,7 +89,7 @@ def test_sample_rate_and_stft_mismatch(two_tone, tone_dicts):
         nmfaudio.separate(np.zeros(16000, np.float32), 16000, dictionaries=list(tone_dicts))
     with pytest.raises(ParameterError, match="n_fft=1024 conflicts"):
         nmfaudio.separate(a, sr, dictionaries=list(tone_dicts), n_fft=1024)
-    other = learn_dictionary(a, sr, name="x", n_components=2, stft=STFTParams(n_fft=256), max_iter=5)
+    other = learn_dictionary(a, sr, name="x", n_components=2, stft_params=STFTParams(n_fft=256), max_iter=5)
     with pytest.raises(ParameterError, match="STFT"):
         nmfaudio.separate(a, sr, dictionaries=[tone_dicts[0], other])
     with pytest.raises(ParameterError, match="distinct"):
@@ -112,7 +112,7 @@ def test_silent_training_clip():
 
 def test_default_pitch_shifted_copies(two_tone):
     sr, a, _ = two_tone
-    d = learn_dictionary(a, sr, name="t", n_components=3, stft=STFTParams(n_fft=1024), max_iter=20)
+    d = learn_dictionary(a, sr, name="t", n_components=3, stft_params=STFTParams(n_fft=1024), max_iter=20)
     assert d.n_components == 3 * 9 and d.info["base_components"] == 3
     # the copy shifted by +12 semitones would put the peak at twice the frequency; +4 at 2**(4/12)
     base = np.argmax(d.W[:, 0])
@@ -123,7 +123,7 @@ def test_default_pitch_shifted_copies(two_tone):
 
 def test_pitch_shift_augmentation(two_tone):
     sr, a, _ = two_tone
-    d = learn_dictionary(a, sr, name="t", n_components=6, stft=STFTParams(n_fft=512),
+    d = learn_dictionary(a, sr, name="t", n_components=6, stft_params=STFTParams(n_fft=512),
                          pitch_shifts=(-2, 2), max_iter=30)
     peaks = set(np.argmax(d.W, axis=0))
     assert len(peaks) >= 2 and d.info["pitch_shifts"] == [-2.0, 2.0]

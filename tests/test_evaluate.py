@@ -185,7 +185,7 @@ def test_oracle_options_and_containers(two_tone):
     binary = oracle_separate([a, b], mask="binary", n_fft=512)
     assert np.max(np.abs(binary.sum(axis=0) - (a + b))) < 1e-5
     stereo = np.stack([np.stack([a, 0.5 * a]), np.stack([b, 0.2 * b])]).astype(np.float64)
-    est = oracle_separate(stereo, n_fft=512, power=1.0)
+    est = oracle_separate(stereo, n_fft=512, mask_power=1.0)
     assert est.shape == stereo.shape and est.dtype == np.float64
     assert np.max(np.abs(est.sum(axis=0) - stereo.sum(axis=0))) < 1e-9
     given = oracle_separate([a, b], n_fft=512, mixture=2 * (a + b))
@@ -193,7 +193,7 @@ def test_oracle_options_and_containers(two_tone):
     with pytest.raises(ParameterError, match="mask="):
         oracle_separate([a, b], mask="ideal")
     with pytest.raises(ParameterError, match="power"):
-        oracle_separate([a, b], power=0)
+        oracle_separate([a, b], mask_power=0)
     with pytest.raises(ParameterError, match="source 1 has shape"):
         oracle_separate([a, b[:-1]])
     with pytest.raises(ParameterError, match="mixture has shape"):

@@ -53,9 +53,9 @@ def files(tmp_path_factory, clip):
                   .astype(np.float32), SR)
     # dictionaries
     params = STFTParams(n_fft=256)
-    dct = nmfaudio.learn_dictionary(clip, SR, name="tone", n_components=3, stft=params, max_iter=10)
+    dct = nmfaudio.learn_dictionary(clip, SR, name="tone", n_components=3, stft_params=params, max_iter=10)
     dct.save(d / "tone.npz")
-    nmfaudio.learn_dictionary(clip, SR, name="tone512", n_components=3, stft=STFTParams(n_fft=512),
+    nmfaudio.learn_dictionary(clip, SR, name="tone512", n_components=3, stft_params=STFTParams(n_fft=512),
                               max_iter=10).save(d / "tone512.npz")
     SourceDictionary(name="tone16k", W=dct.W, sr=16000, stft=params).save(d / "tone16k.npz")
     (d / "corrupt.npz").write_bytes(b"PK\x03\x04 this is no zip archive")
@@ -251,7 +251,7 @@ def _audio_entry_points():
         "stft": lambda y: nmfaudio.stft(y, n_fft=256),
         "save": lambda y: nmfaudio.save("/nonexistent-dir-never-written/x.wav", y, SR),
         "learn_dictionary": lambda y: nmfaudio.learn_dictionary(y, SR, name="x", n_components=2,
-                                                                stft=STFTParams(n_fft=256), max_iter=5),
+                                                                stft_params=STFTParams(n_fft=256), max_iter=5),
     }
 
 
@@ -450,7 +450,7 @@ def test_nmf_bad_parameters(kwargs, match):
     (lambda y: nmfaudio.learn_dictionary(y, SR, name="x", pitch_shifts=[float("inf")]), "pitch_shifts=inf"),
     (lambda y: nmfaudio.learn_dictionary(y, SR, name=""), "name='' must be a non-empty string"),
     (lambda y: nmfaudio.learn_dictionary(y, SR, name="a/b"), "name='a/b' cannot be used as a file name"),
-    (lambda y: nmfaudio.soft_masks(np.ones((2, 3, 4)), power=float("nan")), "power=nan must be finite"),
+    (lambda y: nmfaudio.soft_masks(np.ones((2, 3, 4)), mask_power=float("nan")), "mask_power=nan must be finite"),
     (lambda y: nmfaudio.soft_masks(np.full((2, 3, 4), np.inf)), "NaN or Inf"),
     (lambda y: nmfaudio.soft_masks(-np.ones((2, 3, 4))), "negative values"),
     (lambda y: nmfaudio.apply_masks(np.ones((3, 4), complex), np.full((2, 3, 4), np.nan)), "masks contains 24 NaN"),
@@ -583,7 +583,7 @@ def test_power_spectrogram_overflow_and_huge_rate(tmp_path):
     loud = np.full(2000, 1e30, np.float32)
     with pytest.raises(ParameterError, match="power 2.0 overflows float32"):
         nmfaudio.learn_dictionary(loud, SR, name="x", n_components=2, power=2.0,
-                                  stft=STFTParams(n_fft=256))
+                                  stft_params=STFTParams(n_fft=256))
     with pytest.raises(ParameterError, match="sr=10000000000 is too large"):
         nmfaudio.save(tmp_path / "a.wav", np.zeros(4, np.float32), 10**10)
     assert list(tmp_path.iterdir()) == []

@@ -11,7 +11,7 @@ def test_soft_masks_sum_to_one(rng, power):
     est = rng.random((3, 2, 20, 30)) ** 4
     est[:, :, 5, :] = 0  # all sources zero in some bins
     est[0, :, 6, :] = 1e-300
-    M = soft_masks(est, power=power)
+    M = soft_masks(est, mask_power=power)
     assert M.shape == est.shape
     assert np.all((M >= 0) & (M <= 1))
     np.testing.assert_allclose(M.sum(axis=0), 1.0, atol=1e-12)
@@ -20,7 +20,7 @@ def test_soft_masks_sum_to_one(rng, power):
 
 def test_soft_mask_values_and_dtype():
     est = np.array([[[3.0, 0.0]], [[1.0, 2.0]]], dtype=np.float32)
-    M = soft_masks(est, power=2)
+    M = soft_masks(est, mask_power=2)
     assert M.dtype == np.float32
     np.testing.assert_allclose(M[:, 0, 0], [0.9, 0.1], rtol=1e-6)
     np.testing.assert_allclose(M[:, 0, 1], [0.0, 1.0])
@@ -28,7 +28,7 @@ def test_soft_mask_values_and_dtype():
 
 def test_soft_masks_no_overflow():
     est = np.array([[[1e200]], [[3e200]]])
-    M = soft_masks(est, power=4)
+    M = soft_masks(est, mask_power=4)
     assert np.all(np.isfinite(M))
     np.testing.assert_allclose(M[:, 0, 0], [1 / 82, 81 / 82])
 
@@ -53,8 +53,8 @@ def test_masked_sources_sum_to_mixture(rng):
     (-np.ones((2, 3, 3)), {}, "negative"),
     (np.full((2, 3, 3), np.nan), {}, "NaN"),
     (np.ones(3), {}, "shape"),
-    (np.ones((2, 3, 3)), {"power": 0}, "power"),
-    (np.ones((2, 3, 3)), {"power": np.nan}, "power"),
+    (np.ones((2, 3, 3)), {"mask_power": 0}, "mask_power"),
+    (np.ones((2, 3, 3)), {"mask_power": np.nan}, "mask_power"),
 ])
 def test_bad_masks(est, kw, match):
     with pytest.raises(ParameterError, match=match):
@@ -70,7 +70,7 @@ def test_reconstruct_sources_sum_to_mixture_and_keep_dtype():
     rng = np.random.default_rng(3)
     y = rng.standard_normal((2, 3001)).astype(np.float32)
     p = nmfaudio.STFTParams(n_fft=256)
-    S = nmfaudio.stft(y, params=p)
+    S = nmfaudio.stft(y, stft_params=p)
     est = rng.random((3,) + S.shape).astype(np.float32)
     out = nmfaudio.reconstruct_sources(S, est, names=["a", "b", "c"], stft_params=p, length=3001,
                                        dtype=y.dtype)
@@ -95,7 +95,7 @@ def test_denoise_uses_dictionary_beta():
     sr, p = 8000, nmfaudio.STFTParams(n_fft=256)
     tone = np.sin(2 * np.pi * 440 * np.arange(8000) / sr).astype(np.float32)
     noisy = tone + 0.1 * rng.standard_normal(8000).astype(np.float32)
-    kl = nmfaudio.learn_dictionary(tone, sr, name="s", stft=p, n_components=3, max_iter=20, beta="kl")
+    kl = nmfaudio.learn_dictionary(tone, sr, name="s", stft_params=p, n_components=3, max_iter=20, beta="kl")
     b05 = nmfaudio.SourceDictionary(name="s", W=kl.W, sr=sr, stft=p, beta=0.5, power=1.0)
     a = nmfaudio.denoise(noisy, sr, speech_dictionary=kl, max_iter=20)
     b = nmfaudio.denoise(noisy, sr, speech_dictionary=b05, max_iter=20)

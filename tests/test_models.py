@@ -142,6 +142,28 @@ def test_separate_refuses_instruments_with_dictionaries():
         nmfaudio.separate(y, 22050, instruments=["piano"], n_sources=2)
 
 
+@pytest.mark.parametrize("option", [dict(beta="is"), dict(n_components=7), dict(grouping="kmeans"),
+                                    dict(mask="binary"), dict(tol=1e-3), dict(window="hamming")])
+def test_separate_with_instruments_refuses_unsupervised_options(option):
+    """They were silently ignored before: instruments= is supervised separation."""
+    y = np.zeros(4000, np.float32)
+    name = next(iter(option))
+    with pytest.raises(nmfaudio.ParameterError, match=rf"ignores {name}="):
+        nmfaudio.separate(y, 22050, instruments=["piano"], **option)
+
+
+def test_separate_instruments_is_separate_with_instruments():
+    from nmfaudio.models.instruments import separate_instruments
+
+    y = 0.1 * np.random.default_rng(0).standard_normal(11025).astype(np.float32)
+    a = separate_instruments(y, 16000, ["piano", "flute"], max_iter=3)
+    b = nmfaudio.separate(y, 16000, instruments=["piano", "flute"], max_iter=3)
+    assert list(a) == ["piano", "flute"] and all(np.array_equal(a[k], b[k]) for k in a)
+    assert a["piano"].shape == y.shape and a["piano"].dtype == np.float32
+    with pytest.raises(nmfaudio.ParameterError, match="ignores beta="):
+        separate_instruments(y, 16000, ["piano"], beta="is")
+
+
 def test_cli_models_table_and_json(capsys):
     assert main(["models"]) == 0
     text = capsys.readouterr().out

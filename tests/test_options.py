@@ -12,8 +12,8 @@ from nmfaudio.cli import main
 def dicts(two_tone):
     sr, a, b = two_tone
     p = nmfaudio.STFTParams(n_fft=256)
-    return [nmfaudio.learn_dictionary(a, sr, name="tone", stft=p, n_components=3, max_iter=10),
-            nmfaudio.learn_dictionary(b, sr, name="noise", stft=p, n_components=3, max_iter=10)]
+    return [nmfaudio.learn_dictionary(a, sr, name="tone", stft_params=p, n_components=3, max_iter=10),
+            nmfaudio.learn_dictionary(b, sr, name="noise", stft_params=p, n_components=3, max_iter=10)]
 
 
 @pytest.mark.parametrize("kwargs, name", [

@@ -169,7 +169,7 @@ def test_soft_masks_sum_to_one(data, n_src, power):
     scales = 10.0 ** rng.uniform(-30, 6, n_src)
     X = np.stack([est * s * rng.random(est.shape) for s in scales]).astype(est.dtype)
     X0 = X.copy()
-    M = soft_masks(X, power=power)
+    M = soft_masks(X, mask_power=power)
     np.testing.assert_array_equal(X, X0)
     assert M.shape == X.shape and M.dtype == X.dtype
     assert np.all(np.isfinite(M)) and np.all(M >= 0) and np.all(M <= 1)

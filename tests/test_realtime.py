@@ -14,10 +14,10 @@ P = nmfaudio.STFTParams(n_fft=256)
 def dicts():
     rng = np.random.default_rng(0)
     t = np.arange(8000) / SR
-    a = nmfaudio.learn_dictionary(rng.standard_normal(8000) * 0.1, SR, name="noise", stft=P,
+    a = nmfaudio.learn_dictionary(rng.standard_normal(8000) * 0.1, SR, name="noise", stft_params=P,
                                   n_components=4, max_iter=20, pitch_shifts=())
     b = nmfaudio.learn_dictionary(np.sin(2 * np.pi * 440 * t) * (1 + np.sin(2 * np.pi * 2 * t)), SR,
-                                  name="tone", stft=P, n_components=4, max_iter=20, pitch_shifts=(-1, 1))
+                                  name="tone", stft_params=P, n_components=4, max_iter=20, pitch_shifts=(-1, 1))
     return [a, b]
 
 

@@ -31,7 +31,7 @@ def test_params_object(rng):
     assert STFTParams.from_dict(p.to_dict()) == p
     assert STFTParams(n_fft=1024, hop_length=256) == p
     y = rng.standard_normal(4000)
-    S = stft(y, params=p)
+    S = stft(y, stft_params=p)
     assert S.shape[1] == p.n_frames(4000)
     with pytest.raises(Exception):
         p.n_fft = 3  # frozen

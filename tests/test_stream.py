@@ -11,7 +11,7 @@ def dicts():
     y_p, sr = nmfaudio.load("audio_fixtures/music/train/piano.wav")
     y_f, _ = nmfaudio.load("audio_fixtures/music/train/flute.wav")
     p = nmfaudio.STFTParams(n_fft=512, hop_length=128)
-    kw = dict(n_components=6, stft=p, max_iter=30)
+    kw = dict(n_components=6, stft_params=p, max_iter=30)
     return [nmfaudio.learn_dictionary(y_p, sr, name="piano", **kw),
             nmfaudio.learn_dictionary(y_f, sr, name="flute", **kw)]
 

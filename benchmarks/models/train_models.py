@@ -195,7 +195,7 @@ def speech_material(name, tmp):
 
 def learn(name, kind, clips, material, licences, K, max_iter):
     params = default_stft(SR)
-    V = np.concatenate([spectrogram(c, params=params)[1] for c in clips], axis=1)
+    V = np.concatenate([spectrogram(c, stft_params=params)[1] for c in clips], axis=1)
     keep = V.sum(axis=0) > 1e-3 * np.median(V.sum(axis=0)[V.sum(axis=0) > 0])  # drop silent frames
     V = np.ascontiguousarray(V[:, keep])
     res = nmfaudio.nmf(V, K, beta=0.5, max_iter=max_iter, random_state=0)

@@ -36,7 +36,9 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(0, ROOT)  # the repository root: _sources imports audio_fixtures._synth
 
 import _sources as S  # noqa: E402
 import _drums  # noqa: E402

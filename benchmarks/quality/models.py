@@ -45,9 +45,9 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nmfaudio  # noqa: E402
+from benchmarks._results import write_section  # noqa: E402
 from nmfaudio.separation import stack_channels, unstack_channels  # noqa: E402
 
-BEGIN, END = "<!-- models:start -->", "<!-- models:end -->"
 DRUMS = ("kick", "snare", "hihat")
 PENALTY_CONFIGS = {
     "plain (default)": {},
@@ -128,7 +128,7 @@ def study_stereo(data):
 def unsupervised(y, sr, n_src, nmf_kwargs, n_fft=2048):
     """The chain of ``separate(y, sr, n_sources=n_src)`` with extra keyword arguments for nmf."""
     params = nmfaudio.STFTParams(n_fft=n_fft)
-    S = nmfaudio.stft(y, params=params)
+    S = nmfaudio.stft(y, stft_params=params)
     lead, T = S.shape[:-2], S.shape[-1]
     V = stack_channels(np.abs(S))
     K = 8 * n_src
@@ -136,8 +136,8 @@ def unsupervised(y, sr, n_src, nmf_kwargs, n_fft=2048):
     labels = nmfaudio.group_components(res.W, res.H, n_src, sr=sr, n_fft=n_fft, random_state=0)
     est = np.stack([unstack_channels(res.W[:, labels == s] @ res.H[labels == s], lead, T)
                     for s in range(n_src)])
-    parts = nmfaudio.apply_masks(S, nmfaudio.soft_masks(est, power=2.0))
-    return np.stack([nmfaudio.istft(p, params=params, length=y.shape[-1]) for p in parts])
+    parts = nmfaudio.apply_masks(S, nmfaudio.soft_masks(est, mask_power=2.0))
+    return np.stack([nmfaudio.istft(p, stft_params=params, length=y.shape[-1]) for p in parts])
 
 
 def study_penalties(data):
@@ -168,7 +168,7 @@ def supervised(y, sr, dicts, nmf_kwargs):
     from nmfaudio.separate import frame_init
 
     params = dicts[0].stft
-    S = nmfaudio.stft(y, params=params)
+    S = nmfaudio.stft(y, stft_params=params)
     V = np.abs(S)
     if dicts[0].power != 1.0:
         V = V ** dicts[0].power
@@ -178,8 +178,8 @@ def supervised(y, sr, dicts, nmf_kwargs):
     res = nmfaudio.nmf(V, W=W0, H=H0, beta=dicts[0].beta, update_W=False, max_iter=100, tol=0,
                        random_state=0, **nmf_kwargs)
     est = np.stack([res.W[:, labels == s] @ res.H[labels == s] for s in range(len(dicts))])
-    parts = nmfaudio.apply_masks(S, nmfaudio.soft_masks(est, power=2.0 / dicts[0].power))
-    return np.stack([nmfaudio.istft(p, params=params, length=y.shape[-1]) for p in parts])
+    parts = nmfaudio.apply_masks(S, nmfaudio.soft_masks(est, mask_power=2.0 / dicts[0].power))
+    return np.stack([nmfaudio.istft(p, stft_params=params, length=y.shape[-1]) for p in parts])
 
 
 def study_penalties_supervised(data):
@@ -202,7 +202,7 @@ def study_penalties_supervised(data):
 
 
 def markdown(results, command):
-    lines = [BEGIN, "## Models (issue #9): penalties, convolutive NMF for drums, stereo", "",
+    lines = ["## Models (issue #9): penalties, convolutive NMF for drums, stereo", "",
              f"`{command}` — {datetime.date.today().isoformat()}, BSS-Eval v3 SDR in dB "
              "(mir_eval `bss_eval_sources`), mean over items; time is wall-clock seconds per "
              "item on the shared 2-vCPU machine, one BLAS thread.", ""]
@@ -268,20 +268,7 @@ def markdown(results, command):
         lines.append("- Why L1 sparsity barely moves the KL results: with unit-L1 templates "
                      "Σ H = Σ W H, which the KL fit pins near Σ V, so the L1 term is almost a "
                      "constant; continuity reshapes H but does not fix grouping errors.")
-    lines += ["", END]
-    return "\n".join(lines)
-
-
-def write_section(path, section):
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        a, b = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:a] + section + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
@@ -314,7 +301,7 @@ def main(argv=None):
     md = markdown(results, "python benchmarks/quality/models.py")
     print(md)
     if args.write:
-        write_section(ROOT / "benchmarks" / "RESULTS.md", md)
+        print(f"written to {write_section('models', md)}")
 
 
 if __name__ == "__main__":

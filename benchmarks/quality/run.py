@@ -46,10 +46,10 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nmfaudio  # noqa: E402
+from benchmarks._results import write_section  # noqa: E402
 
 DEFAULT_DATA = HERE / "data"
 DEFAULT_RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 KINDS = ("music", "speech")
 COLUMNS = [("sdr", "SDR"), ("sir", "SIR"), ("sar", "SAR"), ("si_sdr", "SI-SDR"),
            ("sdr_improvement", "SDRi"), ("stoi", "STOI"), ("stoi_improvement", "ΔSTOI"),
@@ -539,21 +539,6 @@ def markdown(rows, means, *, command, date, data_info, skipped, load):
     return "\n".join(lines + ["", "</details>", ""]) + "\n"
 
 
-def write_section(path: Path, section: str):
-    """Put ``section`` between the markers in ``path``, keeping everything else."""
-    block = f"{BEGIN}\n{section}{END}\n"
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if BEGIN in text and END in text:
-        pre, rest = text.split(BEGIN, 1)
-        _, post = rest.split(END, 1)
-        text = pre + block + post.lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def _csv(text):
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -637,7 +622,7 @@ def main(argv=None):
         args.json.write_text(json.dumps({"command": command, "date": date, "rows": rows, "means": means},
                                         indent=1, allow_nan=False))
     if not args.no_write:
-        write_section(args.results, section)
+        write_section("quality", section, path=args.results)
         print(f"run.py: wrote {args.results}", file=sys.stderr)
     return 1 if any("error" in r for r in rows) else 0
 

@@ -70,7 +70,7 @@ def run(args) -> int:
             from ..dictionary import default_stft
 
             stft = STFTParams(n_fft=args.n_fft or default_stft(sr).n_fft, hop_length=args.hop)
-        d = learn_dictionary(clips, sr, name=args.name, beta=args.beta, stft=stft,
+        d = learn_dictionary(clips, sr, name=args.name, beta=args.beta, stft_params=stft,
                              pitch_shifts=shifts, callback=bar.callback, **kw)
     d.save(out, overwrite=args.overwrite)
     if args.plot:
