@@ -62,7 +62,7 @@ def test_frame_local_with_both_dictionaries_matches_offline_denoise(fixture):
     tr, _ = nmfaudio.load("audio_fixtures/speech/train/speech.wav")
     from nmfaudio.denoise import default_denoise_stft
     p = default_denoise_stft(SR)
-    sd = nmfaudio.learn_dictionary(tr, SR, name="speech", stft=p, beta="kl", n_components=32,
+    sd = nmfaudio.learn_dictionary(tr, SR, name="speech", stft_params=p, beta="kl", n_components=32,
                                    pitch_shifts=(), max_iter=60)
     nd = nmfaudio.learn_noise_dictionary(noise, SR)
     den = nmfaudio.StreamDenoiser(noise_dictionary=nd, speech_dictionary=sd, adapt_speech=False)
