@@ -148,6 +148,9 @@ class StreamSeparator(BlockProcessor):
     max_iter, accelerate
         As in :func:`nmfaudio.separate_supervised_spectrogram` (defaults: 20 accelerated
         iterations per frame unless the dictionaries' β is 2).
+    n_threads : int > 0 or "auto"
+        Threads for blocks of 32 frames or more (file streaming); the split does not change
+        the result. Keep 1 inside an audio callback.
 
     Attributes
     ----------
@@ -190,8 +193,8 @@ class StreamSeparator(BlockProcessor):
     """
 
     def __init__(self, dictionaries=None, *, instruments=None, mask_power=2.0, max_iter=None,
-                 accelerate=None):
-        from ._checks import check_finite_float
+                 accelerate=None, n_threads=1):
+        from ._checks import check_finite_float, check_positive_int
         from ._frames import FrameSolver
         from .dictionary import check_dictionaries
         from .supervised import stacked_templates, supervised_settings
@@ -209,6 +212,11 @@ class StreamSeparator(BlockProcessor):
         if not p.center:
             raise ParameterError("streaming needs dictionaries with a centred STFT (center=True)")
         self.mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
+        if n_threads == "auto":
+            from ._threads import max_threads
+
+            n_threads = max_threads()
+        self.n_threads = check_positive_int(n_threads, "n_threads")
         self.max_iter, self.accelerate = supervised_settings(dicts, max_iter=max_iter,
                                                              accelerate=accelerate)
         self.names = [d.name for d in dicts]
@@ -244,7 +252,10 @@ class StreamSeparator(BlockProcessor):
         H = np.empty((C, solver.W.shape[1], nt), V.dtype)
         losses = np.empty(nt)
         for c in range(C):
-            solver.solve_into(np.ascontiguousarray(V[c]), H[c], losses)
+            if self.n_threads > 1 and nt >= 32:  # long blocks (file streaming): frames over threads
+                H[c] = solver.solve(V[c], n_threads=self.n_threads)[0]
+            else:
+                solver.solve_into(np.ascontiguousarray(V[c]), H[c], losses)
         est = np.empty((len(self.names), C, F, nt), V.dtype)
         for i, (a, b) in enumerate(self._spans):
             np.matmul(solver.W[:, a:b], H[:, a:b], out=est[i])

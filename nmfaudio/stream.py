@@ -75,7 +75,7 @@ def separate_stream(path, out_dir, dictionaries, *, block_seconds=30.0, max_iter
 
     block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)
     proc = StreamSeparator(dictionaries=dictionaries, mask_power=mask_power, max_iter=max_iter,
-                           accelerate=accelerate)
+                           accelerate=accelerate, n_threads="auto")
     path = Path(os.fspath(path))
     try:
         f = sf.SoundFile(str(path))
