@@ -21,7 +21,8 @@ from .separation import stack_channels
 from .supervised import frame_init
 from .stft import STFTParams
 
-__all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary"]
+__all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary",
+           "noise_from_regions"]
 
 #: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md);
 #: NOISE_COMPONENTS, SPEECH_COMPONENTS and SPARSITY come from _options, whose rules name them.
@@ -72,6 +73,57 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
                             beta=beta, power=power, pitch_shifts=(), random_state=random_state)
 
 
+def noise_from_regions(y, sr, regions, *, min_samples=1):
+    """The samples of ``y (..., n)`` inside ``regions`` (seconds), concatenated in time.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+    sr : int > 0
+    regions : (start, end) or sequence of (start, end)
+        Seconds, ``0 <= start < end <= duration``.
+    min_samples : int
+        Each region must hold at least this many samples (e.g. two STFT frames).
+
+    Returns
+    -------
+    noise : np.ndarray [shape=(..., m)]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfaudio.denoise import noise_from_regions
+    >>> noise_from_regions(np.arange(10.0), 2, [(0, 1), (4, 5)]).tolist()
+    [0.0, 1.0, 8.0, 9.0]
+    """
+    from ._checks import show
+
+    y = np.asarray(y)
+    n = y.shape[-1]
+    duration = n / sr
+    if (isinstance(regions, (tuple, list)) and len(regions) == 2
+            and all(isinstance(v, (int, float, np.number)) for v in regions)):
+        regions = [regions]
+    try:
+        regions = [(float(a), float(b)) for a, b in regions]
+    except (TypeError, ValueError):
+        raise ParameterError(f"noise_region={show(regions)} must be (start, end) or a list of "
+                             "(start, end) pairs in seconds") from None
+    if not regions:
+        raise ParameterError("noise_region is empty; expected at least one (start, end) pair")
+    parts = []
+    for a, b in regions:
+        if not (np.isfinite(a) and np.isfinite(b)) or a < 0 or b <= a or b > duration + 1e-9:
+            raise ParameterError(f"noise region {a:g}:{b:g} s must satisfy 0 <= start < end <= "
+                                 f"{duration:.3f} s (the recording's duration)")
+        i, j = int(round(a * sr)), min(n, int(round(b * sr)))
+        if j - i < min_samples:
+            raise ParameterError(f"noise region {a:g}:{b:g} s holds {j - i} samples; at least "
+                                 f"{min_samples} ({min_samples / sr:.3f} s, two STFT frames) are needed")
+        parts.append(y[..., i:j])
+    return np.concatenate(parts, axis=-1)
+
+
 def _quiet_frames_noise(V, fraction):
     """Frames whose energy is in the lowest ``fraction`` — a noise-only estimate."""
     energy = V.sum(axis=0)
@@ -80,7 +132,7 @@ def _quiet_frames_noise(V, fraction):
     return np.ascontiguousarray(V[:, np.sort(idx)])
 
 
-def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
+def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, speech_dictionary=None,
                     n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
                     sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100,
                     random_state=0, callback=None):
@@ -92,8 +144,8 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
         Noisy recording.
     sr : int > 0
         Its sample rate.
-    noise, noise_dictionary, speech_dictionary, n_noise_components, n_speech_components,
-    sparsity, mask_power, stft_params, max_iter, random_state, callback
+    noise, noise_region, noise_dictionary, speech_dictionary, n_noise_components,
+    n_speech_components, sparsity, mask_power, stft_params, max_iter, random_state, callback
         As in :func:`denoise`.
 
     Returns
@@ -111,9 +163,16 @@ def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictiona
     >>> sorted(parts), bool(np.allclose(parts["clean"] + parts["noise"], tone + noise, atol=1e-5))
     (['clean', 'noise'], True)
     """
-    check_denoise_options(locals())  # an option this mode ignores raises
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
+    if noise_region is not None:
+        if noise is not None:
+            raise ParameterError("give either noise (an audio sample) or noise_region, not both")
+        ref = noise_dictionary or speech_dictionary
+        params = ref.stft if ref is not None else (stft_params or default_denoise_stft(sr))
+        noise = noise_from_regions(y, sr, noise_region, min_samples=params.n_fft + params.hop_length)
+        noise_region = None
+    check_denoise_options(locals())  # an option this mode ignores raises
     if noise is not None and noise_dictionary is not None:
         raise ParameterError("give either noise (an audio sample) or noise_dictionary, not both")
     Kn = check_positive_int(n_noise_components, "n_noise_components")
@@ -213,7 +272,7 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
     return W0, n_s, np.arange(W0.shape[1]) >= n_s, 0.0
 
 
-def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
+def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, speech_dictionary=None,
             n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
             sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100, random_state=0,
             callback=None):
@@ -228,6 +287,10 @@ def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
     noise : np.ndarray or None
         A sample of the noise alone (same rate): its templates are learned and
         kept fixed while free components learn the speech on ``y``.
+    noise_region : (start, end) or list of (start, end) or None
+        Part(s) of ``y`` holding noise alone, in seconds (e.g. ``[(0, 1.5), (42, 43)]``):
+        the noise sample is cut from the recording itself, as audio editors do. Each
+        region must lie within ``y`` and span at least two STFT frames.
     noise_dictionary : SourceDictionary or None
         Trained noise templates (instead of ``noise``).
     speech_dictionary : SourceDictionary or None
@@ -278,7 +341,7 @@ def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
     >>> clean = nmfaudio.denoise(y, sr, noise=n)                          # doctest: +SKIP
     """
     return denoise_sources(
-        y, sr, noise=noise, noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
+        y, sr, noise=noise, noise_region=noise_region, noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
         n_noise_components=n_noise_components, n_speech_components=n_speech_components,
         sparsity=sparsity, mask_power=mask_power, stft_params=stft_params, max_iter=max_iter,
         random_state=random_state, callback=callback)["clean"]

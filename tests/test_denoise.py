@@ -72,3 +72,41 @@ def test_denoise_silence_and_errors(noisy):
         nmfaudio.denoise(s, sr, speech_dictionary="speech.npz")
     with pytest.raises(ParameterError, match="sparsity"):
         nmfaudio.denoise(s, sr, sparsity=-1)
+
+
+def test_noise_region_learns_the_noise_from_the_recording():
+    import nmfaudio
+    from nmfaudio.denoise import noise_from_regions
+
+    y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
+    clean, _ = nmfaudio.load("audio_fixtures/speech/clean.wav")
+    quiet = [(0, 0.25), (3.5, 4.0)]  # the clean speech is silent there
+    got = nmfaudio.denoise(y, sr, noise_region=quiet)
+    same = nmfaudio.denoise(y, sr, noise=noise_from_regions(y, sr, quiet))
+    np.testing.assert_array_equal(got, same)
+
+    def si_sdr(e, r):
+        a = np.dot(e, r) / np.dot(r, r)
+        return 10 * np.log10(np.sum((a * r) ** 2) / np.sum((e - a * r) ** 2))
+
+    assert si_sdr(got, clean) > si_sdr(y, clean) + 4
+
+
+@pytest.mark.parametrize("region, match", [
+    ((3, 9), "must satisfy"), ((-1, 0.5), "must satisfy"), ((0.5, 0.5), "must satisfy"),
+    ((0, 0.01), "two STFT frames"), ([], "empty"), ("0:1", "must be"), ((0, float("nan")), "must satisfy"),
+])
+def test_noise_region_bad_values(region, match):
+    import nmfaudio
+
+    y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
+    with pytest.raises(nmfaudio.ParameterError, match=match):
+        nmfaudio.denoise(y, sr, noise_region=region)
+
+
+def test_noise_region_and_noise_together_refused():
+    import nmfaudio
+
+    y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
+    with pytest.raises(nmfaudio.ParameterError, match="not both"):
+        nmfaudio.denoise(y, sr, noise=y[:4000], noise_region=(0, 0.25))
