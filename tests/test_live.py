@@ -319,6 +319,14 @@ def test_cli_option_conflicts_exit_2(argv, match, capsys):
     assert code == 2 and match in err
 
 
+@pytest.mark.parametrize("bad", ["missing.npz", "text.npz"])
+def test_cli_bad_dictionary_file_is_one_line(dict_files, monkeypatch, capsys, tmp_path, bad):
+    (tmp_path / "text.npz").write_text("not a dictionary")
+    monkeypatch.setattr(live, "import_sounddevice", lambda: _fake_sounddevice([MIC, SPEAKERS]))
+    code, out, err = _cli(["--dict", dict_files[0], "--dict", str(tmp_path / bad)], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and bad in err, err
+
+
 def test_cli_unknown_source_exit_2(dict_files, monkeypatch, capsys):
     monkeypatch.setattr(live, "import_sounddevice", lambda: _fake_sounddevice([MIC, SPEAKERS]))
     code, out, err = _cli(["--dict", dict_files[0], "--dict", dict_files[1], "--source", "drums"], capsys)
