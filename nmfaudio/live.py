@@ -338,8 +338,18 @@ class _Callback:
             self.done.set()
 
 
+def _warm_up(processor, block_size):
+    """Compile the kernels before the first callback (the first call costs seconds), then reset."""
+    rng = np.random.default_rng(0)
+    n = int(processor.latency) + 2 * block_size
+    x = (1e-3 * rng.standard_normal(n)).astype(np.float32)  # not silence: silent frames skip the solve
+    for i in range(0, n, block_size):
+        processor.process(x[i:i + block_size])
+    processor.reset()
+
+
 def run_live(processor, *, source=None, block_size=1024, input_device=None, output_device=None,
-             duration=None, stream_factory=None, on_block=None):
+             duration=None, stream_factory=None, on_block=None, warm_up=True):
     """Play the microphone through ``processor`` to the speakers until Ctrl-C or ``duration``.
 
     Opens a duplex stream at ``processor.sr`` with one input channel and one output channel
@@ -349,7 +359,8 @@ def run_live(processor, *, source=None, block_size=1024, input_device=None, outp
     Parameters
     ----------
     processor : StreamSeparator or similar
-        Has ``process(block (n,) float32) -> {name: (n,) float32}``, ``names``, ``sr``, ``latency``.
+        Has ``process(block (n,) float32) -> {name: (n,) float32}``, ``reset()``, ``names``, ``sr``,
+        ``latency``.
     source : str, list of str or None
         Source to play (default: the first of ``processor.names``), or several, one per output channel.
     block_size : int
@@ -366,6 +377,10 @@ def run_live(processor, *, source=None, block_size=1024, input_device=None, outp
         e.g. ``functools.partial(ArrayStream, y)`` for a file).
     on_block : callable or None
         ``on_block(block, outputs, seconds)`` after each block, in the audio thread (keep it short).
+    warm_up : bool
+        Before opening the stream, run a little low-level noise through the processor and call its
+        ``reset()``, so that compiling the kernels does not make the first blocks late; the
+        stream then starts from a fresh processor state.
 
     Returns
     -------
@@ -403,6 +418,8 @@ def run_live(processor, *, source=None, block_size=1024, input_device=None, outp
     sr = int(processor.sr)
     cb = _Callback(processor, chosen, block_size, None if duration is None else int(np.ceil(duration * sr)),
                    on_block)
+    if warm_up:
+        _warm_up(processor, int(block_size))
     factory = sounddevice_stream if stream_factory is None else stream_factory
     stream = factory(samplerate=sr, blocksize=int(block_size), device=(input_device, output_device),
                      channels=(1, len(chosen)), dtype="float32", callback=cb, latency="low")

@@ -133,11 +133,40 @@ class _Flags:
 
 def test_slow_blocks_and_driver_flags_count_as_xruns():
     proc = _SlowProcessor(slow_blocks=[2, 5])
-    report = run_live(proc, block_size=16, stream_factory=functools.partial(ArrayStream, np.ones(16 * 6)))
+    report = run_live(proc, block_size=16, stream_factory=functools.partial(ArrayStream, np.ones(16 * 6)),
+                      warm_up=False)
     assert report.blocks == 6 and report.slow_blocks == 2 and report.xruns == 2
-    report = run_live(_SlowProcessor([]), block_size=16,
+    report = run_live(_SlowProcessor([]), block_size=16, warm_up=False,
                       stream_factory=functools.partial(_FlaggingStream, np.ones(16 * 9)))
     assert report.status_xruns == 3 and report.xruns >= 3
+
+
+def test_warm_up_runs_noise_through_the_processor_then_resets_it():
+    class Counting(_SlowProcessor):
+        latency = 40
+
+        def __init__(self):
+            super().__init__([])
+            self.resets, self.warm = 0, []
+
+        def process(self, block):
+            self.warm.append(float(np.abs(block).max()))
+            return super().process(block)
+
+        def reset(self):
+            self.resets += 1
+
+    proc = Counting()
+    opened = {}
+
+    def factory(**kw):
+        opened.update(calls=proc.calls, resets=proc.resets)
+        return ArrayStream(np.ones(32), **kw)
+
+    run_live(proc, block_size=16, stream_factory=factory)
+    assert opened == {"calls": 5, "resets": 1}           # 40 + 2 * 16 samples in 16-sample blocks
+    assert all(0 < m < 0.01 for m in proc.warm[:5])     # low-level noise, not silence
+    assert proc.calls == 7                              # then the two blocks of the stream
 
 
 def test_processor_error_mid_stream_is_raised_and_the_stream_closed(dicts, mix):
