@@ -95,5 +95,5 @@ def run(args) -> int:
 
     report = live.run_live(proc, source=source, block_size=args.block_size, input_device=args.input_device,
                            output_device=args.output_device, duration=args.duration, stream_factory=open_stream)
-    print(f"nmfaudio live: {report.summary()}")
+    print(f"nmfaudio live: {'stopped (Ctrl-C); ' if report.interrupted else ''}{report.summary()}")
     return 0
