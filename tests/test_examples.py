@@ -24,6 +24,8 @@ CASES = {
     "denoise_speech.py": (["clean.wav", "denoise_speech.png"], ["SNR before", "SNR after"]),
     "unsupervised_split.py": (["source1.wav", "source2.wav", "unsupervised_split.png",
                                "unsupervised_masks.png"], ["closest to"]),
+    "separate_as_if_live.py": (["piano.wav", "flute.wav"],
+                               ["block time: median", "p99", "real-time factor", "streamed vs offline"]),
     "sklearn_librosa_interop.py": (["librosa_decompose.png"],
                                    ["W (513, 8) (n_freq, K), H (8, 431) (K, n_frames)",
                                     "GridSearchCV chose", "accuracy on unseen music"]),
@@ -58,6 +60,12 @@ def test_example_runs(script, tmp_path, monkeypatch, capsys):
         snr = {k: float(v.split()[0]) for k, v in
                (line.split(":") for line in out.splitlines() if line.startswith("SNR"))}
         assert snr["SNR after"] > snr["SNR before"] + 2
+    if script == "separate_as_if_live.py":
+        # the block-by-block outputs, latency removed, are the offline separation
+        diffs = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "max |diff|" in line]
+        assert len(diffs) == 2 and max(diffs) < 1e-5
+        mix, _ = nmfaudio.load(EXAMPLES.parent / "audio_fixtures" / "music" / "mix.wav")
+        assert nmfaudio.load(tmp_path / "out" / "piano.wav")[0].shape == mix.shape
 
 
 def _public_objects():
