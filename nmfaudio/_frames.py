@@ -326,3 +326,25 @@ class FrameSolver:
         with ThreadPoolExecutor(n_threads) as ex:
             list(ex.map(work, edges[:-1], edges[1:]))
         return H, losses
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def source_models(W, H, edges, out):
+    """``out[s, :, t] = W[:, a:b] @ H[a:b, t]`` for each source ``s`` with templates
+    ``edges[s]:edges[s + 1]``: the per-source models of a few frames, without BLAS (whose
+    threads cost more than the product for a block of frames). ``W (F, K)`` row-major,
+    ``H (K, T)``, ``out (S, F, T)``."""
+    F, K = W.shape
+    T = H.shape[1]
+    h = np.empty(K, W.dtype)
+    for t in range(T):
+        for k in range(K):
+            h[k] = H[k, t]
+        for s in range(edges.shape[0] - 1):
+            a, b = edges[s], edges[s + 1]
+            for f in range(F):
+                row = W[f]
+                x = W.dtype.type(0.0)
+                for k in range(a, b):
+                    x += row[k] * h[k]
+                out[s, f, t] = x

@@ -400,10 +400,10 @@ def run_live(processor, *, source=None, block_size=1024, input_device=None, outp
     >>> from nmfaudio.live import ArrayStream, run_live
     >>> rng = np.random.default_rng(0)
     >>> p = nmfaudio.STFTParams(n_fft=256)
-    >>> a = nmfaudio.learn_dictionary(rng.standard_normal(4000), 8000, name="noise", stft=p,
+    >>> a = nmfaudio.learn_dictionary(rng.standard_normal(4000), 8000, name="noise", stft_params=p,
     ...                               n_components=2, max_iter=10, pitch_shifts=())
     >>> b = nmfaudio.learn_dictionary(np.sin(np.arange(4000) * 0.3), 8000, name="tone",
-    ...                               stft=p, n_components=2, max_iter=10, pitch_shifts=())
+    ...                               stft_params=p, n_components=2, max_iter=10, pitch_shifts=())
     >>> y = (rng.standard_normal(4096) * 0.1 + np.sin(np.arange(4096) * 0.3)).astype(np.float32)
     >>> streams = []
     >>> def fake(**kw):

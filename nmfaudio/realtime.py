@@ -233,11 +233,12 @@ class StreamSeparator(BlockProcessor):
                                                       accelerate=self.accelerate)
         self.labels = labels
         edges = np.cumsum([0] + [d.n_components for d in dicts])
-        self._spans = list(zip(edges[:-1].tolist(), edges[1:].tolist()))  # templates of each source
+        self._edges = edges.astype(np.int64)  # templates of source s: edges[s]:edges[s + 1]
         self.reset()
 
     def _separate_frames(self, S):
         """Masked source spectra ``(n_src, C, F, nt)`` of the mixture frames ``S (C, F, nt)``."""
+        from ._frames import source_models
         from .masking import mask_sources
 
         C, F, nt = S.shape
@@ -256,9 +257,10 @@ class StreamSeparator(BlockProcessor):
                 H[c] = solver.solve(V[c], n_threads=self.n_threads)[0]
             else:
                 solver.solve_into(np.ascontiguousarray(V[c]), H[c], losses)
-        est = np.empty((len(self.names), C, F, nt), V.dtype)
-        for i, (a, b) in enumerate(self._spans):
-            np.matmul(solver.W[:, a:b], H[:, a:b], out=est[i])
+        est = np.empty((C, len(self.names), F, nt), V.dtype)
+        for c in range(C):
+            source_models(solver.W, H[c], self._edges, est[c])
+        est = np.swapaxes(est, 0, 1)
         _, S_src = mask_sources(S, est, mask_power=self.mask_power, spectrogram_power=self.power)
         return S_src
 

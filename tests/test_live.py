@@ -26,7 +26,7 @@ def dicts():
     out = []
     for name in ("piano", "flute"):
         clip, sr = nmfaudio.load(MUSIC / "train" / f"{name}.wav")
-        out.append(nmfaudio.learn_dictionary(clip, sr, name=name, stft=P, n_components=8, max_iter=20,
+        out.append(nmfaudio.learn_dictionary(clip, sr, name=name, stft_params=P, n_components=8, max_iter=20,
                                              pitch_shifts=()))
     return out
 
