@@ -255,6 +255,29 @@ def test_cli_plays_the_fake_devices(dict_files, mix, dicts, monkeypatch, capsys)
     np.testing.assert_array_equal(rec.streams[0].output[0], expected)
 
 
+def test_cli_denoises_with_a_noise_clip(monkeypatch, capsys):
+    y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
+    rec = _Recorder(y[:16000])
+    monkeypatch.setattr(live, "import_sounddevice", lambda: _fake_sounddevice([MIC, SPEAKERS], stream=rec))
+    code, out, err = _cli(["--noise", "audio_fixtures/speech/train/noise.wav", "--block-size", "512"], capsys)
+    assert code == 0, err
+    assert "playing speech at 16000 Hz" in out
+    noise, _ = nmfaudio.load("audio_fixtures/speech/train/noise.wav")
+    den = nmfaudio.StreamDenoiser(noise=noise, sr=sr)
+    x = _padded(y[:16000], 512)
+    expected = np.concatenate([den.process(x[i:i + 512])["speech"] for i in range(0, len(x), 512)])
+    np.testing.assert_allclose(rec.streams[0].output[0], expected, atol=1e-6)
+
+
+def test_cli_blind_denoise_runs_at_the_chosen_rate(monkeypatch, capsys):
+    y, _ = nmfaudio.load("audio_fixtures/speech/noisy.wav")
+    rec = _Recorder(y[:8000])
+    monkeypatch.setattr(live, "import_sounddevice", lambda: _fake_sounddevice([MIC, SPEAKERS], stream=rec))
+    code, out, err = _cli(["--denoise", "--sr", "16000"], capsys)
+    assert code == 0, err
+    assert "playing speech at 16000 Hz" in out and rec.kwargs["samplerate"] == 16000
+
+
 def test_cli_all_sources_and_duration(dict_files, mix, monkeypatch, capsys):
     rec = _Recorder(mix)
     monkeypatch.setattr(live, "import_sounddevice", lambda: _fake_sounddevice([MIC, SPEAKERS], stream=rec))
@@ -339,8 +362,10 @@ def test_cli_usage_errors_exit_2(dict_files, argv, capsys):
 
 
 @pytest.mark.parametrize("argv, match", [
-    ([], "--dict D.npz ... or --instruments"),
-    (["--dict", "D", "--instruments", "piano"], "--dict D.npz ... or --instruments"),
+    ([], "give one of --dict D.npz ..., --instruments"),
+    (["--dict", "D", "--instruments", "piano"], "got --dict and --instruments"),
+    (["--noise", "N.wav", "--denoise"], "got --noise and --denoise"),
+    (["--dict", "D", "--sr", "16000"], "--sr applies to --denoise only"),
     (["--dict", "D", "--source", "piano", "--all-sources"], "not both"),
 ])
 def test_cli_option_conflicts_exit_2(argv, match, capsys):

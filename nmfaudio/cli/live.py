@@ -37,8 +37,9 @@ def _seconds(text: str) -> float:
 
 def add_parser(sub):
     p = sub.add_parser(
-        "live", help="separate the microphone live to the speakers",
-        description="Play the default (or chosen) microphone through a StreamSeparator to the speakers, "
+        "live", help="separate or denoise the microphone live to the speakers",
+        description="Play the default (or chosen) microphone through a StreamSeparator (--dict, "
+                    "--instruments) or a StreamDenoiser (--noise, --noise-dict, --denoise) to the speakers, "
                     "block by block, until Ctrl-C or --duration; prints xruns, block times and latency at "
                     "the end. Needs pip install \"nmfaudio[live]\" and the PortAudio library "
                     "(Debian/Ubuntu: libportaudio2).",
@@ -47,8 +48,16 @@ def add_parser(sub):
                    help="a trained source dictionary (repeat for each source)")
     p.add_argument("--instruments", nargs="+", metavar="NAME", default=None,
                    help="bundled models instead of --dict (see 'nmfaudio models'); the stream runs at 22.05 kHz")
+    p.add_argument("--noise", default=None, metavar="CLIP",
+                   help="denoise: a recording of the noise alone (its rate is the stream's)")
+    p.add_argument("--noise-dict", default=None, metavar="N.npz",
+                   help="denoise with a trained noise dictionary (its rate is the stream's)")
+    p.add_argument("--denoise", action="store_true",
+                   help="denoise blind: the noise model adapts on quiet frames as the stream goes")
+    p.add_argument("--sr", type=positive_int, default=None, metavar="HZ",
+                   help="stream rate for --denoise (default 22050)")
     p.add_argument("--source", default=None, metavar="NAME",
-                   help="the source to play (default: the first)")
+                   help="the source to play (default: the first; 'speech' when denoising)")
     p.add_argument("--all-sources", action="store_true",
                    help="play every source, each on its own output channel")
     p.add_argument("--input-device", type=_device, default=None, metavar="ID",
@@ -64,24 +73,44 @@ def add_parser(sub):
     return p
 
 
+def _processor(args, mode):
+    from .. import io
+    from ..dictionary import SourceDictionary
+    from ..realtime import StreamSeparator
+    from ..realtime_denoise import StreamDenoiser
+
+    if mode == "--dict":
+        return StreamSeparator(dictionaries=[SourceDictionary.load(p) for p in args.dicts])
+    if mode == "--instruments":
+        return StreamSeparator(instruments=args.instruments)
+    if mode == "--noise":
+        clip, sr = io.load(args.noise)
+        return StreamDenoiser(noise=clip, sr=sr)
+    if mode == "--noise-dict":
+        return StreamDenoiser(noise_dictionary=SourceDictionary.load(args.noise_dict))
+    return StreamDenoiser(sr=args.sr or 22050)
+
+
 def run(args) -> int:
     from .._options import OptionsError
-    from ..dictionary import SourceDictionary
     from .. import live
-    from ..realtime import StreamSeparator
 
     if args.list_devices:
         print(live.list_devices())
         return 0
-    if bool(args.dicts) == (args.instruments is not None):
-        raise OptionsError("give the sources with --dict D.npz ... or --instruments NAME ..., one of them")
+    modes = [m for m, on in (("--dict", bool(args.dicts)), ("--instruments", args.instruments is not None),
+                             ("--noise", args.noise is not None), ("--noise-dict", args.noise_dict is not None),
+                             ("--denoise", args.denoise)) if on]
+    if len(modes) != 1:
+        raise OptionsError("give one of --dict D.npz ..., --instruments NAME ... (separate) or --noise CLIP, "
+                           "--noise-dict N.npz, --denoise (denoise)"
+                           + (f"; got {' and '.join(modes)}" if modes else ""))
+    if args.sr is not None and not args.denoise:
+        raise OptionsError("--sr applies to --denoise only (otherwise the model's rate is the stream's)")
     if args.source is not None and args.all_sources:
         raise OptionsError("give --source NAME or --all-sources, not both")
     live.import_sounddevice()  # fail on a missing package before loading anything
-    if args.dicts:
-        proc = StreamSeparator(dictionaries=[SourceDictionary.load(p) for p in args.dicts])
-    else:
-        proc = StreamSeparator(instruments=args.instruments)
+    proc = _processor(args, modes[0])
     if args.source is not None and args.source not in proc.names:
         raise OptionsError(f"--source {args.source!r}: the sources are {', '.join(proc.names)}")
     source = list(proc.names) if args.all_sources else args.source
