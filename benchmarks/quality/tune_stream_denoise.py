@@ -32,6 +32,9 @@ GRIDS = {
               "memory_seconds": [4.0, 10.0], "sparsity": [0.1], "mask_power": [1.0]},
     "noise": {"floor_ratio": [1.5], "floor_rise_db": [3.0], "memory_seconds": [1.0, 4.0, 10.0],
               "sparsity": [0.0, 0.05, 0.1], "mask_power": [1.0, 2.0]},
+    # one setting for both modes: does blind take the noise mode's sparsity?
+    "blind-check": {"floor_ratio": [1.1], "floor_rise_db": [3.0], "memory_seconds": [4.0],
+                    "sparsity": [0.05, 0.1], "mask_power": [1.0, 2.0]},
 }
 
 
@@ -58,10 +61,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--blind", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--grid", choices=sorted(GRIDS), default=None,
+                    help="grid to run (default: 'blind' with --blind, else 'noise')")
     args = ap.parse_args(argv)
     entries = [e for e in run.read_manifest(run.DEFAULT_DATA)["items"]
                if e["kind"] == "speech" and e.get("part") == "tune"]
-    grid = GRIDS["blind" if args.blind else "noise"]
+    grid = GRIDS[args.grid or ("blind" if args.blind else "noise")]
     keys = list(grid)
     settings = [dict(zip(keys, vals)) for vals in itertools.product(*grid.values())]
     print(f"{'blind' if args.blind else 'noise sample'}: {len(entries)} tune items")
