@@ -35,6 +35,12 @@ class _Model:
     dictionaries: tuple = ()
     noise: object = None          # SourceDictionary learned from a noise sample, or None
 
+    def output_file(self, folder, source):
+        """``folder/<source>.<ext>`` in the model's output format."""
+        from .files import output_extension
+
+        return Path(folder) / f"{source}{output_extension(self.options.get('format'))}"
+
     def source_names(self):
         if self.mode == "supervised":
             return [d.name for d in self.dictionaries] + (["residual"] if self.options["n_free"] else [])
@@ -89,8 +95,8 @@ def _remove_staging(out_dir, name):
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_outputs(out_dir, name, sources, sr, *, overwrite, commit=True):
-    """Write ``out_dir/name/<source>.wav`` all-or-nothing.
+def _write_outputs(out_dir, name, sources, sr, model, *, overwrite, commit=True):
+    """Write ``out_dir/name/<source>.<ext>`` all-or-nothing (format and depth: ``model.options``).
 
     Returns ``(paths, staging)``: with ``commit=False`` the files are left in the
     hidden staging folder ``staging`` for :func:`_commit` (the local pool's parent
@@ -101,15 +107,16 @@ def _write_outputs(out_dir, name, sources, sr, *, overwrite, commit=True):
     from .io import save_many
 
     target = out_dir / name
+    depth = {"bit_depth": model.options.get("bit_depth")}
     _remove_staging(out_dir, name)  # left by a worker that died
     if target.exists():
         # Replace files inside an existing folder (save_many refuses without overwrite).
-        return save_many({target / f"{k}.wav": (v, sr) for k, v in sources.items()},
-                         overwrite=overwrite), None
+        return save_many({model.output_file(target, k): (v, sr) for k, v in sources.items()},
+                         overwrite=overwrite, **depth), None
     staging = out_dir / f".{name}.part-{uuid.uuid4().hex[:8]}"
-    paths = [target / f"{k}.wav" for k in sources]
+    paths = [model.output_file(target, k) for k in sources]
     try:
-        save_many({staging / f"{k}.wav": (v, sr) for k, v in sources.items()})
+        save_many({model.output_file(staging, k): (v, sr) for k, v in sources.items()}, **depth)
         if not commit:
             return paths, staging
         _commit(out_dir, name, staging)
@@ -160,10 +167,10 @@ def _run_job(job, model, worker, commit=True):
         out_dir = Path(job["out_dir"])
         from .io import refuse_existing
 
-        refuse_existing([out_dir / job["name"] / f"{s}.wav" for s in model.source_names()],
+        refuse_existing([model.output_file(out_dir / job["name"], s) for s in model.source_names()],
                         overwrite=job["overwrite"])
         sources, sr, seconds = _separate_file(job["input"], model)
-        paths, staging = _write_outputs(out_dir, job["name"], sources, sr,
+        paths, staging = _write_outputs(out_dir, job["name"], sources, sr, model,
                                         overwrite=job["overwrite"], commit=commit)
         rec.update(status="done", audio_seconds=round(seconds, 4),
                    outputs=[str(Path(p).relative_to(out_dir)) for p in paths])

@@ -10,7 +10,7 @@ the default explicitly cannot be told apart from leaving it out, and is harmless
 
 from __future__ import annotations
 
-from .exceptions import ParameterError
+from .exceptions import UsageError
 
 __all__ = []
 
@@ -51,7 +51,7 @@ def _denoise_rules():
     }
 
 
-class OptionsError(ParameterError):
+class OptionsError(UsageError):
     """An option that does not apply to the chosen mode (the CLI exits 2 on it)."""
 
 
@@ -93,9 +93,25 @@ def separate_mode(dictionaries):
 
 
 def check_separate_options(args, *, flags=False):
-    """Check the arguments of :func:`nmfaudio.separate` (``args``: their names and values)."""
+    """Check the arguments of :func:`nmfaudio.separate` (``args``: their names and values).
+
+    Also refuses one dictionary with no free components: with nothing else in the
+    model, that source explains the whole mixture and would come back unchanged.
+    """
     check_rules(SEPARATE_RULES, separate_mode(args.get("dictionaries")), args,
                 what="nmfaudio separate" if flags else "separate()", flags=flags)
+    dicts = args.get("dictionaries")
+    try:
+        single = dicts is not None and not isinstance(dicts, str) and len(dicts) == 1
+    except TypeError:  # not a sequence: the dictionary checks report it
+        single = False
+    if single and not args.get("n_free"):
+        if flags:
+            hint = "add --residual K (K free components for everything else) or a second --dict"
+        else:
+            hint = "pass n_free=K (free components for everything else) or a second dictionary"
+        raise UsageError("one dictionary and no free components explain the whole mixture, so the "
+                         f"one source would be the mixture unchanged; {hint}")
 
 
 def denoise_mode(noise, noise_dictionary, speech_dictionary):

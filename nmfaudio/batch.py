@@ -59,7 +59,7 @@ from pathlib import Path
 
 from ._checks import check_nonneg_int, check_positive_int, show
 from ._options import check_batch_options
-from .exceptions import AudioFileError, ParameterError
+from .exceptions import AudioFileError, ParameterError, UsageError
 from ._batch_exec import _Model, _run_dask, _run_local
 
 __all__ = ["separate_many", "BatchReport", "expand_inputs", "output_names", "read_manifest",
@@ -358,7 +358,7 @@ def _progress_bar(total, initial, enabled):
 def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=False, noise=None,
                   n_free=0, n_components=None, n_fft=None, hop_length=None, max_iter=None,
                   random_state=0, jobs=None, client=None, overwrite=False, unique_names=False,
-                  max_attempts=2, progress=None, callback=None):
+                  max_attempts=2, progress=None, callback=None, format=None, bit_depth=None):
     """Separate many files, on a local process pool or a Dask cluster.
 
     Writes ``out_dir/<name>/<source>.wav`` for each input (``<name>`` is the
@@ -417,6 +417,10 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
         only when stderr is a terminal.
     callback : callable or None
         Called in the calling process with each file's record as it finishes.
+    format : {"wav", "flac", "aiff", "ogg", "opus", "mp3"} or None
+        Output format (default ``"wav"``): ``<source>.flac``, ...
+    bit_depth : {16, 24, 32} or None
+        Output sample format (see :func:`nmfaudio.save`).
 
     Returns
     -------
@@ -481,11 +485,21 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
                 "max_iter": max_iter, "random_state": random_state}
         model = _Model("unsupervised", opts)
 
+    if format is not None or bit_depth is not None:
+        from .files import output_extension
+        from .io import subtype_for
+
+        subtype_for(f"<source>{output_extension(format)}", bit_depth=bit_depth)  # fails before any work
+        # recorded only when given, so that manifests written before these options still match
+        if output_extension(format) != ".wav":
+            model.options["format"] = str(format).lower().lstrip(".")
+        if bit_depth is not None:
+            model.options["bit_depth"] = bit_depth
     files = expand_inputs(paths)
     names = output_names(files, unique_names=unique_names)
     out_dir = Path(os.path.abspath(os.fspath(out_dir)))
     if out_dir.exists() and not out_dir.is_dir():
-        raise ParameterError(f"out_dir={str(out_dir)!r} exists and is not a folder")
+        raise UsageError(f"out_dir={str(out_dir)!r} exists and is not a folder")
     settings = model.fingerprint()
     manifest_path = out_dir / MANIFEST_NAME
     sources = model.source_names()
@@ -498,7 +512,7 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
     for i, (f, name) in enumerate(zip(files, names)):
         rec = last.get((str(f), name))
         if (rec is not None and rec["status"] == "done" and rec.get("settings") == settings
-                and all((out_dir / name / f"{s}.wav").exists() for s in sources)):
+                and all(model.output_file(out_dir / name, s).exists() for s in sources)):
             skipped.append(str(f))
             continue
         jobs_list.append({"index": i, "input": str(f), "name": name, "out_dir": str(out_dir),

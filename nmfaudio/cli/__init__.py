@@ -14,8 +14,7 @@ import signal
 import sys
 import threading
 
-from .._options import OptionsError
-from ..exceptions import NmfAudioError
+from ..exceptions import NmfAudioError, UsageError
 
 __all__ = ["main", "get_parser"]
 
@@ -84,11 +83,14 @@ def main(argv=None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        from ._common import check_output_args
+
+        check_output_args(args)
         return int(args.func(args) or 0)
     except _Terminated:
         print(f"{PROG}: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
-    except OptionsError as exc:  # an option the chosen mode ignores: a usage error
+    except UsageError as exc:  # options that cannot work together (or that the mode ignores)
         if args.debug:
             raise
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ import sys
 import time
 
 __all__ = ["add_ux_args", "Progress", "Summary", "show_progress", "audio_info",
-           "check_plot_target"]
+           "check_plot_target", "output_settings"]
 
 
 def add_ux_args(p, *, plot=True):
@@ -147,6 +147,14 @@ def audio_info(y, sr) -> dict:
     """Sample rate, channels and duration of a waveform, for summaries."""
     return {"sample_rate": int(sr), "channels": 1 if y.ndim == 1 else int(y.shape[0]),
             "duration_seconds": round(y.shape[-1] / sr, 6)}
+
+
+def output_settings(args) -> dict:
+    """The ``settings`` keys every audio-writing command reports: format, depth, excerpt."""
+    out = {"format": args.format or "wav", "bit_depth": args.bit_depth}
+    if hasattr(args, "start"):
+        out.update(start_seconds=args.start, max_duration_seconds=args.duration)
+    return out
 
 
 def check_plot_target(args):

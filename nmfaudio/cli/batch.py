@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ._common import fft_size, positive_int
+from ..files import DEFAULT_OUT_DIR
+from ._common import add_output_args, default_out_help, fft_size, positive_int
 from ._progress import add_ux_args
 
 
@@ -18,7 +19,8 @@ def add_parser(sub):
                     "when any file failed.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio file, folder or glob pattern")
-    p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output directory")
+    p.add_argument("-o", "--out", default=DEFAULT_OUT_DIR, metavar="OUTDIR",
+                   help=default_out_help() + " and OUTDIR/manifest.jsonl records each file")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--dict", dest="dicts", action="append", metavar="D.npz", default=None,
                       help="a trained source dictionary (repeat for each source)")
@@ -48,7 +50,7 @@ def add_parser(sub):
     p.add_argument("--unique-names", action="store_true",
                    help="when two inputs share a file name, name their output folders after "
                         "their parent folders (a__take, b__take) instead of stopping")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_output_args(p, excerpt=False)
     add_ux_args(p, plot=False)  # --json, -q/--quiet
     p.set_defaults(func=run)
     return p
@@ -70,7 +72,8 @@ def run(args) -> int:
         n_components=args.components, n_fft=args.n_fft, hop_length=args.hop,
         max_iter=args.iterations, random_state=args.seed, jobs=args.jobs,
         client=args.scheduler, overwrite=args.overwrite, unique_names=args.unique_names,
-        progress=False if (args.quiet or args.json) else None)
+        progress=False if (args.quiet or args.json) else None, format=args.format,
+        bit_depth=args.bit_depth)
     for rec in report.failed:
         where = "" if rec["input"] in (rec["error"] or "") else f"{rec['input']}: "
         print(f"nmfaudio: error: {where}{rec['error']}", file=sys.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._common import add_output_args, positive_int, refuse_existing
-from ._progress import add_ux_args
+from ._progress import add_ux_args, output_settings
 
 
 def add_parser(sub):
@@ -14,12 +14,15 @@ def add_parser(sub):
                     "with neither, the noise is modelled from the quietest frames.",
     )
     p.add_argument("noisy", metavar="NOISY", help="noisy audio file")
-    p.add_argument("-o", "--out", required=True, metavar="CLEAN.wav", help="output file (.wav or .flac)")
+    p.add_argument("-o", "--out", default=".", metavar="CLEAN",
+                   help="output file (.wav, .flac, .aiff, .ogg, .opus, .mp3) or folder; default: "
+                        "<NOISY name>_denoised.<format> in the current folder (never the input)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--noise", metavar="NOISE.wav", help="a sample of the noise alone")
     g.add_argument("--noise-dict", metavar="N.npz", help="a trained noise dictionary")
     p.add_argument("--speech-dict", metavar="S.npz", help="a trained speech dictionary")
-    p.add_argument("--noise-out", metavar="NOISE.wav", help="also write the removed noise here")
+    p.add_argument("--noise-out", metavar="NOISE", help="also write the removed noise to this file "
+                                                       "(or folder: <NOISY name>_noise.<format>)")
     p.add_argument("--iterations", type=positive_int, default=100, metavar="N",
                    help="NMF iterations (default 100)")
     add_output_args(p)
@@ -32,10 +35,13 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..dictionary import SourceDictionary
-    from ..files import denoise_file
+    from ..files import denoise_file, denoise_target
     from ._progress import Progress, Summary, check_plot_target, show_progress
 
-    refuse_existing([p for p in (args.out, args.noise_out) if p], args.overwrite)  # CLI wording
+    targets = [denoise_target(args.noisy, args.out, format=args.format)]
+    if args.noise_out:
+        targets.append(denoise_target(args.noisy, args.noise_out, format=args.format, suffix="_noise"))
+    refuse_existing(targets, args.overwrite)  # CLI wording
     check_plot_target(args)
     summary = Summary("denoise", args)
     noise_dict = SourceDictionary.load(args.noise_dict) if args.noise_dict else None
@@ -43,7 +49,9 @@ def run(args) -> int:
     with Progress(args.iterations, desc="denoise", enabled=show_progress(args)) as bar:
         res = denoise_file(args.noisy, args.out, noise=args.noise, noise_dictionary=noise_dict,
                            speech_dictionary=speech_dict, noise_out=args.noise_out,
-                           overwrite=args.overwrite, max_iter=args.iterations, callback=bar.callback)
+                           format=args.format, bit_depth=args.bit_depth, offset=args.start,
+                           duration=args.duration, overwrite=args.overwrite,
+                           max_iter=args.iterations, callback=bar.callback)
     paths = [str(p) for p in res.paths.values()]
     if args.plot:
         from ..display import plot_separation, save_figure
@@ -62,6 +70,6 @@ def run(args) -> int:
     summary.doc["iterations"] = args.iterations
     summary.doc["final_loss"] = bar.loss
     summary.doc["final_loss_iteration"] = bar.iteration
-    summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations}
+    summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations, **output_settings(args)}
     summary.finish(paths)
     return 0
