@@ -189,3 +189,38 @@ def test_file_api_parameters(tmp_path, mix_file):
     assert sorted(p.name for p in res.paths.values()) == ["source1.aiff", "source2.aiff"]
     assert sf.info(str(res.paths["source1"])).subtype == "PCM_24"
     assert res.duration_seconds == pytest.approx(0.5)
+
+
+def test_train_without_name_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
+    clip = "audio_fixtures/music/train/piano.wav"
+    out = tmp_path / "p.npz"
+    for argv in (["train", clip, "audio_fixtures/music/train/flute.wav", "-o", str(out)],
+                 ["train", "take1.wav", clip, "-o", str(out)],  # an audio name, even if missing
+                 ["train", clip, "-o", str(out)]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and err.startswith("nmfaudio: error:")
+    assert not out.exists()
+    assert main(["train", "piano", clip, "-o", str(out), "--components", "4", "--pitch-shifts", "0",
+                 "-q"]) == 0
+    assert nmfaudio.SourceDictionary.load(out).name == "piano"
+
+
+def test_one_dictionary_alone_is_refused(tmp_path, mix_file, capsys, monkeypatch, rng):
+    d = nmfaudio.SourceDictionary(name="tone", W=rng.random((129, 4)) + 0.1, sr=8000,
+                                  stft=nmfaudio.STFTParams(n_fft=256))
+    d.save(tmp_path / "tone.npz")
+    y, sr = load(mix_file)
+    with pytest.raises(UsageError, match="n_free=K"):
+        nmfaudio.separate(y, sr, dictionaries=[d])
+    with pytest.raises(UsageError, match="n_free=K"):
+        nmfaudio.separate_file(mix_file, tmp_path / "api", dictionaries=[d])
+    _no_work(monkeypatch)
+    assert main(["separate", str(mix_file), "--dict", str(tmp_path / "tone.npz"), "-o",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--residual K" in err and "second --dict" in err and len(err.strip().splitlines()) == 1
+    assert main(["separate", str(mix_file), "--instruments", "piano", "-o", str(tmp_path / "o")]) == 2
+    assert "--residual K" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "api").exists()

@@ -56,10 +56,15 @@ def beta_arg(text: str):
     return value
 
 
-def add_stft_args(p: argparse.ArgumentParser, *, n_fft=2048):
+def add_stft_args(p: argparse.ArgumentParser, *, n_fft=None, default_help=None):
+    """``--n-fft``/``--hop``; ``default_help`` says what an omitted ``--n-fft`` means."""
+    if default_help is None:
+        from ..stft import STFTParams
+
+        default_help = f"default {n_fft or STFTParams().n_fft}"
     g = p.add_argument_group("STFT")
     g.add_argument("--n-fft", type=fft_size, default=n_fft, metavar="N",
-                   help=f"FFT size (default {n_fft or 2048}; with --dict the dictionaries' own)")
+                   help=f"FFT size ({default_help})")
     g.add_argument("--hop", type=positive_int, default=None, metavar="N",
                    help="hop length in samples (default n_fft / 4)")
 

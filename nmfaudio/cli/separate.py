@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..files import DEFAULT_OUT_DIR
 from ..separate import COMPONENTS_PER_SOURCE, UNSUPERVISED_ITER
+from ..stft import STFTParams
 from ..supervised import SUPERVISED_ITER_ACCELERATED, SUPERVISED_ITER_PLAIN
 from ._common import (add_output_args, add_stft_args, beta_arg, default_out_help, instrument_name,
                       nonneg_int, positive_int)
@@ -44,7 +45,8 @@ def add_parser(sub):
     p.add_argument("--block-seconds", type=float, default=None, metavar="S",
                    help="with --dict: read, separate and write S seconds at a time, so memory "
                         "stays bounded for long recordings (same result as without it)")
-    add_stft_args(p, n_fft=None)
+    add_stft_args(p, default_help=f"default {STFTParams().n_fft}; with --dict or --instruments the "
+                                  "models' own")
     add_output_args(p)
     add_ux_args(p)
     p.set_defaults(func=run)
