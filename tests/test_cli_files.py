@@ -224,3 +224,26 @@ def test_one_dictionary_alone_is_refused(tmp_path, mix_file, capsys, monkeypatch
     assert main(["separate", str(mix_file), "--instruments", "piano", "-o", str(tmp_path / "o")]) == 2
     assert "--residual K" in capsys.readouterr().err
     assert not (tmp_path / "o").exists() and not (tmp_path / "api").exists()
+
+
+def test_separate_instruments(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
+    mix = "audio_fixtures/music/mix.wav"
+    out = tmp_path / "o"
+    assert main(["separate", mix, "--instruments", "piano", "flute", "-o", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["inputs"]["instruments"] == ["piano", "flute"] and set(doc["outputs"]) == {"piano", "flute"}
+    assert doc["settings"]["mode"] == "supervised"
+    y, sr = load(mix)
+    api = nmfaudio.separate(y, sr, instruments=["piano", "flute"])
+    for name in ("piano", "flute"):
+        np.testing.assert_allclose(load(out / "mix" / f"{name}.wav")[0], api[name], atol=1e-6)
+    for argv, match in (
+        (["--instruments", "banjo"], "unknown instrument 'banjo'; available: bass, cello"),
+        (["--instruments", "piano", "--dict", "x.npz"], "only one of --dict, --instruments"),
+        (["--instruments", "piano", "--sources", "2"], "only one of --dict, --instruments"),
+    ):
+        assert main(["separate", mix, "-o", str(tmp_path / "bad"), *argv]) == 2
+        err = capsys.readouterr().err
+        assert match in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
