@@ -63,7 +63,7 @@ class _Model:
 
 def _separate_file(path, model):
     """Load ``path`` and separate it; returns ``(sources, sr, seconds of audio)``."""
-    from .denoise import denoise_sources
+    from .denoise import DENOISE_ITER, denoise_sources
     from ._rate import at_rate
     from .io import load
     from .separate import separate
@@ -82,7 +82,7 @@ def _separate_file(path, model):
             return separate(y, sr, dictionaries=list(model.dictionaries), n_free=opts["n_free"],
                             max_iter=opts["max_iter"], random_state=opts["random_state"])
         return denoise_sources(y, sr, noise_dictionary=model.noise,
-                               max_iter=opts["max_iter"] or 100, random_state=opts["random_state"])
+                               max_iter=opts["max_iter"] or DENOISE_ITER, random_state=opts["random_state"])
 
     sources = at_rate(run, y0, file_sr, None if ref is None else ref.sr)[2]  # back at the file's rate
     return sources, file_sr, y0.shape[-1] / file_sr

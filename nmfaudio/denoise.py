@@ -27,6 +27,8 @@ __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_di
 NOISE_COMPONENTS = 16
 SPEECH_COMPONENTS = 32
 SPARSITY = 0.1
+#: Default NMF iterations of :func:`denoise` / :func:`denoise_sources`.
+DENOISE_ITER = 100
 QUIET_FRACTION = 0.2
 
 
@@ -84,7 +86,7 @@ def _quiet_frames_noise(V, fraction):
 
 def denoise_sources(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
                     n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
-                    sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100,
+                    sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=DENOISE_ITER,
                     random_state=0, callback=None):
     """Split a noisy recording into ``{"clean": ..., "noise": ...}``.
 
@@ -217,7 +219,7 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
 
 def denoise(y, sr, *, noise=None, noise_dictionary=None, speech_dictionary=None,
             n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
-            sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100, random_state=0,
+            sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=DENOISE_ITER, random_state=0,
             callback=None):
     """Remove noise from a recording.
 

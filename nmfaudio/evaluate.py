@@ -276,7 +276,7 @@ def _num(x):
 
 
 def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None,
-             sr=None) -> dict:
+             sr=None, segment=None, callback=None) -> dict:
     """Score estimated sources against the true ones: SDR, SIR, SAR, SI-SDR (dB), STOI, PESQ.
 
     Parameters
@@ -302,7 +302,19 @@ def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None
         BSS-Eval and SI-SDR metrics. ``"stoi"`` and ``"pesq"`` need the
         optional packages of ``pip install "nmfaudio[metrics]"`` and ``sr``.
     sr : int or None
-        Sample rate in Hz; needed only for ``"stoi"`` and ``"pesq"``.
+        Sample rate in Hz; needed for ``"stoi"``, ``"pesq"`` and ``segment``.
+    segment : float > 0 or None
+        Score consecutive segments of this many seconds and report, per source, the
+        median over segments (as SiSEC/museval do, e.g. ``segment=1``) instead of
+        one whole-signal score: SDR, SIR, SAR and SI-SDR per segment; STOI and PESQ
+        stay whole-signal. Memory is that of one segment and it is much faster on
+        long signals. Segments in which a reference or the estimate is silent are
+        left out of the median; a shorter tail is dropped. With ``permute`` the
+        permutation is the one with the best mean whole-signal SI-SDR. Default
+        None: whole-signal BSS-Eval v3.
+    callback : callable or None
+        ``callback(done, total)`` as the work advances (segments with ``segment``,
+        else the metric passes), for progress bars.
 
     Returns
     -------
@@ -321,7 +333,8 @@ def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None
         of a perfect estimate) is ``None``, and so is a mean over it. Names are
         the dict keys, else ``source1``, ``source2``, ... Only the metrics
         asked for appear, each with ``<metric>_improvement`` for ``sdr``,
-        ``si_sdr``, ``stoi`` and ``pesq`` when ``mixture`` is given.
+        ``si_sdr``, ``stoi`` and ``pesq`` when ``mixture`` is given. With
+        ``segment`` the dict also has ``"segments": {"seconds": ..., "count": ...}``.
 
     Raises
     ------
@@ -360,6 +373,9 @@ def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None
     True
     """
     metrics = _metric_list(metrics, sr)
+    size = _segment_size(segment, sr)
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback={callback!r} is not callable")
     ref_labels, R, ref_keys = _sources(references, "references")
     est_labels, E, est_keys = _sources(estimates, "estimates")
     if ref_keys is not None and est_keys is not None:
@@ -386,31 +402,71 @@ def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None
         if name in _PERCEPTUAL:
             _import_perceptual(name)  # fail before the slow BSS-Eval
     names = ref_keys if ref_keys is not None else [f"source{i + 1}" for i in range(R.shape[0])]
-    values, perm = _scores(R, E, None if m is None else np.broadcast_to(m, R.shape),
-                           metrics=metrics, permute=bool(permute), sr=sr)
+    if size is None:
+        values, perm = _scores(R, E, None if m is None else np.broadcast_to(m, R.shape),
+                               metrics=metrics, permute=bool(permute), sr=sr, callback=callback)
+    else:
+        from ._bss_segments import scores_segmented, segment_bounds
+
+        bounds = segment_bounds(R.shape[-1], size)
+        values, perm = scores_segmented(R, E, m, bounds, metrics=metrics, permute=bool(permute),
+                                         sr=sr, callback=callback)
     per_source = [{"name": name, **{k: _num(v[j]) for k, v in values.items()}}
                   for j, name in enumerate(names)]
     mean = {}
     for k in values:
         vals = [row[k] for row in per_source]
         mean[k] = None if any(v is None for v in vals) else float(np.mean(vals))
-    return {"per_source": per_source, "mean": mean, "permutation": perm}
+    result = {"per_source": per_source, "mean": mean, "permutation": perm}
+    if size is not None:
+        result["segments"] = {"seconds": float(segment), "count": len(bounds)}
+    return result
 
 
-def _scores(R, E, M, *, metrics, permute, sr):
+def _segment_size(segment, sr):
+    """``segment`` seconds as samples (None for whole-signal scoring)."""
+    if segment is None:
+        return None
+    from ._bss_segments import FILTER_LENGTH
+    from ._checks import check_finite_float
+
+    segment = check_finite_float(segment, "segment", low=0.0, low_open=True)
+    if sr is None:
+        raise ParameterError("segment needs the sample rate: pass sr=...")
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ParameterError(f"sr={sr!r}: expected a positive integer sample rate in Hz")
+    size = int(round(segment * sr))
+    if size < 2 * FILTER_LENGTH:
+        raise ParameterError(f"segment={segment:g} s is {size} samples at {sr} Hz; BSS-Eval's "
+                             f"{FILTER_LENGTH}-tap filters need segments of at least {2 * FILTER_LENGTH}")
+    return size
+
+
+def _scores(R, E, M, *, metrics, permute, sr, callback=None):
     """Metric name -> per-reference values; and the permutation. ``M``: mixture per source."""
     Rf, Ef = _flat(R), _flat(E)
     perm = list(range(R.shape[0]))
     values = {}
-    if permute or any(k in metrics for k in _BSS):
+    bss = permute or any(k in metrics for k in _BSS)
+    perceptual = [n for n in _PERCEPTUAL if n in metrics]
+    passes = [bss, M is not None and "sdr" in metrics] + [True] * len(perceptual) * (2 if M is not None else 1)
+    total, done = max(1, sum(passes)), [0]
+
+    def step():
+        done[0] += 1
+        if callback is not None:
+            callback(min(done[0], total), total)
+
+    if bss:
         sdr, sir, sar, perm = _bss_eval(Rf, Ef, permute=permute)
         values.update({"sdr": sdr, "sir": sir, "sar": sar})
+        step()
     Ep = E[perm]
     if "si_sdr" in metrics:
         values["si_sdr"] = [_si_sdr(Rf[j], Ef[perm[j]]) for j in range(len(perm))]
-    for name in _PERCEPTUAL:
-        if name in metrics:
-            values[name] = _perceptual(name, R, Ep, sr)
+    for name in perceptual:
+        values[name] = _perceptual(name, R, Ep, sr)
+        step()
     values = {k: values[k] for k in metrics}
     if M is not None:
         M = np.ascontiguousarray(M)
@@ -418,10 +474,14 @@ def _scores(R, E, M, *, metrics, permute, sr):
         if "sdr" in metrics:
             msdr = _bss_eval(Rf, Mf, permute=False)[0]
             values["sdr_improvement"] = np.asarray(values["sdr"]) - msdr
+            step()
         if "si_sdr" in metrics:
             msi = [_si_sdr(Rf[j], Mf[j]) for j in range(Rf.shape[0])]
             values["si_sdr_improvement"] = np.asarray(values["si_sdr"]) - np.asarray(msi)
-        for name in _PERCEPTUAL:
-            if name in metrics:
-                values[name + "_improvement"] = values[name] - _perceptual(name, R, M, sr)
+        for name in perceptual:
+            values[name + "_improvement"] = values[name] - _perceptual(name, R, M, sr)
+            step()
+    if done[0] < total:
+        done[0] = total - 1
+        step()
     return values, perm

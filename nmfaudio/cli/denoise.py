@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..denoise import DENOISE_ITER
 from ._common import add_output_args, positive_int, refuse_existing
 from ._progress import add_ux_args, output_settings
 
@@ -23,8 +24,8 @@ def add_parser(sub):
     p.add_argument("--speech-dict", metavar="S.npz", help="a trained speech dictionary")
     p.add_argument("--noise-out", metavar="NOISE", help="also write the removed noise to this file "
                                                        "(or folder: <NOISY name>_noise.<format>)")
-    p.add_argument("--iterations", type=positive_int, default=100, metavar="N",
-                   help="NMF iterations (default 100)")
+    p.add_argument("--iterations", type=positive_int, default=DENOISE_ITER, metavar="N",
+                   help=f"NMF iterations (default {DENOISE_ITER})")
     add_output_args(p)
     add_ux_args(p)
     p.set_defaults(func=run)
