@@ -24,7 +24,8 @@ def add_ux_args(p, *, plot=True):
     g.add_argument("--json", action="store_true",
                    help="print a machine-readable JSON summary on stdout (and nothing else)")
     g.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress bars and no list of written files")
+                   help="nothing on stderr on success (no progress bars, notices or warnings) "
+                        "and no list of written files")
     if plot:
         g.add_argument("--plot", metavar="FILE.png", default=None,
                        help="also save a figure of the result (spectrograms, templates, activations)")

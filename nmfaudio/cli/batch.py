@@ -110,6 +110,7 @@ def _json_summary(args, report):
     summary.doc.update({
         "ok": report.ok, "done": len(report.done), "skipped": len(report.skipped),
         "failed": [{"input": r["input"], "error": r["error"]} for r in report.failed],
+        "sample_rate": None, "channels": None,  # vary per file (see the manifest)
         "duration_seconds": round(report.audio_seconds, 3),  # audio separated in this run
         "audio_seconds": round(report.audio_seconds, 3), "seconds": round(report.seconds, 3),
         "manifest": str(report.manifest),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..evaluate import ALL_METRICS, METRICS
 from ._common import positive_seconds, track_name
 from ._progress import add_ux_args
 
@@ -9,7 +10,6 @@ _COLUMNS = [("sdr", "SDR"), ("sir", "SIR"), ("sar", "SAR"), ("si_sdr", "SI-SDR")
             ("stoi", "STOI"), ("pesq", "PESQ-WB"),
             ("sdr_improvement", "SDRi"), ("si_sdr_improvement", "SI-SDRi"),
             ("stoi_improvement", "STOIi"), ("pesq_improvement", "PESQi")]
-_ALL = ("sdr", "sir", "sar", "si_sdr", "stoi", "pesq")  # nmfaudio.evaluate.ALL_METRICS
 
 
 def add_parser(sub):
@@ -26,10 +26,11 @@ def add_parser(sub):
     p.add_argument("--mix", metavar="MIX", default=None,
                    help="the unprocessed mixture; adds the improvement over it (SDRi, SI-SDRi)")
     p.add_argument("--permute", action="store_true",
-                   help="match estimates to references by the best permutation (mean SIR)")
+                   help="match estimates to references by the best permutation (mean SIR; with "
+                        "--segment, mean whole-signal SI-SDR)")
     p.add_argument("--metrics", default=None, metavar="M1,M2",
-                   help="comma-separated metrics from " + ",".join(_ALL) + " (default "
-                        "sdr,sir,sar,si_sdr; sdr/sir/sar come from one BSS-Eval run). stoi and "
+                   help="comma-separated metrics from " + ",".join(ALL_METRICS) + " (default "
+                        + ",".join(METRICS) + "; sdr/sir/sar come from one BSS-Eval run). stoi and "
                         "pesq (wide-band, computed at 16 kHz) need pip install "
                         "\"nmfaudio[metrics]\"")
     p.add_argument("--segment", type=positive_seconds, default=None, metavar="S",

@@ -92,6 +92,8 @@ def run(args) -> int:
     summary.doc["outputs"] = {"dictionary": out}
     summary.doc["plot"] = args.plot
     summary.doc["sample_rate"] = sr
+    channels = {1 if c.ndim == 1 else int(c.shape[0]) for c in clips}
+    summary.doc["channels"] = channels.pop() if len(channels) == 1 else None
     summary.doc["duration_seconds"] = d.info.get("train_seconds")
     summary.doc["iterations"] = d.info.get("n_iter")
     summary.doc["final_loss"] = d.info.get("loss")
