@@ -247,3 +247,19 @@ def test_separate_instruments(tmp_path, capsys, monkeypatch):
         err = capsys.readouterr().err
         assert match in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+
+
+def test_unwritable_folder_reported_before_work(tmp_path, mix_file, capsys, monkeypatch):
+    """As the read-only test above, where it is skipped (root): the permission check itself."""
+    import nmfaudio.io as io_module
+
+    real = os.access
+    target = tmp_path / "locked"
+    target.mkdir()
+    monkeypatch.setattr(io_module.os, "access",
+                        lambda p, mode: False if os.path.samefile(p, target) else real(p, mode))
+    _no_work(monkeypatch)
+    assert main(_sep(mix_file, "-o", str(target))) == 1
+    err = capsys.readouterr().err
+    assert f"no write permission in {str(target)!r}" in err and len(err.strip().splitlines()) == 1
+    assert list(target.iterdir()) == []
