@@ -167,8 +167,14 @@ def _run_job(job, model, worker, commit=True):
         out_dir = Path(job["out_dir"])
         from .io import refuse_existing
 
-        refuse_existing([model.output_file(out_dir / job["name"], s) for s in model.source_names()],
-                        overwrite=job["overwrite"])
+        outputs = [model.output_file(out_dir / job["name"], s) for s in model.source_names()]
+        refuse_existing(outputs, overwrite=job["overwrite"])
+        if "format" in model.options or "bit_depth" in model.options:
+            from .io import audio_info, check_output
+
+            sr = audio_info(job["input"]).sr  # a rate the format cannot take fails before the work
+            for p in outputs:
+                check_output(p, sr=sr, bit_depth=model.options.get("bit_depth"))
         sources, sr, seconds = _separate_file(job["input"], model)
         paths, staging = _write_outputs(out_dir, job["name"], sources, sr, model,
                                         overwrite=job["overwrite"], commit=commit)

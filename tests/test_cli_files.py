@@ -263,3 +263,15 @@ def test_unwritable_folder_reported_before_work(tmp_path, mix_file, capsys, monk
     err = capsys.readouterr().err
     assert f"no write permission in {str(target)!r}" in err and len(err.strip().splitlines()) == 1
     assert list(target.iterdir()) == []
+
+
+def test_batch_rate_the_format_cannot_take_fails_that_file_only(tmp_path, mix_file, capsys):
+    odd = save(tmp_path / "in" / "odd.wav", (0.1 * np.sin(np.arange(4410) * 0.2)).astype(np.float32), 22050)
+    argv = ["batch", str(mix_file), str(odd), "-o", str(tmp_path / "b"), "--format", "opus",
+            "--iterations", "5", "--n-fft", "256", "-j", "1", "--json"]
+    assert main(argv) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["done"] == 1 and [f["input"] for f in doc["failed"]] == [str(odd)]
+    assert "OPUS takes 8000, 12000, 16000, 24000, 48000 Hz" in doc["failed"][0]["error"]
+    assert sorted(os.listdir(tmp_path / "b" / "mix")) == ["source1.opus", "source2.opus"]
+    assert not (tmp_path / "b" / "odd").exists()
