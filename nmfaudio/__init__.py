@@ -25,7 +25,7 @@ from .nmfd import NMFDResult, nmfd, nmfd_reconstruct
 from .drums import drum_templates, split_drums
 from .stream import separate_stream
 from .models import list_models, load_model
-from .files import denoise_file, separate_file
+from .files import denoise_file, separate_file, split_drums_file
 
 __version__ = "0.1.0"
 
@@ -54,5 +54,5 @@ __all__ = [
     "evaluate", "si_sdr", "oracle_separate",
     "separate_many", "BatchReport",
     "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
-    "separate_stream", "list_models", "load_model", "separate_file", "denoise_file",
+    "separate_stream", "list_models", "load_model", "separate_file", "denoise_file", "split_drums_file",
 ]

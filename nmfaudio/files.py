@@ -291,7 +291,7 @@ def split_drums_file(path, out_dir=DEFAULT_OUT_DIR, *, format=None, bit_depth=No
     Examples
     --------
     >>> import nmfaudio
-    >>> sorted(nmfaudio.files.split_drums_file("loop.wav").paths)  # doctest: +SKIP
+    >>> sorted(nmfaudio.split_drums_file("loop.wav").paths)  # doctest: +SKIP
     ['hihat', 'kick', 'snare']
     """
     from .drums import DRUMS, split_drums
