@@ -20,11 +20,11 @@ UNSUPERVISED = "unsupervised (no dictionaries)"
 #: separate(): option -> (default, modes it applies to, CLI flag or None)
 SEPARATE_RULES = {
     "n_free": (0, {SUPERVISED}, "--residual"),
-    "free_sparsity": (0.0, {SUPERVISED}, None),
+    "free_sparsity": (0.0, {SUPERVISED}, "--free-sparsity"),
     "n_components": (None, {UNSUPERVISED}, "--components"),
     "beta": ("kl", {UNSUPERVISED}, "--beta"),
-    "grouping": ("mfcc", {UNSUPERVISED}, None),
-    "mask": ("soft", {UNSUPERVISED}, None),
+    "grouping": ("mfcc", {UNSUPERVISED}, "--grouping"),
+    "mask": ("soft", {UNSUPERVISED}, "--mask"),
     "tol": (1e-4, {UNSUPERVISED}, None),
     "window": ("hann", {UNSUPERVISED}, None),
 }
@@ -44,10 +44,10 @@ def _denoise_rules():
     return {
         # learned noise templates: from the sample, as free components, or from quiet frames
         "n_noise_components": (NOISE_COMPONENTS, {NOISE_SAMPLE, SPEECH_DICT, NOISE_SAMPLE_SPEECH_DICT,
-                                                  BLIND}, None),
+                                                  BLIND}, "--noise-components"),
         # free speech components exist only without a speech dictionary
-        "n_speech_components": (SPEECH_COMPONENTS, {NOISE_SAMPLE, NOISE_DICT, BLIND}, None),
-        "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, None),
+        "n_speech_components": (SPEECH_COMPONENTS, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--speech-components"),
+        "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--sparsity"),
     }
 
 

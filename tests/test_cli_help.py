@@ -110,3 +110,42 @@ def test_json_documents_share_one_schema(tmp_path, inputs, capsys):
         assert {"format", "bit_depth"} <= set(docs[label]["settings"]), label
     assert docs["batch"]["outputs"]["manifest"].endswith("manifest.jsonl")
     assert docs["evaluate"]["mean"]["sdr"] is None or docs["evaluate"]["mean"]["sdr"] > 50
+
+
+def test_mask_power_constant_is_the_functions_default():
+    import inspect
+
+    from nmfaudio.masking import DEFAULT_MASK_POWER
+
+    for fn in (nmfaudio.separate, nmfaudio.denoise, nmfaudio.split_drums, nmfaudio.masking.mask_sources):
+        assert inspect.signature(fn).parameters["mask_power"].default == DEFAULT_MASK_POWER, fn
+
+
+def test_model_knobs_reach_the_api(tmp_path, inputs, capsys):
+    from nmfaudio import load
+
+    mix = str(inputs["mix"])
+    y, sr = load(mix)
+    assert main(["separate", mix, "-o", str(tmp_path / "s"), "--n-fft", "256", "--iterations", "10",
+                 "--grouping", "activation", "--mask", "binary", "--mask-power", "1.5", "-q"]) == 0
+    api = nmfaudio.separate(y, sr, n_sources=2, n_fft=256, max_iter=10, grouping="activation",
+                            mask="binary", mask_power=1.5)
+    for name, s in api.items():
+        np.testing.assert_array_equal(load(tmp_path / "s" / "mix" / f"{name}.wav")[0], s)
+    noise = str(inputs["b"])
+    assert main(["denoise", mix, "--noise", noise, "-o", str(tmp_path / "d.wav"), "--iterations", "10",
+                 "--speech-components", "6", "--sparsity", "0.3", "--mask-power", "1", "-q"]) == 0
+    clean = nmfaudio.denoise(y, sr, noise=load(noise)[0], max_iter=10, n_speech_components=6,
+                             sparsity=0.3, mask_power=1.0)
+    np.testing.assert_array_equal(load(tmp_path / "d.wav")[0], clean)
+    for argv, match in (
+        (["denoise", mix, "--speech-dict", str(inputs["tone"]), "--sparsity", "0.5"], "ignores --sparsity 0.5"),
+        (["separate", mix, "--dict", str(inputs["tone"]), "--dict", str(inputs["hiss"]), "--mask", "binary"],
+         "ignores --mask binary"),
+        (["separate", mix, "--free-sparsity", "1"], "--free-sparsity"),
+        (["separate", mix, "--mask-power", "0"], "--mask-power: '0' must be more than 0"),
+    ):
+        assert main(argv + ["-o", str(tmp_path / "x")]) == 2, argv
+        err = capsys.readouterr().err
+        assert match in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x").exists()

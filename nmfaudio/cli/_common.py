@@ -152,3 +152,28 @@ def check_output_args(args):
         why = "has no bit depth (lossy)" if fmt in ("ogg", "opus", "mp3") else "cannot hold 32-bit float"
         raise UsageError(f"--bit-depth {args.bit_depth} does not work with --format {fmt}: {fmt} {why}; "
                          "use --format wav, flac (16/24) or aiff") from None
+
+
+def nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value >= 0) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = nonneg_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
+def add_mask_power_arg(p):
+    from ..masking import DEFAULT_MASK_POWER
+
+    p.add_argument("--mask-power", type=positive_float, default=DEFAULT_MASK_POWER, metavar="P",
+                   help=f"soft-mask exponent (default {DEFAULT_MASK_POWER:g}, Wiener-like; larger "
+                        "is closer to a binary mask)")

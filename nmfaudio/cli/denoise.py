@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..denoise import DENOISE_ITER
-from ._common import add_output_args, positive_int, refuse_existing
+from ..denoise import DENOISE_ITER, NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS
+from ._common import add_mask_power_arg, add_output_args, nonneg_float, positive_int, refuse_existing
 from ._progress import add_ux_args, output_settings
 
 
@@ -26,6 +26,16 @@ def add_parser(sub):
                                                        "(or folder: <NOISY name>_noise.<format>)")
     p.add_argument("--iterations", type=positive_int, default=DENOISE_ITER, metavar="N",
                    help=f"NMF iterations (default {DENOISE_ITER})")
+    g = p.add_argument_group("model")
+    g.add_argument("--noise-components", type=positive_int, default=NOISE_COMPONENTS, metavar="K",
+                   help=f"noise templates learned (from --noise, from the quietest frames, or free "
+                        f"beside --speech-dict; default {NOISE_COMPONENTS})")
+    g.add_argument("--speech-components", type=positive_int, default=SPEECH_COMPONENTS, metavar="K",
+                   help=f"free speech components, without --speech-dict (default {SPEECH_COMPONENTS})")
+    g.add_argument("--sparsity", type=nonneg_float, default=SPARSITY, metavar="L",
+                   help=f"L1 penalty on the free speech activations, without --speech-dict "
+                        f"(default {SPARSITY:g})")
+    add_mask_power_arg(g)
     add_output_args(p)
     add_ux_args(p)
     p.set_defaults(func=run)
@@ -36,9 +46,14 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..dictionary import SourceDictionary
+    from .._options import check_denoise_options
     from ..files import denoise_file, denoise_target
     from ._progress import Progress, Summary, check_plot_target, show_progress
 
+    knobs = {"n_noise_components": args.noise_components, "n_speech_components": args.speech_components,
+             "sparsity": args.sparsity}
+    check_denoise_options(dict(knobs, noise=args.noise, noise_dictionary=args.noise_dict,
+                               speech_dictionary=args.speech_dict), flags=True)
     targets = [denoise_target(args.noisy, args.out, format=args.format)]
     if args.noise_out:
         targets.append(denoise_target(args.noisy, args.noise_out, format=args.format, suffix="_noise"))
@@ -52,7 +67,8 @@ def run(args) -> int:
                            speech_dictionary=speech_dict, noise_out=args.noise_out,
                            format=args.format, bit_depth=args.bit_depth, offset=args.start,
                            duration=args.duration, overwrite=args.overwrite,
-                           max_iter=args.iterations, callback=bar.callback)
+                           max_iter=args.iterations, callback=bar.callback, mask_power=args.mask_power,
+                           **{k: v for k, v in knobs.items() if v is not None})
     paths = [str(p) for p in res.paths.values()]
     if args.plot:
         from ..display import plot_separation, save_figure
@@ -71,6 +87,8 @@ def run(args) -> int:
     summary.doc["iterations"] = args.iterations
     summary.doc["final_loss"] = bar.loss
     summary.doc["final_loss_iteration"] = bar.iteration
-    summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations, **output_settings(args)}
+    summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations, "noise_components": args.noise_components,
+                               "speech_components": args.speech_components, "sparsity": args.sparsity,
+                               "mask_power": args.mask_power, **output_settings(args)}
     summary.finish(paths)
     return 0

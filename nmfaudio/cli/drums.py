@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..drums import DRUMS_ITER
 from ..files import DEFAULT_OUT_DIR
 from ..stft import STFTParams
-from ._common import add_output_args, default_out_help, fft_size, positive_int
+from ._common import add_mask_power_arg, add_output_args, default_out_help, fft_size, positive_int
 from ._progress import add_ux_args, output_settings
 
 
@@ -25,6 +25,7 @@ def add_parser(sub):
                    help=f"FFT size (default {n_fft})")
     p.add_argument("--hop", type=positive_int, default=None, metavar="N",
                    help="hop length in samples (default n_fft / 4)")
+    add_mask_power_arg(p)
     add_output_args(p)
     add_ux_args(p, plot=False)
     p.set_defaults(func=run)
@@ -44,7 +45,7 @@ def run(args) -> int:
         res = split_drums_file(args.mix, args.out, format=args.format, bit_depth=args.bit_depth,
                                offset=args.start, duration=args.duration, overwrite=args.overwrite,
                                n_fft=args.n_fft, hop_length=args.hop, max_iter=args.iterations,
-                               callback=bar.callback)
+                               mask_power=args.mask_power, callback=bar.callback)
     summary.doc["inputs"] = {"mix": args.mix}
     summary.doc["outputs"] = {n: str(p) for n, p in res.paths.items()}
     summary.doc.update({"sample_rate": int(res.sr), "channels": res.channels,
@@ -53,6 +54,7 @@ def run(args) -> int:
     summary.doc["final_loss"] = bar.loss
     summary.doc["settings"] = {"method": "nmfd", "n_fft": res.stft_params.n_fft,
                                "hop_length": res.stft_params.hop_length, "max_iter": args.iterations,
+                               "mask_power": args.mask_power,
                                **output_settings(args)}
     summary.finish([str(p) for p in res.paths.values()])
     return 0

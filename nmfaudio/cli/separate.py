@@ -8,8 +8,9 @@ from ..files import DEFAULT_OUT_DIR
 from ..separate import COMPONENTS_PER_SOURCE, UNSUPERVISED_ITER
 from ..stft import STFTParams
 from ..supervised import SUPERVISED_ITER_ACCELERATED, SUPERVISED_ITER_PLAIN
-from ._common import (add_output_args, add_stft_args, beta_arg, default_out_help, instrument_name,
-                      nonneg_int, positive_int)
+from ..grouping import GROUPING_METHODS
+from ._common import (add_mask_power_arg, add_output_args, add_stft_args, beta_arg, default_out_help,
+                      instrument_name, nonneg_float, nonneg_int, positive_int)
 from ._progress import add_ux_args, output_settings
 
 
@@ -42,6 +43,15 @@ def add_parser(sub):
                         f"{SUPERVISED_ITER_ACCELERATED} accelerated, or {SUPERVISED_ITER_PLAIN} plain "
                         "with --residual or a Euclidean dictionary)")
     p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
+    p.add_argument("--grouping", choices=list(GROUPING_METHODS), default=GROUPING_METHODS[0],
+                   help=f"unsupervised: how components are clustered into sources (default "
+                        f"{GROUPING_METHODS[0]})")
+    p.add_argument("--mask", choices=["soft", "binary"], default="soft",
+                   help="unsupervised: soft (Wiener-like) or binary masks (default soft)")
+    add_mask_power_arg(p)
+    p.add_argument("--free-sparsity", type=nonneg_float, default=0.0, metavar="L",
+                   help="with --residual: L1 penalty on the free components' activations, so "
+                        "they take less of the modelled sources (default 0)")
     p.add_argument("--block-seconds", type=float, default=None, metavar="S",
                    help="with --dict: read, separate and write S seconds at a time, so memory "
                         "stays bounded for long recordings (same result as without it)")
@@ -72,18 +82,25 @@ def run(args) -> int:
     else:
         dicts = [SourceDictionary.load(p) for p in args.dicts] or None
     check_separate_options({"dictionaries": dicts, "n_free": args.residual,
-                            "n_components": args.components, "beta": args.beta}, flags=True)
+                            "n_components": args.components, "beta": args.beta,
+                            "grouping": args.grouping, "mask": args.mask,
+                            "free_sparsity": args.free_sparsity}, flags=True)
+    if args.free_sparsity and not args.residual:
+        raise UsageError("--free-sparsity applies to the free components of --residual K; add --residual")
     if args.block_seconds is not None and (not dicts or args.residual):
         raise UsageError("--block-seconds needs --dict (or --instruments) and no --residual "
                          "(frames must be independent to be processed block by block)")
     if dicts:
         names = [d.name for d in dicts] + (["residual"] if args.residual else [])
         n_iter = supervised_settings(dicts, n_free=args.residual, max_iter=args.iterations)[0]
-        opts = {"n_free": args.residual}
+        opts = {"n_free": args.residual, "mask_power": args.mask_power}
+        if args.free_sparsity:
+            opts["free_sparsity"] = args.free_sparsity
     else:
         names = [f"source{i + 1}" for i in range(args.sources or 2)]
         n_iter = args.iterations or UNSUPERVISED_ITER
-        opts = {"n_sources": args.sources or 2, "n_components": args.components, "beta": args.beta}
+        opts = {"n_sources": args.sources or 2, "n_components": args.components, "beta": args.beta,
+                "grouping": args.grouping, "mask": args.mask, "mask_power": args.mask_power}
     from ._common import refuse_existing
 
     refuse_existing(source_paths(track_folder(args.out, args.mix), names, format=args.format).values(),
@@ -137,5 +154,8 @@ def _describe(summary, args, res, dicts, n_iter):
         "n_fft": params.n_fft, "hop_length": params.hop_length,
         "max_iter": n_iter, "seed": args.seed,
         "residual_components": args.residual if dicts else 0,
+        "mask_power": args.mask_power,
+        **({"grouping": args.grouping, "mask": args.mask} if not dicts else
+           {"free_sparsity": args.free_sparsity}),
         **output_settings(args),
     }
