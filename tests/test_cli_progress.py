@@ -168,3 +168,20 @@ def test_compile_notice():
     with CompileNotice(enabled=False) as notice:  # disabled: no listener at all
         compile_for(0.01, notice)
     assert not notice.shown
+
+
+def test_drums_plot(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    sr = 22050
+    y = np.zeros(sr, np.float32)
+    y[::5512] = 1.0
+    src = save(tmp_path / "loop.wav", y, sr)
+    fig = tmp_path / "drums.png"
+    assert main(["drums", str(src), "-o", str(tmp_path / "a"), "--iterations", "10", "--plot", str(fig),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plot"] == str(fig)
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["drums", str(src), "-o", str(tmp_path / "b"), "--plot", str(fig)]) == 1  # exists: refused first
+    assert "already exists" in capsys.readouterr().err and not (tmp_path / "b").exists()

@@ -27,7 +27,7 @@ def add_parser(sub):
                    help="hop length in samples (default n_fft / 4)")
     add_mask_power_arg(p)
     add_output_args(p)
-    add_ux_args(p, plot=False)
+    add_ux_args(p)
     p.set_defaults(func=run)
     return p
 
@@ -36,16 +36,26 @@ def run(args) -> int:
     from ..files import source_paths, split_drums_file, track_folder
     from ..drums import DRUMS
     from ._common import refuse_existing
-    from ._progress import Progress, Summary, show_progress
+    from ._progress import Progress, Summary, check_plot_target, show_progress
 
     paths = source_paths(track_folder(args.out, args.mix), DRUMS, format=args.format)
     refuse_existing(paths.values(), args.overwrite)  # CLI wording, before any work
+    check_plot_target(args)
     summary = Summary("drums", args)
     with Progress(args.iterations, desc="drums", enabled=show_progress(args)) as bar:
         res = split_drums_file(args.mix, args.out, format=args.format, bit_depth=args.bit_depth,
                                offset=args.start, duration=args.duration, overwrite=args.overwrite,
                                n_fft=args.n_fft, hop_length=args.hop, max_iter=args.iterations,
                                mask_power=args.mask_power, callback=bar.callback)
+    if args.plot:
+        from pathlib import Path
+
+        from ..display import plot_separation, save_figure
+
+        fig = plot_separation(res.audio, res.sources, sr=res.sr, stft_params=res.stft_params,
+                              title=f"nmfaudio drums: {Path(args.mix).name}")
+        save_figure(fig, args.plot, overwrite=args.overwrite)
+    summary.doc["plot"] = args.plot
     summary.doc["inputs"] = {"mix": args.mix}
     summary.doc["outputs"] = {n: str(p) for n, p in res.paths.items()}
     summary.doc.update({"sample_rate": int(res.sr), "channels": res.channels,
