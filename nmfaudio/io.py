@@ -21,7 +21,7 @@ from ._checks import check_finite_float, check_positive_int, valid_audio
 from .exceptions import AudioFileError, ParameterError, UsageError
 
 from ._formats import (BIT_DEPTHS, FORMATS, RATES, AudioInfo, audio_info, check_mask,
-                       check_wav_complete, format_of, patch_mask, subtype_for)
+                       check_wav_complete, format_of, libsndfile_reason, patch_mask, subtype_for)
 
 __all__ = ["load", "save", "save_many", "atomic_write", "resample", "audio_info", "AudioInfo",
            "subtype_for", "FORMATS", "BIT_DEPTHS", "output_format", "refuse_existing", "check_output"]
@@ -97,8 +97,7 @@ def load(path, *, sr=None, mono=False, offset=0.0, duration=None):
     except ParameterError:
         raise
     except Exception as exc:  # libsndfile reports many kinds of error
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AudioFileError(f"{str(path)!r} cannot be read as audio: {msg}") from None
+        raise AudioFileError(f"{str(path)!r} cannot be read as audio: {libsndfile_reason(exc)}") from None
     if data.shape[0] == 0:
         raise AudioFileError(f"{str(path)!r} contains no audio samples")
     if not np.all(np.isfinite(data)):

@@ -275,3 +275,14 @@ def test_batch_rate_the_format_cannot_take_fails_that_file_only(tmp_path, mix_fi
     assert "OPUS takes 8000, 12000, 16000, 24000, 48000 Hz" in doc["failed"][0]["error"]
     assert sorted(os.listdir(tmp_path / "b" / "mix")) == ["source1.opus", "source2.opus"]
     assert not (tmp_path / "b" / "odd").exists()
+
+
+def test_unreadable_file_named_once(tmp_path, capsys):
+    bad = tmp_path / "text.wav"
+    bad.write_text("not audio")
+    assert main(["separate", str(bad), "-o", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count(str(bad)) == 1 and "cannot be read as audio" in err
+    with pytest.raises(nmfaudio.AudioFileError) as info:
+        load(bad)
+    assert str(info.value).count(str(bad)) == 1
