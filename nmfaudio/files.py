@@ -88,13 +88,21 @@ def _input_info(path, offset, duration):
     from .io import audio_info
 
     info = audio_info(path)
+    start, n = 0, info.frames
     if offset or duration is not None:
         from ._checks import check_finite_float
 
         offset = check_finite_float(offset, "offset", low=0.0)
-        if offset * info.sr >= info.frames:
+        start = int(round(offset * info.sr))
+        if offset > 0 and start >= info.frames:
             raise ParameterError(f"offset={offset:g} s is at or past the end of {str(path)!r} "
                                  f"({info.frames / info.sr:.3f} s long)")
+        n = info.frames - start
+        if duration is not None:
+            n = min(n, max(1, int(round(check_finite_float(duration, "duration") * info.sr))))
+    if 0 < n < max(2, info.channels + 1):  # (channels, n) would look transposed to the checks
+        raise ParameterError(f"{str(path)!r} gives only {n} sample(s) per channel to process; "
+                             "too short to separate")
     return info
 
 

@@ -286,3 +286,15 @@ def test_unreadable_file_named_once(tmp_path, capsys):
     with pytest.raises(nmfaudio.AudioFileError) as info:
         load(bad)
     assert str(info.value).count(str(bad)) == 1
+
+
+def test_too_short_input_is_named_not_transposed(tmp_path, capsys):
+    one = tmp_path / "one.wav"
+    sf.write(str(one), np.zeros((1, 2), np.float32), 8000)  # stereo, one sample
+    for cmd in (["separate", str(one), "-o", str(tmp_path / "o")],
+                ["denoise", str(one), "-o", str(tmp_path / "o") + "/"],
+                ["drums", str(one), "-o", str(tmp_path / "o")]):
+        assert main(cmd) == 1
+        err = capsys.readouterr().err
+        assert "only 1 sample(s) per channel" in err and "y.T" not in err
+    assert not (tmp_path / "o").exists()
