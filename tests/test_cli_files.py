@@ -201,6 +201,7 @@ def test_train_without_name_is_a_usage_error(tmp_path, capsys, monkeypatch):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and err.startswith("nmfaudio: error:")
+        assert "nmfaudio train NAME CLIP" in err
     assert not out.exists()
     assert main(["train", "piano", clip, "-o", str(out), "--components", "4", "--pitch-shifts", "0",
                  "-q"]) == 0

@@ -38,7 +38,13 @@ def _on_sigterm(signum, frame):
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser that reports usage errors as one line instead of exiting."""
 
+    #: extra words for a usage error containing a key (set per subcommand)
+    hints: dict = {}
+
     def error(self, message):
+        hint = next((h for k, h in self.hints.items() if k in message), None)
+        if hint:
+            message = f"{message}; {hint}"
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 

@@ -29,6 +29,7 @@ def add_parser(sub):
                                   f"{default_stft(22050).n_fft} at 22.05 kHz")
     add_output_args(p, audio=False, excerpt=False)
     add_ux_args(p, plot=True)
+    p.hints = {"required: CLIP": "the first argument is the source NAME: nmfaudio train NAME CLIP..."}
     p.set_defaults(func=run)
     return p
 
