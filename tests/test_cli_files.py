@@ -299,3 +299,12 @@ def test_too_short_input_is_named_not_transposed(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "only 1 sample(s) per channel" in err and "y.T" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_separate_never_writes_over_its_input(tmp_path, two_tone, capsys):
+    sr, a, b = two_tone
+    src = save(tmp_path / "source1" / "source1.wav", a + b, sr)  # out/<track>/<source>.wav itself
+    before = src.read_bytes()
+    assert main(["separate", str(src), "-o", str(tmp_path), "--overwrite", "--n-fft", "256"]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert src.read_bytes() == before and sorted(os.listdir(src.parent)) == ["source1.wav"]
