@@ -10,7 +10,7 @@ from ..stft import STFTParams
 from ..supervised import SUPERVISED_ITER_ACCELERATED, SUPERVISED_ITER_PLAIN
 from ..grouping import GROUPING_METHODS
 from ._common import (add_mask_power_arg, add_output_args, add_stft_args, beta_arg, default_out_help,
-                      instrument_name, nonneg_float, nonneg_int, positive_int)
+                      instrument_name, nonneg_float, nonneg_int, positive_int, positive_seconds)
 from ._progress import add_ux_args, output_settings
 
 
@@ -52,7 +52,7 @@ def add_parser(sub):
     p.add_argument("--free-sparsity", type=nonneg_float, default=0.0, metavar="L",
                    help="with --residual: L1 penalty on the free components' activations, so "
                         "they take less of the modelled sources (default 0)")
-    p.add_argument("--block-seconds", type=float, default=None, metavar="S",
+    p.add_argument("--block-seconds", type=positive_seconds, default=None, metavar="S",
                    help="with --dict: read, separate and write S seconds at a time, so memory "
                         "stays bounded for long recordings (same result as without it)")
     add_stft_args(p, default_help=f"default {STFTParams().n_fft}; with --dict or --instruments the "
