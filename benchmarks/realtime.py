@@ -75,7 +75,7 @@ def dictionaries(n_fft):
     import nmfaudio
 
     stft = None if n_fft is None else nmfaudio.STFTParams(n_fft=n_fft)
-    return [nmfaudio.learn_dictionary(_load44(MUSIC / "train" / f"{name}.wav"), SR, name=name, stft=stft)
+    return [nmfaudio.learn_dictionary(_load44(MUSIC / "train" / f"{name}.wav"), SR, name=name, stft_params=stft)
             for name in ("piano", "flute")]
 
 

@@ -27,7 +27,7 @@ from .stream import separate_stream
 from .realtime import StreamSeparator
 from .realtime_denoise import StreamDenoiser
 from .models import list_models, load_model
-from .files import denoise_file, separate_file
+from .files import denoise_file, separate_file, split_drums_file
 
 __version__ = "0.1.0"
 
@@ -56,5 +56,6 @@ __all__ = [
     "evaluate", "si_sdr", "oracle_separate",
     "separate_many", "BatchReport",
     "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
-    "separate_stream", "StreamSeparator", "StreamDenoiser", "list_models", "load_model", "separate_file", "denoise_file",
+    "separate_stream", "StreamSeparator", "StreamDenoiser", "list_models", "load_model", "separate_file",
+    "denoise_file", "split_drums_file",
 ]

@@ -36,6 +36,12 @@ class _Model:
     dictionaries: tuple = ()
     noise: object = None          # SourceDictionary learned from a noise sample, or None
 
+    def output_file(self, folder, source):
+        """``folder/<source>.<ext>`` in the model's output format."""
+        from .files import output_extension
+
+        return Path(folder) / f"{source}{output_extension(self.options.get('format'))}"
+
     def source_names(self):
         if self.mode == "supervised":
             return [d.name for d in self.dictionaries] + (["residual"] if self.options["n_free"] else [])
@@ -58,7 +64,7 @@ class _Model:
 
 def _separate_file(path, model):
     """Load ``path`` and separate it; returns ``(sources, sr, seconds of audio)``."""
-    from .denoise import denoise_sources
+    from .denoise import DENOISE_ITER, denoise_sources
     from ._rate import at_rate
     from .io import load
     from .separate import separate
@@ -77,7 +83,7 @@ def _separate_file(path, model):
             return separate(y, sr, dictionaries=list(model.dictionaries), n_free=opts["n_free"],
                             max_iter=opts["max_iter"], random_state=opts["random_state"])
         return denoise_sources(y, sr, noise_dictionary=model.noise,
-                               max_iter=opts["max_iter"] or 100, random_state=opts["random_state"])
+                               max_iter=opts["max_iter"] or DENOISE_ITER, random_state=opts["random_state"])
 
     sources = at_rate(run, y0, file_sr, None if ref is None else ref.sr)[2]  # back at the file's rate
     return sources, file_sr, y0.shape[-1] / file_sr
@@ -90,8 +96,8 @@ def _remove_staging(out_dir, name):
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_outputs(out_dir, name, sources, sr, *, overwrite, commit=True):
-    """Write ``out_dir/name/<source>.wav`` all-or-nothing.
+def _write_outputs(out_dir, name, sources, sr, model, *, overwrite, commit=True):
+    """Write ``out_dir/name/<source>.<ext>`` all-or-nothing (format and depth: ``model.options``).
 
     Returns ``(paths, staging)``: with ``commit=False`` the files are left in the
     hidden staging folder ``staging`` for :func:`_commit` (the local pool's parent
@@ -102,15 +108,16 @@ def _write_outputs(out_dir, name, sources, sr, *, overwrite, commit=True):
     from .io import save_many
 
     target = out_dir / name
+    depth = {"bit_depth": model.options.get("bit_depth")}
     _remove_staging(out_dir, name)  # left by a worker that died
     if target.exists():
         # Replace files inside an existing folder (save_many refuses without overwrite).
-        return save_many({target / f"{k}.wav": (v, sr) for k, v in sources.items()},
-                         overwrite=overwrite), None
+        return save_many({model.output_file(target, k): (v, sr) for k, v in sources.items()},
+                         overwrite=overwrite, **depth), None
     staging = out_dir / f".{name}.part-{uuid.uuid4().hex[:8]}"
-    paths = [target / f"{k}.wav" for k in sources]
+    paths = [model.output_file(target, k) for k in sources]
     try:
-        save_many({staging / f"{k}.wav": (v, sr) for k, v in sources.items()})
+        save_many({model.output_file(staging, k): (v, sr) for k, v in sources.items()}, **depth)
         if not commit:
             return paths, staging
         _commit(out_dir, name, staging)
@@ -161,10 +168,16 @@ def _run_job(job, model, worker, commit=True):
         out_dir = Path(job["out_dir"])
         from .io import refuse_existing
 
-        refuse_existing([out_dir / job["name"] / f"{s}.wav" for s in model.source_names()],
-                        overwrite=job["overwrite"])
+        outputs = [model.output_file(out_dir / job["name"], s) for s in model.source_names()]
+        refuse_existing(outputs, overwrite=job["overwrite"])
+        if "format" in model.options or "bit_depth" in model.options:
+            from .io import audio_info, check_output
+
+            sr = audio_info(job["input"]).sr  # a rate the format cannot take fails before the work
+            for p in outputs:
+                check_output(p, sr=sr, bit_depth=model.options.get("bit_depth"))
         sources, sr, seconds = _separate_file(job["input"], model)
-        paths, staging = _write_outputs(out_dir, job["name"], sources, sr,
+        paths, staging = _write_outputs(out_dir, job["name"], sources, sr, model,
                                         overwrite=job["overwrite"], commit=commit)
         rec.update(status="done", audio_seconds=round(seconds, 4),
                    outputs=[str(Path(p).relative_to(out_dir)) for p in paths])

@@ -282,7 +282,7 @@ def plan_jobs(files, names, out_dir, model, *, overwrite):
     for i, (f, name) in enumerate(zip(files, names)):
         rec = last.get((str(f), name))
         if (rec is not None and rec["status"] == "done" and rec.get("settings") == settings
-                and all((out_dir / name / f"{s}.wav").exists() for s in sources)):
+                and all(model.output_file(out_dir / name, s).exists() for s in sources)):
             skipped.append(str(f))
             continue
         jobs.append({"index": i, "input": str(f), "name": name, "out_dir": str(out_dir),

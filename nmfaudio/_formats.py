@@ -61,6 +61,15 @@ def check_wav_complete(path: Path) -> None:
             pos += 8 + length + (length & 1)
 
 
+def libsndfile_reason(exc) -> str:
+    """First line of a soundfile error without its "Error opening 'path': " prefix (the
+    caller's message names the path already)."""
+    import re
+
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"^Error opening .*?: (?=\S)", "", msg).strip() or msg
+
+
 def format_of(path: Path) -> str:
     """libsndfile format name for a destination path (``.part`` temporaries use the inner suffix)."""
     suffix = Path(path.stem).suffix if path.suffix == ".part" else path.suffix
@@ -219,8 +228,7 @@ def audio_info(path):
     try:
         info = sf.info(str(path))
     except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AudioFileError(f"{str(path)!r} cannot be read as audio: {msg}") from None
+        raise AudioFileError(f"{str(path)!r} cannot be read as audio: {libsndfile_reason(exc)}") from None
     mask = None
     with open(path, "rb") as fh:
         found = fmt_chunk(fh, path.stat().st_size)

@@ -10,7 +10,7 @@ the default explicitly cannot be told apart from leaving it out, and is harmless
 
 from __future__ import annotations
 
-from .exceptions import ParameterError
+from .exceptions import UsageError
 
 __all__ = []
 
@@ -20,11 +20,11 @@ UNSUPERVISED = "unsupervised (no dictionaries)"
 #: separate(): option -> (default, modes it applies to, CLI flag or None)
 SEPARATE_RULES = {
     "n_free": (0, {SUPERVISED}, "--residual"),
-    "free_sparsity": (0.0, {SUPERVISED}, None),
+    "free_sparsity": (0.0, {SUPERVISED}, "--free-sparsity"),
     "n_components": (None, {UNSUPERVISED}, "--components"),
     "beta": ("kl", {UNSUPERVISED}, "--beta"),
-    "grouping": ("mfcc", {UNSUPERVISED}, None),
-    "mask": ("soft", {UNSUPERVISED}, None),
+    "grouping": ("mfcc", {UNSUPERVISED}, "--grouping"),
+    "mask": ("soft", {UNSUPERVISED}, "--mask"),
     "tol": (1e-4, {UNSUPERVISED}, None),
     "window": ("hann", {UNSUPERVISED}, None),
 }
@@ -50,14 +50,14 @@ def _denoise_rules():
     return {
         # learned noise templates: from the sample, as free components, or from quiet frames
         "n_noise_components": (NOISE_COMPONENTS, {NOISE_SAMPLE, SPEECH_DICT, NOISE_SAMPLE_SPEECH_DICT,
-                                                  BLIND}, None),
+                                                  BLIND}, "--noise-components"),
         # free speech components exist only without a speech dictionary
-        "n_speech_components": (SPEECH_COMPONENTS, {NOISE_SAMPLE, NOISE_DICT, BLIND}, None),
-        "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, None),
+        "n_speech_components": (SPEECH_COMPONENTS, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--speech-components"),
+        "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--sparsity"),
     }
 
 
-class OptionsError(ParameterError):
+class OptionsError(UsageError):
     """An option that does not apply to the chosen mode (the CLI exits 2 on it)."""
 
 
@@ -99,9 +99,25 @@ def separate_mode(dictionaries):
 
 
 def check_separate_options(args, *, flags=False):
-    """Check the arguments of :func:`nmfaudio.separate` (``args``: their names and values)."""
+    """Check the arguments of :func:`nmfaudio.separate` (``args``: their names and values).
+
+    Also refuses one dictionary with no free components: with nothing else in the
+    model, that source explains the whole mixture and would come back unchanged.
+    """
     check_rules(SEPARATE_RULES, separate_mode(args.get("dictionaries")), args,
                 what="nmfaudio separate" if flags else "separate()", flags=flags)
+    dicts = args.get("dictionaries")
+    try:
+        single = dicts is not None and not isinstance(dicts, str) and len(dicts) == 1
+    except TypeError:  # not a sequence: the dictionary checks report it
+        single = False
+    if single and not args.get("n_free"):
+        if flags:
+            hint = "add --residual K (K free components for everything else) or a second --dict"
+        else:
+            hint = "pass n_free=K (free components for everything else) or a second dictionary"
+        raise UsageError("one dictionary and no free components explain the whole mixture, so the "
+                         f"one source would be the mixture unchanged; {hint}")
 
 
 def denoise_mode(noise, noise_dictionary, speech_dictionary):

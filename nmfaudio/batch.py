@@ -55,7 +55,7 @@ from pathlib import Path
 
 from ._checks import check_nonneg_int, check_positive_int, show
 from ._options import check_batch_options
-from .exceptions import ParameterError
+from .exceptions import ParameterError, UsageError
 from ._batch_exec import _run_dask, _run_local
 from ._batch_plan import (AUDIO_EXTENSIONS, MANIFEST_NAME, Manifest, expand_inputs, make_model,
                           noise_dictionary, output_names, plan_jobs, read_manifest)
@@ -141,7 +141,7 @@ def _progress_bar(total, initial, enabled):
 def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=False, noise=None,
                   n_free=0, n_components=None, n_fft=None, hop_length=None, max_iter=None,
                   random_state=0, jobs=None, client=None, overwrite=False, unique_names=False,
-                  max_attempts=2, progress=None, callback=None):
+                  max_attempts=2, progress=None, callback=None, format=None, bit_depth=None):
     """Separate many files, on a local process pool or a Dask cluster.
 
     Writes ``out_dir/<name>/<source>.wav`` for each input (``<name>`` is the
@@ -200,6 +200,10 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
         only when stderr is a terminal.
     callback : callable or None
         Called in the calling process with each file's record as it finishes.
+    format : {"wav", "flac", "aiff", "ogg", "opus", "mp3"} or None
+        Output format (default ``"wav"``): ``<source>.flac``, ...
+    bit_depth : {16, 24, 32} or None
+        Output sample format (see :func:`nmfaudio.save`).
 
     Returns
     -------
@@ -243,11 +247,21 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
                        n_free=n_free, n_components=n_components, n_fft=n_fft, hop_length=hop_length,
                        max_iter=max_iter, random_state=random_state)
 
+    if format is not None or bit_depth is not None:
+        from .files import output_extension
+        from .io import subtype_for
+
+        subtype_for(f"<source>{output_extension(format)}", bit_depth=bit_depth)  # fails before any work
+        # recorded only when given, so that manifests written before these options still match
+        if output_extension(format) != ".wav":
+            model.options["format"] = str(format).lower().lstrip(".")
+        if bit_depth is not None:
+            model.options["bit_depth"] = bit_depth
     files = expand_inputs(paths)
     names = output_names(files, unique_names=unique_names)
     out_dir = Path(os.path.abspath(os.fspath(out_dir)))
     if out_dir.exists() and not out_dir.is_dir():
-        raise ParameterError(f"out_dir={str(out_dir)!r} exists and is not a folder")
+        raise UsageError(f"out_dir={str(out_dir)!r} exists and is not a folder")
     manifest_path = out_dir / MANIFEST_NAME
     jobs_list, skipped = plan_jobs(files, names, out_dir, model, overwrite=overwrite)
 

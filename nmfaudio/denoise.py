@@ -26,6 +26,8 @@ __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_di
 
 #: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md);
 #: NOISE_COMPONENTS, SPEECH_COMPONENTS and SPARSITY come from _options, whose rules name them.
+#: Default NMF iterations of :func:`denoise` / :func:`denoise_sources`.
+DENOISE_ITER = 100
 QUIET_FRACTION = 0.2
 
 
@@ -134,7 +136,7 @@ def _quiet_frames_noise(V, fraction):
 
 def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, speech_dictionary=None,
                     n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
-                    sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100,
+                    sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=DENOISE_ITER,
                     random_state=0, callback=None):
     """Split a noisy recording into ``{"clean": ..., "noise": ...}``.
 
@@ -274,7 +276,7 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
 
 def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, speech_dictionary=None,
             n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
-            sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=100, random_state=0,
+            sparsity=SPARSITY, mask_power=2.0, stft_params=None, max_iter=DENOISE_ITER, random_state=0,
             callback=None):
     """Remove noise from a recording.
 

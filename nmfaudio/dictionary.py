@@ -261,11 +261,13 @@ def default_stft(sr) -> STFTParams:
 
 #: Default β of trained dictionaries (and of the supervised separation that reuses them).
 DEFAULT_BETA = 0.5
+#: Default NMF iterations of :func:`learn_dictionary`.
+TRAIN_ITER = 200
 
 
 @renamed_keywords(stft="stft_params")
 def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=DEFAULT_BETA,
-                     stft_params=None, power=1.0, pitch_shifts=DEFAULT_PITCH_SHIFTS, max_iter=200,
+                     stft_params=None, power=1.0, pitch_shifts=DEFAULT_PITCH_SHIFTS, max_iter=TRAIN_ITER,
                      tol=1e-4, random_state=0, callback=None):
     """Learn spectral templates of one source from example clips.
 

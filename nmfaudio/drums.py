@@ -26,6 +26,8 @@ __all__ = ["split_drums", "drum_templates", "DRUMS"]
 
 #: Output names of :func:`split_drums`, in order.
 DRUMS = ("kick", "snare", "hihat")
+#: Default NMFD iterations of :func:`split_drums`.
+DRUMS_ITER = 200
 
 
 def _bump(f, centre, width):
@@ -96,7 +98,7 @@ def drum_templates(*, sr, n_fft=2048, hop_length=None, n_lags=12, per_drum=1):
 
 
 def split_drums(y, sr, *, n_fft=2048, hop_length=None, n_lags=12, per_drum=1,
-                max_iter=200, fixed_iter=0, mask_power=2.0, random_state=0):
+                max_iter=DRUMS_ITER, fixed_iter=0, mask_power=2.0, random_state=0, callback=None):
     """Split a drum recording into kick, snare and hi-hat (no training audio).
 
     Parameters
@@ -125,6 +127,9 @@ def split_drums(y, sr, *, n_fft=2048, hop_length=None, n_lags=12, per_drum=1,
         Soft-mask exponent (2 = Wiener).
     random_state : int
         Seed of the activation initialisation.
+    callback : callable or None
+        ``callback(iteration, loss)`` every 10 iterations (counted over both phases),
+        for progress; returning ``True`` stops early.
 
     Returns
     -------
@@ -148,6 +153,8 @@ def split_drums(y, sr, *, n_fft=2048, hop_length=None, n_lags=12, per_drum=1,
     if fixed_iter > max_iter:
         raise ParameterError(f"fixed_iter={fixed_iter} must be <= max_iter={max_iter}")
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback={callback!r} is not callable")
     params = STFTParams(n_fft=check_positive_int(n_fft, "n_fft"), hop_length=hop_length)
     W0 = drum_templates(sr=sr, n_fft=params.n_fft, hop_length=params.hop_length, n_lags=n_lags,
                         per_drum=per_drum)
@@ -164,11 +171,26 @@ def split_drums(y, sr, *, n_fft=2048, hop_length=None, n_lags=12, per_drum=1,
     V = np.concatenate([x for c in range(C) for x in ((Vc[c], gap) if c < C - 1 else (Vc[c],))], axis=1)
     W0 = W0.astype(V.dtype)
     res = None
+    stopped = []
+
+    def report(offset):  # iterations counted over both phases; True stops both
+        if callback is None:
+            return None
+
+        def cb(it, loss):
+            if callback(offset + it, loss) is True:
+                stopped.append(True)
+                return True
+            return None
+        return cb
+
     if fixed_iter:
-        res = nmfd(V, W=W0, update_W=False, max_iter=fixed_iter, tol=0, random_state=random_state)
-    if max_iter > fixed_iter:
+        res = nmfd(V, W=W0, update_W=False, max_iter=fixed_iter, tol=0, random_state=random_state,
+                   callback=report(0))
+    if max_iter > fixed_iter and not stopped:
         res = nmfd(V, W=W0 if res is None else res.W, H=None if res is None else res.H,
-                   max_iter=max_iter - fixed_iter, tol=0, random_state=random_state)
+                   max_iter=max_iter - fixed_iter, tol=0, random_state=random_state,
+                   callback=report(fixed_iter))
     est = []
     for d in range(len(DRUMS)):
         sl = slice(d * P, (d + 1) * P)

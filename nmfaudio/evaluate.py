@@ -27,6 +27,8 @@ import warnings
 import numpy as np
 
 from ._checks import valid_audio
+from ._scores import BSS as _BSS, PERCEPTUAL as _PERCEPTUAL, PESQ_RATE, flat as _flat  # noqa: F401
+from ._scores import import_perceptual as _import_perceptual, perceptual as _perceptual, si_sdr_1d as _si_sdr
 from .exceptions import ParameterError
 
 __all__ = ["evaluate", "si_sdr", "METRICS", "ALL_METRICS"]
@@ -35,10 +37,7 @@ __all__ = ["evaluate", "si_sdr", "METRICS", "ALL_METRICS"]
 METRICS = ("sdr", "sir", "sar", "si_sdr")
 #: Every metric :func:`evaluate` can compute (``stoi`` and ``pesq`` need the ``metrics`` extra).
 ALL_METRICS = ("sdr", "sir", "sar", "si_sdr", "stoi", "pesq")
-_BSS = ("sdr", "sir", "sar")
-_PERCEPTUAL = {"stoi": "pystoi", "pesq": "pesq"}
 #: PESQ wide-band works at 16 kHz; other rates are resampled to it.
-PESQ_RATE = 16000
 
 
 def _sources(x, what: str):
@@ -78,11 +77,6 @@ def _sources(x, what: str):
             )
         arrays.append(a)
     return [label for label, _ in items], np.stack(arrays).astype(np.float64), keys
-
-
-def _flat(x: np.ndarray) -> np.ndarray:
-    """``(n_src, [channels,] n)`` → ``(n_src, channels * n)``: channels concatenated in time."""
-    return x.reshape(x.shape[0], -1)
 
 
 def _check_pair(ref_labels, R, est_labels, E):
@@ -139,20 +133,6 @@ def _bss_eval(R, E, *, permute):
                 f"(expected (n_sources, n_samples); transposed?): {first}"
             ) from None
     return sdr, sir, sar, [int(p) for p in perm]
-
-
-def _si_sdr(r: np.ndarray, e: np.ndarray) -> float:
-    """SI-SDR of 1-D float64 arrays (reference not silent)."""
-    alpha = np.dot(e, r) / np.dot(r, r)
-    target = alpha * r
-    t2 = float(np.dot(target, target))
-    res = e - target
-    n2 = float(np.dot(res, res))
-    if t2 == 0.0:  # silent or orthogonal estimate (checked first: a silent one has no residual)
-        return -math.inf
-    if n2 == 0.0:
-        return math.inf
-    return 10.0 * math.log10(t2 / n2)
 
 
 def si_sdr(reference, estimate) -> float:
@@ -223,52 +203,6 @@ def _metric_list(metrics, sr):
     return tuple(m for m in ALL_METRICS if m in asked)
 
 
-def _import_perceptual(name):
-    """The scoring function of ``pystoi`` / ``pesq``, or a ParameterError saying how to install it."""
-    try:
-        if name == "stoi":
-            from pystoi import stoi as fn
-        else:
-            from pesq import pesq as fn
-    except ImportError:
-        raise ParameterError(
-            f"metric {name!r} needs the package {_PERCEPTUAL[name]!r}, which is not installed: "
-            'pip install "nmfaudio[metrics]"'
-        ) from None
-    return fn
-
-
-def _perceptual(name, R, E, sr):
-    """STOI or PESQ-WB of ``E[j]`` against ``R[j]`` (``(n_src, [channels,] n)`` float64).
-
-    Several channels are scored one by one and averaged. PESQ is computed on
-    16 kHz copies (soxr, high quality); a signal in which PESQ finds no speech
-    gives ``nan`` (reported as None).
-    """
-    fn = _import_perceptual(name)
-    n_src = R.shape[0]
-    R2, E2 = R.reshape(-1, R.shape[-1]), E.reshape(-1, E.shape[-1])
-    rate = sr
-    if name == "pesq" and sr != PESQ_RATE:
-        import soxr
-
-        R2 = np.atleast_2d(soxr.resample(R2.T, sr, PESQ_RATE, quality="HQ").T)
-        E2 = np.atleast_2d(soxr.resample(E2.T, sr, PESQ_RATE, quality="HQ").T)
-        rate = PESQ_RATE
-    out = []
-    for r, e in zip(R2, E2):
-        if name == "stoi":
-            out.append(float(fn(r, e, rate, extended=False)))
-            continue
-        try:
-            out.append(float(fn(rate, r, e, "wb")))
-        except Exception as exc:  # pesq raises its own errors (e.g. no utterances found)
-            if "utterance" not in str(exc).lower():
-                raise ParameterError(f"PESQ cannot score this signal: {exc}") from None
-            out.append(math.nan)
-    return np.asarray(out).reshape(n_src, -1).mean(axis=1)
-
-
 def _num(x):
     """Plain float, or None for a value that is not finite (keeps the result valid JSON)."""
     x = float(x)
@@ -276,7 +210,7 @@ def _num(x):
 
 
 def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None,
-             sr=None) -> dict:
+             sr=None, segment=None, callback=None) -> dict:
     """Score estimated sources against the true ones: SDR, SIR, SAR, SI-SDR (dB), STOI, PESQ.
 
     Parameters
@@ -302,7 +236,19 @@ def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None
         BSS-Eval and SI-SDR metrics. ``"stoi"`` and ``"pesq"`` need the
         optional packages of ``pip install "nmfaudio[metrics]"`` and ``sr``.
     sr : int or None
-        Sample rate in Hz; needed only for ``"stoi"`` and ``"pesq"``.
+        Sample rate in Hz; needed for ``"stoi"``, ``"pesq"`` and ``segment``.
+    segment : float > 0 or None
+        Score consecutive segments of this many seconds and report, per source, the
+        median over segments (as SiSEC/museval do, e.g. ``segment=1``) instead of
+        one whole-signal score: SDR, SIR, SAR and SI-SDR per segment; STOI and PESQ
+        stay whole-signal. Memory is that of one segment and it is much faster on
+        long signals. Segments in which a reference or the estimate is silent are
+        left out of the median; a shorter tail is dropped. With ``permute`` the
+        permutation is the one with the best mean whole-signal SI-SDR. Default
+        None: whole-signal BSS-Eval v3.
+    callback : callable or None
+        ``callback(done, total)`` as the work advances (segments with ``segment``,
+        else the metric passes), for progress bars.
 
     Returns
     -------
@@ -321,7 +267,8 @@ def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None
         of a perfect estimate) is ``None``, and so is a mean over it. Names are
         the dict keys, else ``source1``, ``source2``, ... Only the metrics
         asked for appear, each with ``<metric>_improvement`` for ``sdr``,
-        ``si_sdr``, ``stoi`` and ``pesq`` when ``mixture`` is given.
+        ``si_sdr``, ``stoi`` and ``pesq`` when ``mixture`` is given. With
+        ``segment`` the dict also has ``"segments": {"seconds": ..., "count": ...}``.
 
     Raises
     ------
@@ -360,6 +307,9 @@ def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None
     True
     """
     metrics = _metric_list(metrics, sr)
+    size = _segment_size(segment, sr)
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback={callback!r} is not callable")
     ref_labels, R, ref_keys = _sources(references, "references")
     est_labels, E, est_keys = _sources(estimates, "estimates")
     if ref_keys is not None and est_keys is not None:
@@ -386,31 +336,71 @@ def evaluate(references, estimates, *, mixture=None, permute=False, metrics=None
         if name in _PERCEPTUAL:
             _import_perceptual(name)  # fail before the slow BSS-Eval
     names = ref_keys if ref_keys is not None else [f"source{i + 1}" for i in range(R.shape[0])]
-    values, perm = _scores(R, E, None if m is None else np.broadcast_to(m, R.shape),
-                           metrics=metrics, permute=bool(permute), sr=sr)
+    if size is None:
+        values, perm = _scores(R, E, None if m is None else np.broadcast_to(m, R.shape),
+                               metrics=metrics, permute=bool(permute), sr=sr, callback=callback)
+    else:
+        from ._bss_segments import scores_segmented, segment_bounds
+
+        bounds = segment_bounds(R.shape[-1], size)
+        values, perm = scores_segmented(R, E, m, bounds, metrics=metrics, permute=bool(permute),
+                                         sr=sr, callback=callback)
     per_source = [{"name": name, **{k: _num(v[j]) for k, v in values.items()}}
                   for j, name in enumerate(names)]
     mean = {}
     for k in values:
         vals = [row[k] for row in per_source]
         mean[k] = None if any(v is None for v in vals) else float(np.mean(vals))
-    return {"per_source": per_source, "mean": mean, "permutation": perm}
+    result = {"per_source": per_source, "mean": mean, "permutation": perm}
+    if size is not None:
+        result["segments"] = {"seconds": float(segment), "count": len(bounds)}
+    return result
 
 
-def _scores(R, E, M, *, metrics, permute, sr):
+def _segment_size(segment, sr):
+    """``segment`` seconds as samples (None for whole-signal scoring)."""
+    if segment is None:
+        return None
+    from ._bss_segments import FILTER_LENGTH
+    from ._checks import check_finite_float
+
+    segment = check_finite_float(segment, "segment", low=0.0, low_open=True)
+    if sr is None:
+        raise ParameterError("segment needs the sample rate: pass sr=...")
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ParameterError(f"sr={sr!r}: expected a positive integer sample rate in Hz")
+    size = int(round(segment * sr))
+    if size < 2 * FILTER_LENGTH:
+        raise ParameterError(f"segment={segment:g} s is {size} samples at {sr} Hz; BSS-Eval's "
+                             f"{FILTER_LENGTH}-tap filters need segments of at least {2 * FILTER_LENGTH}")
+    return size
+
+
+def _scores(R, E, M, *, metrics, permute, sr, callback=None):
     """Metric name -> per-reference values; and the permutation. ``M``: mixture per source."""
     Rf, Ef = _flat(R), _flat(E)
     perm = list(range(R.shape[0]))
     values = {}
-    if permute or any(k in metrics for k in _BSS):
+    bss = permute or any(k in metrics for k in _BSS)
+    perceptual = [n for n in _PERCEPTUAL if n in metrics]
+    passes = [bss, M is not None and "sdr" in metrics] + [True] * len(perceptual) * (2 if M is not None else 1)
+    total, done = max(1, sum(passes)), [0]
+
+    def step():
+        done[0] += 1
+        if callback is not None:
+            callback(min(done[0], total), total)
+
+    if bss:
         sdr, sir, sar, perm = _bss_eval(Rf, Ef, permute=permute)
         values.update({"sdr": sdr, "sir": sir, "sar": sar})
+        step()
     Ep = E[perm]
     if "si_sdr" in metrics:
         values["si_sdr"] = [_si_sdr(Rf[j], Ef[perm[j]]) for j in range(len(perm))]
-    for name in _PERCEPTUAL:
-        if name in metrics:
-            values[name] = _perceptual(name, R, Ep, sr)
+    for name in perceptual:
+        values[name] = _perceptual(name, R, Ep, sr)
+        step()
     values = {k: values[k] for k in metrics}
     if M is not None:
         M = np.ascontiguousarray(M)
@@ -418,10 +408,14 @@ def _scores(R, E, M, *, metrics, permute, sr):
         if "sdr" in metrics:
             msdr = _bss_eval(Rf, Mf, permute=False)[0]
             values["sdr_improvement"] = np.asarray(values["sdr"]) - msdr
+            step()
         if "si_sdr" in metrics:
             msi = [_si_sdr(Rf[j], Mf[j]) for j in range(Rf.shape[0])]
             values["si_sdr_improvement"] = np.asarray(values["si_sdr"]) - np.asarray(msi)
-        for name in _PERCEPTUAL:
-            if name in metrics:
-                values[name + "_improvement"] = values[name] - _perceptual(name, R, M, sr)
+        for name in perceptual:
+            values[name + "_improvement"] = values[name] - _perceptual(name, R, M, sr)
+            step()
+    if done[0] < total:
+        done[0] = total - 1
+        step()
     return values, perm

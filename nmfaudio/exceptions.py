@@ -4,7 +4,7 @@ Every error the package raises on purpose derives from :class:`NmfAudioError`,
 so ``except nmfaudio.NmfAudioError`` catches all of them.
 """
 
-__all__ = ["NmfAudioError", "ParameterError", "AudioFileError", "ConvergenceWarning"]
+__all__ = ["NmfAudioError", "ParameterError", "UsageError", "AudioFileError", "ConvergenceWarning"]
 
 
 class NmfAudioError(Exception):
@@ -13,6 +13,15 @@ class NmfAudioError(Exception):
 
 class ParameterError(NmfAudioError, ValueError):
     """A parameter or input array has an invalid value, shape or dtype."""
+
+
+class UsageError(ParameterError):
+    """Arguments that cannot work together, found before any work starts.
+
+    For example an output folder that is an existing regular file, an output that
+    would replace the input, or one dictionary with nothing else to explain the
+    mixture. The command line reports it as a usage error (exit code 2).
+    """
 
 
 class AudioFileError(NmfAudioError, OSError):

@@ -9,13 +9,19 @@ Output names are computed here only: ``out_dir/<track>/<source>.wav``.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from ._options import check_denoise_options, check_separate_options
 from ._rate import at_rate
-from .exceptions import ParameterError
+from .exceptions import ParameterError, UsageError
 
-__all__ = ["separate_file", "denoise_file", "track_folder", "source_paths", "FileResult"]
+__all__ = ["separate_file", "denoise_file", "split_drums_file", "track_folder", "source_paths", "output_extension",
+           "denoise_target", "FileResult", "DEFAULT_OUT_DIR"]
+
+#: Where :func:`separate_file` (and the command line's ``separate``, ``drums`` and ``batch``)
+#: write when no output folder is given: ``separated/<track>/<source>.wav`` in the current folder.
+DEFAULT_OUT_DIR = "separated"
 
 
 def track_folder(out_dir, path) -> Path:
@@ -23,9 +29,81 @@ def track_folder(out_dir, path) -> Path:
     return Path(out_dir) / Path(path).stem
 
 
-def source_paths(folder, names) -> dict:
-    """``{name: folder/<name>.wav}`` for each source name."""
-    return {str(n): Path(folder) / f"{n}.wav" for n in names}
+def output_extension(format=None) -> str:
+    """File extension for an output ``format`` (``"wav"``, ``"flac"``, ...; ``None``: ``".wav"``).
+
+    Examples
+    --------
+    >>> from nmfaudio.files import output_extension
+    >>> output_extension("flac"), output_extension()
+    ('.flac', '.wav')
+    """
+    from .io import FORMATS
+
+    if format is None:
+        return ".wav"
+    ext = FORMATS.get(str(format).lower().lstrip("."))
+    if ext is None:
+        raise ParameterError(f"format={format!r} is not supported; expected one of {', '.join(FORMATS)}")
+    return ext
+
+
+def source_paths(folder, names, *, format=None) -> dict:
+    """``{name: folder/<name>.<ext>}`` for each source name (``format``: see :func:`output_extension`)."""
+    ext = output_extension(format)
+    return {str(n): Path(folder) / f"{n}{ext}" for n in names}
+
+
+def denoise_target(path, out=".", *, format=None, suffix="_denoised") -> Path:
+    """Where :func:`denoise_file` writes: ``out`` itself, or ``out/<stem><suffix><ext>`` for a folder.
+
+    ``out`` counts as a folder when it exists as one or ends with a path separator.
+    A file ``out`` whose extension contradicts ``format`` raises.
+
+    Examples
+    --------
+    >>> from nmfaudio.files import denoise_target
+    >>> str(denoise_target("talk.wav", "dn/", format="flac"))
+    'dn/talk_denoised.flac'
+    """
+    text = os.fspath(out)
+    if os.path.isdir(text) or text.endswith(("/", os.sep)):
+        return Path(text) / f"{Path(path).stem}{suffix}{output_extension(format)}"
+    target = Path(text)
+    if format is not None and target.suffix.lower() != output_extension(format):
+        raise UsageError(f"output {text!r} does not end in {output_extension(format)} as format={format!r} "
+                         "asks; give a matching file name or a folder")
+    return target
+
+
+def _check_targets(source, paths, sr, bit_depth):
+    """Every output can be written (format, depth, rate, folder) and none is the input."""
+    from .io import check_output
+
+    for p in paths:
+        check_output(p, sr=sr, bit_depth=bit_depth, source=source)
+
+
+def _input_info(path, offset, duration):
+    from .io import audio_info
+
+    info = audio_info(path)
+    start, n = 0, info.frames
+    if offset or duration is not None:
+        from ._checks import check_finite_float
+
+        offset = check_finite_float(offset, "offset", low=0.0)
+        start = int(round(offset * info.sr))
+        if offset > 0 and start >= info.frames:
+            raise ParameterError(f"offset={offset:g} s is at or past the end of {str(path)!r} "
+                                 f"({info.frames / info.sr:.3f} s long)")
+        n = info.frames - start
+        if duration is not None:
+            n = min(n, max(1, int(round(check_finite_float(duration, "duration") * info.sr))))
+    if 0 < n < max(2, info.channels + 1):  # (channels, n) would look transposed to the checks
+        raise ParameterError(f"{str(path)!r} gives only {n} sample(s) per channel to process; "
+                             "too short to separate")
+    return info
 
 
 @dataclasses.dataclass
@@ -76,24 +154,39 @@ def _names(dictionaries, n_sources, n_free):
     return [f"source{i + 1}" for i in range(2 if n_sources is None else n_sources)]
 
 
-def separate_file(path, out_dir, *, dictionaries=None, resample=True, block_seconds=None,
+def separate_file(path, out_dir=DEFAULT_OUT_DIR, *, dictionaries=None, instruments=None, resample=True,
+                  block_seconds=None, format=None, bit_depth=None, offset=0.0, duration=None,
                   overwrite=False, **options):
-    """Separate an audio file into ``out_dir/<track>/<source>.wav``.
+    """Separate an audio file into ``out_dir/<track>/<source>.<ext>``.
+
+    Every output location (format, bit depth, folder, existing files, not the input)
+    is checked before any audio is read or computed.
 
     Parameters
     ----------
     path : str or os.PathLike
         Mixture file.
     out_dir : str or os.PathLike
-        Output folder; the sources go to ``out_dir/<file name without extension>/``.
+        Output folder (default :data:`DEFAULT_OUT_DIR`, ``"separated"``); the sources go
+        to ``out_dir/<file name without extension>/``.
     dictionaries : list of SourceDictionary or None
         Supervised separation (sources named after them); else unsupervised.
+    instruments : list of str or None
+        Bundled model names (:func:`nmfaudio.list_models`), used as ``dictionaries``.
     resample : bool
         With dictionaries at another rate, resample the input to theirs and the
         outputs back (else a rate mismatch raises ParameterError).
     block_seconds : float > 0 or None
         With dictionaries and no ``n_free``: process the file block by block
-        (bounded memory, same result; see :func:`nmfaudio.separate_stream`).
+        (bounded memory, same result; see :func:`nmfaudio.separate_stream`); writes
+        32-bit float WAV of the whole file.
+    format : {"wav", "flac", "aiff", "ogg", "opus", "mp3"} or None
+        Output format (default ``"wav"``); see :func:`nmfaudio.save`.
+    bit_depth : {16, 24, 32} or None
+        Output sample format (default: the format's, 32-bit float for WAV/AIFF).
+    offset, duration : float
+        Process only ``duration`` seconds starting ``offset`` seconds in (as
+        :func:`nmfaudio.load`); default the whole file.
     overwrite : bool
         Replace existing outputs.
     **options
@@ -102,6 +195,8 @@ def separate_file(path, out_dir, *, dictionaries=None, resample=True, block_seco
     Returns
     -------
     FileResult
+        Sources shaped like the input, ``(n,)`` or ``(channels, n)``; a WAV input's
+        channel mask is kept in WAV outputs.
 
     Examples
     --------
@@ -113,13 +208,24 @@ def separate_file(path, out_dir, *, dictionaries=None, resample=True, block_seco
     from .io import load, save_many
     from .separate import separate_with_details
 
+    if instruments is not None:
+        if dictionaries is not None:
+            raise ParameterError("give instruments= or dictionaries=, not both")
+        from .models import model_dictionaries
+
+        dictionaries = model_dictionaries(instruments)
     check_separate_options(dict(options, dictionaries=dictionaries))
     names = _names(dictionaries, options.get("n_sources"), options.get("n_free", 0))
-    paths = source_paths(track_folder(out_dir, path), names)
+    paths = source_paths(track_folder(out_dir, path), names, format=format)
+    info = _input_info(path, offset, duration)
+    _check_targets(path, paths.values(), info.sr, bit_depth)
     _refuse_existing(paths.values(), overwrite)
     if block_seconds is not None:
+        if output_extension(format) != ".wav" or bit_depth not in (None, 32) or offset or duration:
+            raise UsageError("block_seconds writes 32-bit float WAV of the whole file; "
+                                 "format, bit_depth, offset and duration are not supported with it")
         return _separate_blocks(path, paths, dictionaries, block_seconds, overwrite, options)
-    y0, file_sr = load(path)
+    y0, file_sr = load(path, offset=offset, duration=duration)
     target_sr = dictionaries[0].sr if dictionaries is not None and resample else None
     details = {}
 
@@ -129,12 +235,18 @@ def separate_file(path, out_dir, *, dictionaries=None, resample=True, block_seco
         return out
 
     y, parts, back = at_rate(run, y0, file_sr, target_sr, what="the dictionaries")
-    written = save_many({paths[n]: (s, file_sr) for n, s in back.items()}, overwrite=overwrite)
+    written = save_many({paths[n]: (s, file_sr) for n, s in back.items()}, overwrite=overwrite,
+                        bit_depth=bit_depth, channel_mask=_mask(info, paths.values()))
     return FileResult(paths=dict(zip(back, map(Path, written))), sr=file_sr,
                       channels=1 if y0.ndim == 1 else int(y0.shape[0]),
                       duration_seconds=y0.shape[-1] / file_sr, processing_sr=target_sr or file_sr,
                       stft_params=details["params"], audio=y, sources=parts,
                       separation=details["sep"])
+
+
+def _mask(info, paths):
+    """The input's WAV channel mask, kept when every output is WAV too."""
+    return info.channel_mask if all(Path(p).suffix.lower() == ".wav" for p in paths) else None
 
 
 def _separate_blocks(path, paths, dictionaries, block_seconds, overwrite, options):
@@ -161,26 +273,86 @@ def _separate_blocks(path, paths, dictionaries, block_seconds, overwrite, option
                       processing_sr=dictionaries[0].sr, stft_params=dictionaries[0].stft)
 
 
-def denoise_file(path, out, *, noise=None, noise_dictionary=None, speech_dictionary=None,
-                 noise_out=None, resample=True, overwrite=False, **options):
+def split_drums_file(path, out_dir=DEFAULT_OUT_DIR, *, format=None, bit_depth=None, offset=0.0,
+                     duration=None, overwrite=False, **options):
+    """Split a drum recording into ``out_dir/<track>/{kick,snare,hihat}.<ext>``.
+
+    Every output location is checked before any audio is read or computed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Drum mix.
+    out_dir : str or os.PathLike
+        Output folder (default :data:`DEFAULT_OUT_DIR`).
+    format, bit_depth, offset, duration, overwrite
+        As for :func:`separate_file`.
+    **options
+        Passed to :func:`nmfaudio.split_drums` (``n_fft``, ``max_iter``, ``callback``, ...).
+
+    Returns
+    -------
+    FileResult
+        ``paths`` has ``"kick"``, ``"snare"`` and ``"hihat"``; sources shaped like the
+        input, ``(n,)`` or ``(channels, n)``.
+
+    Examples
+    --------
+    >>> import nmfaudio
+    >>> sorted(nmfaudio.split_drums_file("loop.wav").paths)  # doctest: +SKIP
+    ['hihat', 'kick', 'snare']
+    """
+    from .drums import DRUMS, split_drums
+    from .io import load, save_many
+    from .stft import STFTParams
+
+    paths = source_paths(track_folder(out_dir, path), DRUMS, format=format)
+    info = _input_info(path, offset, duration)
+    _check_targets(path, paths.values(), info.sr, bit_depth)
+    _refuse_existing(paths.values(), overwrite)
+    y, sr = load(path, offset=offset, duration=duration)
+    sources = split_drums(y, sr, **options)
+    written = save_many({paths[n]: (sources[n], sr) for n in DRUMS}, overwrite=overwrite,
+                        bit_depth=bit_depth, channel_mask=_mask(info, paths.values()))
+    params = STFTParams(n_fft=options.get("n_fft") or STFTParams().n_fft, hop_length=options.get("hop_length"))
+    return FileResult(paths=dict(zip(DRUMS, map(Path, written))), sr=sr,
+                      channels=1 if y.ndim == 1 else int(y.shape[0]),
+                      duration_seconds=y.shape[-1] / sr, processing_sr=sr, stft_params=params,
+                      audio=y, sources=sources)
+
+
+def denoise_file(path, out=".", *, noise=None, noise_dictionary=None, speech_dictionary=None,
+                 noise_out=None, resample=True, format=None, bit_depth=None, offset=0.0,
+                 duration=None, overwrite=False, **options):
     """Denoise an audio file into ``out`` (and the removed noise into ``noise_out``).
+
+    Every output location is checked before any audio is read or computed.
 
     Parameters
     ----------
     path : str or os.PathLike
         Noisy recording.
     out : str or os.PathLike
-        Output file (``.wav`` or ``.flac``).
+        Output file, or a folder (existing, or ending with ``/``) to write
+        ``<input name>_denoised.<ext>`` in. Default ``"."``: that name in the
+        current folder (see :func:`denoise_target`).
     noise : str, os.PathLike or None
         A file holding a sample of the noise alone (read at the processing rate).
     noise_dictionary, speech_dictionary : SourceDictionary or None
         Trained models (see :func:`nmfaudio.denoise`).
     noise_out : str, os.PathLike or None
-        Also write the removed noise here.
+        Also write the removed noise here (a folder: ``<input name>_noise.<ext>`` in it).
     resample : bool
         With a dictionary at another rate, resample to its rate and back.
+    format : {"wav", "flac", "aiff", "ogg", "opus", "mp3"} or None
+        Output format for a folder ``out`` (default ``"wav"``); a file ``out`` must
+        have the matching extension.
+    bit_depth : {16, 24, 32} or None
+        Output sample format (see :func:`nmfaudio.save`).
+    offset, duration : float
+        Process only ``duration`` seconds starting ``offset`` seconds in.
     overwrite : bool
-        Replace existing outputs.
+        Replace existing outputs (never the input itself).
     **options
         Passed to :func:`nmfaudio.denoise_sources` (``max_iter``, ``callback``, ...).
 
@@ -196,20 +368,22 @@ def denoise_file(path, out, *, noise=None, noise_dictionary=None, speech_diction
     PosixPath('clean.wav')
     """
     from .denoise import default_denoise_stft, denoise_sources
-    from .io import load, output_format, save_many
+    from .io import load, save_many
 
     check_denoise_options(dict(options, noise=noise, noise_dictionary=noise_dictionary,
                                speech_dictionary=speech_dictionary))
-    targets = {"clean": Path(out)}
+    targets = {"clean": denoise_target(path, out, format=format)}
     if noise_out is not None:
-        targets["noise"] = Path(noise_out)
-    for t in targets.values():
-        output_format(t)  # a bad extension fails before the work, not after
+        targets["noise"] = denoise_target(path, noise_out, format=format, suffix="_noise")
     if len(targets) == 2 and targets["clean"].resolve() == targets["noise"].resolve():
-        raise ParameterError(f"out and noise_out are the same file {str(out)!r}; give two paths")
+        raise UsageError(f"out and noise_out are the same file {str(targets['clean'])!r}; give two paths")
+    info = _input_info(path, offset, duration)
+    _check_targets(path, targets.values(), info.sr, bit_depth)
+    if noise is not None:
+        _check_targets(noise, targets.values(), None, bit_depth)
     _refuse_existing(targets.values(), overwrite)
     ref = noise_dictionary or speech_dictionary
-    y0, file_sr = load(path)
+    y0, file_sr = load(path, offset=offset, duration=duration)
 
     def run(y, sr):
         sample = load(noise, sr=sr)[0] if noise is not None else None
@@ -218,7 +392,8 @@ def denoise_file(path, out, *, noise=None, noise_dictionary=None, speech_diction
 
     target_sr = ref.sr if ref is not None and resample else None
     y, parts, back = at_rate(run, y0, file_sr, target_sr, what="the dictionary")
-    written = save_many({t: (back[k], file_sr) for k, t in targets.items()}, overwrite=overwrite)
+    written = save_many({t: (back[k], file_sr) for k, t in targets.items()}, overwrite=overwrite,
+                        bit_depth=bit_depth, channel_mask=_mask(info, targets.values()))
     sr = target_sr or file_sr
     return FileResult(paths=dict(zip(targets, map(Path, written))), sr=file_sr,
                       channels=1 if y0.ndim == 1 else int(y0.shape[0]),

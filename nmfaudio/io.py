@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, valid_audio
-from .exceptions import AudioFileError, ParameterError
+from .exceptions import AudioFileError, ParameterError, UsageError
 
 from ._formats import (BIT_DEPTHS, FORMATS, RATES, AudioInfo, audio_info, check_mask,
-                       check_wav_complete, format_of, patch_mask, subtype_for)
+                       check_wav_complete, format_of, libsndfile_reason, patch_mask, subtype_for)
 
 __all__ = ["load", "save", "save_many", "atomic_write", "resample", "audio_info", "AudioInfo",
-           "subtype_for", "FORMATS", "BIT_DEPTHS", "output_format", "refuse_existing"]
+           "subtype_for", "FORMATS", "BIT_DEPTHS", "output_format", "refuse_existing", "check_output"]
 
 
 def load(path, *, sr=None, mono=False, offset=0.0, duration=None):
@@ -97,8 +97,7 @@ def load(path, *, sr=None, mono=False, offset=0.0, duration=None):
     except ParameterError:
         raise
     except Exception as exc:  # libsndfile reports many kinds of error
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AudioFileError(f"{str(path)!r} cannot be read as audio: {msg}") from None
+        raise AudioFileError(f"{str(path)!r} cannot be read as audio: {libsndfile_reason(exc)}") from None
     if data.shape[0] == 0:
         raise AudioFileError(f"{str(path)!r} contains no audio samples")
     if not np.all(np.isfinite(data)):
@@ -124,6 +123,52 @@ def output_format(path) -> str:
     'FLAC'
     """
     return format_of(Path(path))
+
+
+def check_output(path, *, sr=None, bit_depth=None, source=None):
+    """Check, before any work, that audio can be written to ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file (its extension picks the format, see :func:`save`).
+    sr : int or None
+        Sample rate it will be written at (checked against what Opus/MP3 take).
+    bit_depth : {16, 24, 32} or None
+        As for :func:`save`.
+    source : str, os.PathLike or None
+        The input file: ``path`` must not be it.
+
+    Raises
+    ------
+    UsageError
+        ``path`` is the input file, is a folder, or lies under an existing regular file.
+    ParameterError
+        Unsupported extension, bit depth or rate for the format.
+    AudioFileError
+        The folder it would go in cannot be written.
+
+    Examples
+    --------
+    >>> from nmfaudio.io import check_output
+    >>> check_output("out/a.flac", sr=44100, bit_depth=16)
+    """
+    path = Path(os.fspath(path))
+    subtype = subtype_for(path, bit_depth=bit_depth)  # also checks the extension
+    if sr is not None and subtype in RATES and int(sr) not in RATES[subtype]:
+        raise ParameterError(f"cannot write {str(path)!r} at sr={sr}: {subtype} takes "
+                             f"{', '.join(map(str, RATES[subtype]))} Hz; use another --format or .flac")
+    if source is not None and os.path.realpath(path) == os.path.realpath(os.fspath(source)):
+        raise UsageError(f"output {str(path)!r} is the input file; write the result elsewhere")
+    if path.is_dir():
+        raise UsageError(f"output {str(path)!r} is a folder; expected a file path to write")
+    d = path.parent
+    while not d.exists() and d != d.parent:
+        d = d.parent
+    if not d.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: {str(d)!r} is a file, not a folder")
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise AudioFileError(f"cannot write {str(path)!r}: no write permission in {str(d)!r}")
 
 
 def _make_parent(path: Path, created: list) -> None:

@@ -17,6 +17,10 @@ __all__ = ["soft_masks", "binary_masks", "apply_masks", "source_estimates", "mas
            "reconstruct_sources", "sources_to_audio"]
 
 
+#: Default soft-mask exponent of the separation functions (2 = Wiener-like).
+DEFAULT_MASK_POWER = 2.0
+
+
 def _as_estimates(estimates) -> np.ndarray:
     X = np.asarray(estimates)
     if X.dtype.kind == "c":

@@ -109,7 +109,7 @@ def _ratios(V, Lam, beta, eps):
 
 def nmfd(V, n_components=None, *, n_lags=None, beta="kl", W=None, H=None, update_W=True,
          update_H=True, max_iter=100, tol=1e-4, sparsity=0.0, random_state=None,
-         loss_every=LOSS_EVERY):
+         loss_every=LOSS_EVERY, callback=None):
     """Convolutive NMF ``V ≈ Σ_τ W[:, :, τ] shift(H, τ)`` by multiplicative updates.
 
     Parameters
@@ -138,6 +138,9 @@ def nmfd(V, n_components=None, *, n_lags=None, beta="kl", W=None, H=None, update
     random_state : int, np.random.Generator or None
         Seed for the random initialisation of missing factors.
     loss_every : int > 0
+    callback : callable or None
+        ``callback(iteration, loss)`` at every loss check (progress); returning
+        ``True`` stops early.
 
     Returns
     -------
@@ -166,7 +169,9 @@ def nmfd(V, n_components=None, *, n_lags=None, beta="kl", W=None, H=None, update
     V = check_nonnegative_matrix(V, "V")
     a = _check_args(V, n_components, n_lags, W, H, update_W, update_H, max_iter, tol, loss_every,
                     sparsity, random_state)
-    W_, H_, n_iter, losses, final = _solve(V, a, beta)
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback={callback!r} is not callable")
+    W_, H_, n_iter, losses, final = _solve(V, a, beta, callback)
     if not a.update_W and a.W is not None:
         W_ = np.array(a.W, dtype=V.dtype, copy=True)
     if not a.update_H and a.H is not None:
@@ -275,7 +280,7 @@ def _update_W(Vs, Lam, W_, H_, beta, gamma, eps, lam, L):
         H_ *= norms[:, None]
 
 
-def _solve(V, a, beta):
+def _solve(V, a, beta, callback=None):
     """The iterations of :func:`nmfd` on validated arguments: ``(W, H, n_iter, losses, loss)``."""
     dtype = V.dtype
     F, T = V.shape
@@ -317,6 +322,8 @@ def _solve(V, a, beta):
         if it % a.loss_every == 0:
             cur = objective(Lam)
             losses.append(cur)
+            if callback is not None and callback(it, cur) is True:
+                break
             if a.tol > 0 and (prev - cur) < a.tol * prev:
                 break
             prev = cur

@@ -119,7 +119,8 @@ def _commands_reading(path, files, out):
     """Every CLI use that reads an audio file, with ``path`` in that role."""
     return {
         "separate": ["separate", path, "-o", out / "sep", "--n-fft", "256", "--iterations", "3"],
-        "separate --dict": ["separate", path, "--dict", files / "tone.npz", "-o", out / "sep"],
+        "separate --dict": ["separate", path, "--dict", files / "tone.npz", "--residual", "1",
+                            "-o", out / "sep"],
         "denoise": ["denoise", path, "-o", out / "d" / "clean.wav", "--iterations", "3"],
         "denoise --noise": ["denoise", files / "good.wav", "--noise", path, "-o", out / "d" / "c.wav"],
         "train": ["train", "x", path, "-o", out / "t" / "x.npz", "--n-fft", "256"],
@@ -177,13 +178,13 @@ def test_dictionary_at_another_rate_or_stft(files, clip):
     d16 = SourceDictionary.load(files / "tone16k.npz")
     d512 = SourceDictionary.load(files / "tone512.npz")
     with pytest.raises(ParameterError, match="8000 Hz.*16000 Hz"):
-        nmfaudio.separate(clip, SR, dictionaries=[d16])
+        nmfaudio.separate(clip, SR, dictionaries=[d16], n_free=1)
     with pytest.raises(ParameterError, match="sample rate.*8000.*16000"):
         nmfaudio.separate(clip, SR, dictionaries=[tone, d16])
     with pytest.raises(ParameterError, match="STFT settings"):
         nmfaudio.separate(clip, SR, dictionaries=[tone, d512])
     with pytest.raises(ParameterError, match="n_fft=512 conflicts.*n_fft=256"):
-        nmfaudio.separate(clip, SR, dictionaries=[tone], n_fft=512)
+        nmfaudio.separate(clip, SR, dictionaries=[tone], n_free=1, n_fft=512)
     with pytest.raises(ParameterError, match="8000 Hz.*16000 Hz"):
         nmfaudio.denoise(clip, SR, noise_dictionary=d16)
     with pytest.raises(ParameterError, match="different STFT settings"):
@@ -213,7 +214,7 @@ def test_cli_dictionary_at_another_rate_is_resampled(files, tmp_path, capsys):
     # legal on the command line: the input is resampled for the dictionary and back
     out = tmp_path / "out"
     for argv, path in (
-        (["separate", files / "good.wav", "--dict", files / "tone16k.npz", "-o", out],
+        (["separate", files / "good.wav", "--dict", files / "tone16k.npz", "--residual", "1", "-o", out],
          out / "good" / "tone16k.wav"),
         (["denoise", files / "good.wav", "--noise-dict", files / "tone16k.npz",
           "-o", out / "clean.wav", "--iterations", "5"], out / "clean.wav"),
@@ -520,9 +521,11 @@ def test_cli_unknown_option_every_command(command, capsys, tmp_path, monkeypatch
     (["separate", "{good}", "-o", "{out}", "--hop", "99999"], 1, "hop_length=99999 must be <= win_length"),
     (["separate", "{good}", "-o", "{out}", "--components", "1"], 1, "n_components=1 must be >= n_sources=2"),
     (["separate", "{good}", "-o", "{out}", "--residual", "2"], 2, r"ignores --residual 2 \(only used in supervised"),
-    (["separate", "{good}", "-o", "{out}", "--dict", "{dict}", "--sources", "2"], 1, "either --dict"),
-    (["separate", "{good}", "-o", "{out}", "--dict", "{dict}", "--n-fft", "512"], 1, "n_fft=512 conflicts"),
-    (["separate", "{good}", "-o", "{good}"], 1, "cannot create directory"),
+    (["separate", "{good}", "-o", "{out}", "--dict", "{dict}", "--sources", "2"], 2, "only one of --dict"),
+    (["separate", "{good}", "-o", "{out}", "--dict", "{dict}", "--residual", "1", "--n-fft", "512"], 1,
+     "n_fft=512 conflicts"),
+    (["separate", "{good}", "-o", "{out}", "--dict", "{dict}"], 2, "add --residual K"),
+    (["separate", "{good}", "-o", "{good}"], 2, "is a file, not a folder"),
     (["train", "x", "{good}", "-o", "{out}/x.wav"], 1, "must end in .npz"),
     (["train", "", "{good}", "-o", "{out}/x.npz"], 1, "name='' must be a non-empty string"),
     (["train", "a/b", "{good}", "-o", "{out}/x.npz"], 1, "name='a/b' cannot be used as a file name"),
@@ -530,11 +533,11 @@ def test_cli_unknown_option_every_command(command, capsys, tmp_path, monkeypatch
     (["train", "x", "{silence}", "-o", "{out}/x.npz", "--n-fft", "256"], 1, "silent"),
     (["denoise", "{good}", "-o", "{out}/c.m4a"], 1, r"extension '\.m4a' is not supported"),
     (["denoise", "{good}", "-o", "{out}/c.wav", "--noise-out", "{out}/n.wma"], 1, "extension '.wma'"),
-    (["denoise", "{good}", "-o", "{out}/c.wav", "--noise-out", "{out}/c.wav"], 1, "are the same file"),
+    (["denoise", "{good}", "-o", "{out}/c.wav", "--noise-out", "{out}/c.wav"], 2, "are the same file"),
     (["denoise", "{good}", "-o", "{out}/c.wav", "--noise", "{good}", "--noise-dict", "{dict}"], 2,
      "not allowed with argument"),
     (["denoise", "{good}", "-o", "{out}/c.wav", "--noise", "{silence}"], 1, "silent"),
-    (["denoise", "{good}", "-o", "{dir}"], 1, "is a directory|already exists"),
+    (["denoise", "{good}", "-o", "{good}", "--overwrite"], 2, "is the input file"),
 ])
 def test_cli_bad_values(files, tmp_path, capsys, argv, code, match):
     out = tmp_path / "out"

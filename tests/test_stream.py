@@ -72,4 +72,4 @@ def test_cli_block_seconds_matches_offline(tmp_path, dicts, monkeypatch):
         a = nmfaudio.load(tmp_path / "a" / "mix" / f"{d.name}.wav")[0]
         b = nmfaudio.load(tmp_path / "b" / "mix" / f"{d.name}.wav")[0]
         assert np.max(np.abs(a - b)) < 1e-4
-    assert main(["separate", str(src), "-o", str(tmp_path / "c"), "--block-seconds", "1"]) == 1
+    assert main(["separate", str(src), "-o", str(tmp_path / "c"), "--block-seconds", "1"]) == 2  # usage error

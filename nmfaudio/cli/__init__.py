@@ -9,13 +9,14 @@ traceback). Each subcommand lives in its own module exposing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
 import threading
+import warnings
 
-from .._options import OptionsError
-from ..exceptions import NmfAudioError
+from ..exceptions import NmfAudioError, UsageError
 
 __all__ = ["main", "get_parser"]
 
@@ -37,7 +38,13 @@ def _on_sigterm(signum, frame):
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser that reports usage errors as one line instead of exiting."""
 
+    #: extra words for a usage error containing a key (set per subcommand)
+    hints: dict = {}
+
     def error(self, message):
+        hint = next((h for k, h in self.hints.items() if k in message), None)
+        if hint:
+            message = f"{message}; {hint}"
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
@@ -64,6 +71,21 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _warnings_as_lines(quiet):
+    """Python warnings as one ``nmfaudio: warning: ...`` line each; none at all with ``--quiet``."""
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        else:
+            def show(message, category, filename, lineno, file=None, line=None):
+                text = str(message).splitlines()[0] if str(message) else category.__name__
+                print(f"{PROG}: warning: {text}", file=sys.stderr if file is None else file)
+
+            warnings.showwarning = show
+        yield
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage error)."""
     parser = get_parser()
@@ -79,16 +101,23 @@ def main(argv=None) -> int:
         print(f"{PROG}: error: a command is required: one of {', '.join(commands)} "
               f"(see '{PROG} --help')", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
+    quiet = bool(getattr(args, "quiet", False))
+    logging.basicConfig(level=logging.ERROR if quiet else logging.WARNING, format=f"{PROG}: %(message)s")
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return int(args.func(args) or 0)
+        from ._common import check_output_args
+        from ._progress import COMPILING_COMMANDS, CompileNotice, show_progress
+
+        check_output_args(args)
+        notice = CompileNotice(enabled=args.command in COMPILING_COMMANDS and show_progress(args))
+        with _warnings_as_lines(quiet), notice:
+            return int(args.func(args) or 0)
     except _Terminated:
         print(f"{PROG}: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
-    except OptionsError as exc:  # an option the chosen mode ignores: a usage error
+    except UsageError as exc:  # options that cannot work together (or that the mode ignores)
         if args.debug:
             raise
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ._common import add_output_args, positive_int, refuse_existing
-from ._progress import add_ux_args
+from ..denoise import DENOISE_ITER, NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS
+from ._common import add_mask_power_arg, add_output_args, nonneg_float, positive_int, refuse_existing
+from ._progress import add_ux_args, output_settings
 
 
 def add_parser(sub):
@@ -14,14 +15,27 @@ def add_parser(sub):
                     "with neither, the noise is modelled from the quietest frames.",
     )
     p.add_argument("noisy", metavar="NOISY", help="noisy audio file")
-    p.add_argument("-o", "--out", required=True, metavar="CLEAN.wav", help="output file (.wav or .flac)")
+    p.add_argument("-o", "--out", default=".", metavar="CLEAN",
+                   help="output file (.wav, .flac, .aiff, .ogg, .opus, .mp3) or folder; default: "
+                        "<NOISY name>_denoised.<format> in the current folder (never the input)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--noise", metavar="NOISE.wav", help="a sample of the noise alone")
     g.add_argument("--noise-dict", metavar="N.npz", help="a trained noise dictionary")
     p.add_argument("--speech-dict", metavar="S.npz", help="a trained speech dictionary")
-    p.add_argument("--noise-out", metavar="NOISE.wav", help="also write the removed noise here")
-    p.add_argument("--iterations", type=positive_int, default=100, metavar="N",
-                   help="NMF iterations (default 100)")
+    p.add_argument("--noise-out", metavar="NOISE", help="also write the removed noise to this file "
+                                                       "(or folder: <NOISY name>_noise.<format>)")
+    p.add_argument("--iterations", type=positive_int, default=DENOISE_ITER, metavar="N",
+                   help=f"NMF iterations (default {DENOISE_ITER})")
+    g = p.add_argument_group("model")
+    g.add_argument("--noise-components", type=positive_int, default=NOISE_COMPONENTS, metavar="K",
+                   help=f"noise templates learned (from --noise, from the quietest frames, or free "
+                        f"beside --speech-dict; default {NOISE_COMPONENTS})")
+    g.add_argument("--speech-components", type=positive_int, default=SPEECH_COMPONENTS, metavar="K",
+                   help=f"free speech components, without --speech-dict (default {SPEECH_COMPONENTS})")
+    g.add_argument("--sparsity", type=nonneg_float, default=SPARSITY, metavar="L",
+                   help=f"L1 penalty on the free speech activations, without --speech-dict "
+                        f"(default {SPARSITY:g})")
+    add_mask_power_arg(g)
     add_output_args(p)
     add_ux_args(p)
     p.set_defaults(func=run)
@@ -32,10 +46,18 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..dictionary import SourceDictionary
-    from ..files import denoise_file
+    from .._options import check_denoise_options
+    from ..files import denoise_file, denoise_target
     from ._progress import Progress, Summary, check_plot_target, show_progress
 
-    refuse_existing([p for p in (args.out, args.noise_out) if p], args.overwrite)  # CLI wording
+    knobs = {"n_noise_components": args.noise_components, "n_speech_components": args.speech_components,
+             "sparsity": args.sparsity}
+    check_denoise_options(dict(knobs, noise=args.noise, noise_dictionary=args.noise_dict,
+                               speech_dictionary=args.speech_dict), flags=True)
+    targets = [denoise_target(args.noisy, args.out, format=args.format)]
+    if args.noise_out:
+        targets.append(denoise_target(args.noisy, args.noise_out, format=args.format, suffix="_noise"))
+    refuse_existing(targets, args.overwrite)  # CLI wording
     check_plot_target(args)
     summary = Summary("denoise", args)
     noise_dict = SourceDictionary.load(args.noise_dict) if args.noise_dict else None
@@ -43,7 +65,10 @@ def run(args) -> int:
     with Progress(args.iterations, desc="denoise", enabled=show_progress(args)) as bar:
         res = denoise_file(args.noisy, args.out, noise=args.noise, noise_dictionary=noise_dict,
                            speech_dictionary=speech_dict, noise_out=args.noise_out,
-                           overwrite=args.overwrite, max_iter=args.iterations, callback=bar.callback)
+                           format=args.format, bit_depth=args.bit_depth, offset=args.start,
+                           duration=args.duration, overwrite=args.overwrite,
+                           max_iter=args.iterations, callback=bar.callback, mask_power=args.mask_power,
+                           **{k: v for k, v in knobs.items() if v is not None})
     paths = [str(p) for p in res.paths.values()]
     if args.plot:
         from ..display import plot_separation, save_figure
@@ -62,6 +87,8 @@ def run(args) -> int:
     summary.doc["iterations"] = args.iterations
     summary.doc["final_loss"] = bar.loss
     summary.doc["final_loss_iteration"] = bar.iteration
-    summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations}
+    summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations, "noise_components": args.noise_components,
+                               "speech_components": args.speech_components, "sparsity": args.sparsity,
+                               "mask_power": args.mask_power, **output_settings(args)}
     summary.finish(paths)
     return 0

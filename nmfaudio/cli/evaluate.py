@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
-from ._common import track_name
+from ..evaluate import ALL_METRICS, METRICS
+from ._common import positive_seconds, track_name
+from ._progress import add_ux_args
 
 _COLUMNS = [("sdr", "SDR"), ("sir", "SIR"), ("sar", "SAR"), ("si_sdr", "SI-SDR"),
             ("stoi", "STOI"), ("pesq", "PESQ-WB"),
             ("sdr_improvement", "SDRi"), ("si_sdr_improvement", "SI-SDRi"),
             ("stoi_improvement", "STOIi"), ("pesq_improvement", "PESQi")]
-_ALL = ("sdr", "sir", "sar", "si_sdr", "stoi", "pesq")  # nmfaudio.evaluate.ALL_METRICS
 
 
 def add_parser(sub):
@@ -27,13 +26,18 @@ def add_parser(sub):
     p.add_argument("--mix", metavar="MIX", default=None,
                    help="the unprocessed mixture; adds the improvement over it (SDRi, SI-SDRi)")
     p.add_argument("--permute", action="store_true",
-                   help="match estimates to references by the best permutation (mean SIR)")
+                   help="match estimates to references by the best permutation (mean SIR; with "
+                        "--segment, mean whole-signal SI-SDR)")
     p.add_argument("--metrics", default=None, metavar="M1,M2",
-                   help="comma-separated metrics from " + ",".join(_ALL) + " (default "
-                        "sdr,sir,sar,si_sdr; sdr/sir/sar come from one BSS-Eval run). stoi and "
+                   help="comma-separated metrics from " + ",".join(ALL_METRICS) + " (default "
+                        + ",".join(METRICS) + "; sdr/sir/sar come from one BSS-Eval run). stoi and "
                         "pesq (wide-band, computed at 16 kHz) need pip install "
                         "\"nmfaudio[metrics]\"")
-    p.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    p.add_argument("--segment", type=positive_seconds, default=None, metavar="S",
+                   help="score consecutive S-second segments and report each source's median "
+                        "(as SiSEC/museval, e.g. --segment 1; memory of one segment, much faster "
+                        "on long files) instead of whole-signal BSS-Eval v3")
+    add_ux_args(p, plot=False)
     p.set_defaults(func=run)
     return p
 
@@ -61,7 +65,11 @@ def run(args) -> int:
     from ..evaluate import evaluate
     from ..exceptions import ParameterError
     from ..io import load
+    from ._progress import Progress, show_progress
 
+    import time
+
+    start = time.perf_counter()
     if len(args.est) != len(args.ref):
         raise ParameterError(f"got {len(args.ref)} --ref file(s) but {len(args.est)} --est file(s); "
                              "give one estimate per reference")
@@ -87,12 +95,26 @@ def run(args) -> int:
     if args.metrics is not None:
         metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     sr = next(iter(rates.values()))
-    result = evaluate(refs, dict(zip(refs, ests)), mixture=mix, permute=args.permute,
-                      metrics=metrics, sr=sr)
+    unit = "segment" if args.segment else "pass"
+    with Progress(None, desc="evaluate", unit=unit, enabled=show_progress(args)) as bar:
+        result = evaluate(refs, dict(zip(refs, ests)), mixture=mix, permute=args.permute,
+                          metrics=metrics, sr=sr, segment=args.segment, callback=bar.steps)
     for row, ref, j in zip(result["per_source"], args.ref, result["permutation"]):
         row["reference"], row["estimate"] = ref, args.est[j]  # which files were compared
     if args.json:
-        print(json.dumps(result, indent=2, allow_nan=False))
+        from ._progress import Summary
+
+        summary = Summary("evaluate", args)
+        summary.start = start
+        summary.doc["inputs"] = {"references": list(args.ref), "estimates": list(args.est),
+                                 "mix": args.mix}
+        summary.doc["settings"] = {"metrics": list(result["mean"]), "permute": bool(args.permute),
+                                   "segment_seconds": args.segment}
+        first = next(iter(refs.values()))
+        summary.doc.update({"sample_rate": int(sr), "channels": 1 if first.ndim == 1 else int(first.shape[0]),
+                            "duration_seconds": round(first.shape[-1] / sr, 6)})
+        summary.doc.update(result)
+        summary.finish()
     else:
         print(format_table(result))
         if args.permute:

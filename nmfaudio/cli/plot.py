@@ -18,7 +18,7 @@ def add_parser(sub):
                    help="dictionary .npz files, or audio files (not both)")
     p.add_argument("-o", "--out", required=True, metavar="FILE.png", help="image file (.png, .svg, .pdf)")
     p.add_argument("--linear", action="store_true", help="linear frequency axis (default log)")
-    add_output_args(p)
+    add_output_args(p, audio=False, excerpt=False)
     add_ux_args(p, plot=False)
     p.set_defaults(func=run)
     return p
