@@ -14,7 +14,7 @@ from ._checks import check_finite_float, check_positive_int, check_seed, valid_a
 from ._random import random_templates
 from .dictionary import SourceDictionary, learn_dictionary, spectrogram
 from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options
-from .exceptions import ParameterError
+from .exceptions import ParameterError, UsageError
 from .masking import reconstruct_sources, source_estimates
 from .nmf import nmf
 from .separation import stack_channels
@@ -109,18 +109,18 @@ def noise_from_regions(y, sr, regions, *, min_samples=1):
     try:
         regions = [(float(a), float(b)) for a, b in regions]
     except (TypeError, ValueError):
-        raise ParameterError(f"noise_region={show(regions)} must be (start, end) or a list of "
+        raise UsageError(f"noise_region={show(regions)} must be (start, end) or a list of "
                              "(start, end) pairs in seconds") from None
     if not regions:
-        raise ParameterError("noise_region is empty; expected at least one (start, end) pair")
+        raise UsageError("noise_region is empty; expected at least one (start, end) pair")
     parts = []
     for a, b in regions:
         if not (np.isfinite(a) and np.isfinite(b)) or a < 0 or b <= a or b > duration + 1e-9:
-            raise ParameterError(f"noise region {a:g}:{b:g} s must satisfy 0 <= start < end <= "
+            raise UsageError(f"noise region {a:g}:{b:g} s must satisfy 0 <= start < end <= "
                                  f"{duration:.3f} s (the recording's duration)")
         i, j = int(round(a * sr)), min(n, int(round(b * sr)))
         if j - i < min_samples:
-            raise ParameterError(f"noise region {a:g}:{b:g} s holds {j - i} samples; at least "
+            raise UsageError(f"noise region {a:g}:{b:g} s holds {j - i} samples; at least "
                                  f"{min_samples} ({min_samples / sr:.3f} s, two STFT frames) are needed")
         parts.append(y[..., i:j])
     return np.concatenate(parts, axis=-1)

@@ -77,3 +77,39 @@ def test_train_separate_denoise_on_fixtures(tmp_path, capsys):
     assert main(["separate", F + "music/mix.wav", "--dict", str(tmp_path / "missing.npz"),
                  "-o", str(tmp_path / "o2")]) == 1
     assert not (tmp_path / "o2").exists()
+
+
+def test_denoise_noise_region_cuts_the_sample_from_the_input(tmp_path, capsys):
+    import numpy as np
+
+    import nmfaudio
+    from nmfaudio.cli import main
+
+    out = tmp_path / "clean.wav"
+    code = main(["denoise", "audio_fixtures/speech/noisy.wav", "--noise-region", "0:0.25,3.5:4",
+                 "-o", str(out), "--iterations", "30", "-q"])
+    assert code == 0, capsys.readouterr().err
+    y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
+    expected = nmfaudio.denoise(y, sr, noise_region=[(0, 0.25), (3.5, 4)], max_iter=30)
+    got, _ = nmfaudio.load(out)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("region, match", [("0-1", "not START:END"), ("1:x", "not START:END"),
+                                           ("3:9", "must satisfy"), ("0:0.01", "two STFT frames")])
+def test_denoise_bad_noise_region_exits_2(tmp_path, capsys, region, match):
+    from nmfaudio.cli import main
+
+    code = main(["denoise", "audio_fixtures/speech/noisy.wav", "--noise-region", region,
+                 "-o", str(tmp_path / "c.wav")])
+    err = capsys.readouterr().err
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "c.wav").exists()
+
+
+def test_denoise_noise_region_and_noise_are_exclusive(tmp_path, capsys):
+    from nmfaudio.cli import main
+
+    code = main(["denoise", "audio_fixtures/speech/noisy.wav", "--noise-region", "0:1",
+                 "--noise", "audio_fixtures/speech/noise.wav", "-o", str(tmp_path / "c.wav")])
+    assert code == 2 and "not allowed with" in capsys.readouterr().err

@@ -7,6 +7,21 @@ from ._common import add_mask_power_arg, add_output_args, nonneg_float, positive
 from ._progress import add_ux_args, output_settings
 
 
+def _regions(text: str):
+    """``"0:1.5,42:43"`` → ``[(0.0, 1.5), (42.0, 43.0)]`` (range checks are the library's)."""
+    import argparse
+
+    out = []
+    for part in text.split(","):
+        try:
+            a, b = part.split(":")
+            out.append((float(a), float(b)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()!r} is not START:END in seconds (e.g. 0:1.5,42:43)") from None
+    return out
+
+
 def add_parser(sub):
     p = sub.add_parser(
         "denoise", help="remove noise from a recording",
@@ -21,6 +36,9 @@ def add_parser(sub):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--noise", metavar="NOISE.wav", help="a sample of the noise alone")
     g.add_argument("--noise-dict", metavar="N.npz", help="a trained noise dictionary")
+    g.add_argument("--noise-region", type=_regions, metavar="START:END[,START:END...]",
+                   help="part(s) of NOISY holding noise alone, in seconds from the start of the audio "
+                        "processed (after --start), e.g. 0:1.5,42:43: the noise sample is cut from it")
     p.add_argument("--speech-dict", metavar="S.npz", help="a trained speech dictionary")
     p.add_argument("--noise-out", metavar="NOISE", help="also write the removed noise to this file "
                                                        "(or folder: <NOISY name>_noise.<format>)")
@@ -63,6 +81,8 @@ def run(args) -> int:
     noise_dict = SourceDictionary.load(args.noise_dict) if args.noise_dict else None
     speech_dict = SourceDictionary.load(args.speech_dict) if args.speech_dict else None
     with Progress(args.iterations, desc="denoise", enabled=show_progress(args)) as bar:
+        if args.noise_region is not None:
+            knobs["noise_region"] = args.noise_region
         res = denoise_file(args.noisy, args.out, noise=args.noise, noise_dictionary=noise_dict,
                            speech_dictionary=speech_dict, noise_out=args.noise_out,
                            format=args.format, bit_depth=args.bit_depth, offset=args.start,
@@ -76,9 +96,11 @@ def run(args) -> int:
         fig = plot_separation(res.audio, res.sources, sr=res.processing_sr, stft_params=res.stft_params,
                               title=f"nmfaudio denoise: {Path(args.noisy).name}")
         save_figure(fig, args.plot, overwrite=args.overwrite)
-    mode = ("noise sample" if args.noise else "noise dictionary" if noise_dict is not None
+    mode = ("noise sample" if args.noise else "noise region" if args.noise_region
+            else "noise dictionary" if noise_dict is not None
             else "speech dictionary" if speech_dict is not None else "blind")
-    summary.doc["inputs"] = {"noisy": args.noisy, "noise": args.noise, "noise_dict": args.noise_dict,
+    summary.doc["inputs"] = {"noisy": args.noisy, "noise": args.noise, "noise_region": args.noise_region,
+                             "noise_dict": args.noise_dict,
                              "speech_dict": args.speech_dict}
     summary.doc["outputs"] = {"clean": paths[0], "noise": paths[1] if args.noise_out else None}
     summary.doc["plot"] = args.plot
