@@ -148,6 +148,8 @@ def serve(*, host="127.0.0.1", port=8765, open_browser=False, max_upload_mb=200,
     _announce_when_started(server, host, open_browser, log)
     try:
         server.run()
+    except KeyboardInterrupt:  # Ctrl+C is the normal way to stop: uvicorn re-raises it after shutdown
+        log("nmfaudio serve: stopped")
     finally:
         app.state.queue.close()
 

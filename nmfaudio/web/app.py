@@ -113,7 +113,8 @@ def _routes(queue, limit_mb, instruments):
         if declared.isdigit() and int(declared) > limit:
             await _drain(request.receive, _DRAIN_LIMIT)
             return _too_large(limit_mb)
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        if not request.headers.get("content-type", "").startswith(
+                ("multipart/form-data", "application/x-www-form-urlencoded")):
             return _error(400, "expected a form upload (multipart/form-data) with the recording in 'audio'")
         try:
             form = await Request(request.scope, _counting(request.receive, limit)).form(

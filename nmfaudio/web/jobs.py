@@ -74,11 +74,11 @@ class Job:
 
     def progress(self, fraction, stage=None):
         """Record progress; raises :class:`Cancelled` once a cancel was requested."""
+        if self._cancel.is_set():
+            raise Cancelled()
         self.fraction = min(1.0, max(self.fraction, float(fraction)))
         if stage is not None:
             self.stage = stage
-        if self._cancel.is_set():
-            raise Cancelled()
 
     def callback(self, start, span, total, stage=None):
         """An nmfaudio ``callback(iteration, loss)`` mapping iterations onto ``[start, start+span]``.
@@ -88,10 +88,12 @@ class Job:
         total = max(1, int(total or 1))
 
         def report(iteration, loss):
+            if self._cancel.is_set():
+                return True
             if stage is not None:
                 self.stage = stage
             self.fraction = min(1.0, max(self.fraction, start + span * min(1.0, int(iteration) / total)))
-            return self._cancel.is_set()
+            return False
 
         return report
 
@@ -102,7 +104,7 @@ class JobQueue:
     Parameters
     ----------
     run : callable
-        ``run(job)`` does the work (raises :class:`Cancelled`, an NmfAudioError with a
+        ``run(job)`` does the work (kept as the ``runner`` attribute) (raises :class:`Cancelled`, an NmfAudioError with a
         message for the page, or anything else for an internal error).
     jobs : int > 0
         Jobs running at the same time.
@@ -113,7 +115,7 @@ class JobQueue:
     """
 
     def __init__(self, run, *, jobs=1, workdir=None, ttl=3600.0):
-        self._run = run
+        self.runner = run
         self.ttl = float(ttl)
         self._own_dir = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="nmfaudio-serve-") if workdir is None else workdir)
@@ -202,7 +204,7 @@ class JobQueue:
             try:
                 if job.cancel_requested:
                     raise Cancelled()
-                self._run(job)
+                self.runner(job)
                 if job.cancel_requested:  # a step that could not be interrupted finished late
                     raise Cancelled()
             except Cancelled:
