@@ -5,6 +5,7 @@ lifecycle of every mode, cancel, the queue, expiry and cleanup. The same server 
 a real browser is tested in test_web_browser.py.
 """
 
+import importlib.util
 import io
 import re
 import subprocess
@@ -19,7 +20,8 @@ import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
-pytest.importorskip("multipart")
+if not any(importlib.util.find_spec(m) for m in ("python_multipart", "multipart")):
+    pytest.skip("python-multipart is not installed (web extra)", allow_module_level=True)
 
 import warnings  # noqa: E402
 

@@ -35,14 +35,22 @@ class MissingExtraError(NmfAudioError, ImportError):
 
 
 def _require():
-    missing = []
-    for module in ("starlette", "uvicorn", "multipart"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append({"multipart": "python-multipart"}.get(module, module))
+    import importlib.util
+
+    missing = [dist for dist, modules in (("starlette", ["starlette"]), ("uvicorn", ["uvicorn"]),
+                                          ("python-multipart", ["python_multipart", "multipart"]))
+               if not any(_installed(importlib.util, m) for m in modules)]
     if missing:
         raise MissingExtraError(f"{_EXTRA_HINT} (missing: {', '.join(missing)})")
+
+
+def _installed(util, module) -> bool:
+    if sys.modules.get(module, False) is None:  # blocked (tests do this)
+        return False
+    try:
+        return util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def create_app(*, max_upload_mb=200, jobs=1, workdir=None, ttl=3600.0):
