@@ -472,3 +472,18 @@ def test_serve_on_loopback_prints_no_warning_and_stops_cleanly_on_ctrl_c(tmp_pat
     assert "warning" not in err and "stopped" in out
     assert proc.returncode == 0, err
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("nmfaudio-serve-")]
+
+
+def test_serve_on_a_busy_port_fails_in_one_line(capsys):
+    import socket
+
+    from nmfaudio.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1 port {port}" in err and "--port" in err
+    assert len(err.strip().splitlines()) == 1

@@ -146,20 +146,40 @@ def serve(*, host="127.0.0.1", port=8765, open_browser=False, max_upload_mb=200,
     os.environ["MPLBACKEND"] = "Agg"
     import uvicorn
 
+    _bind(host, port).close()  # a busy port or unknown host fails here, in one line, before any set-up
     app = create_app(max_upload_mb=max_upload_mb, jobs=jobs, workdir=workdir, ttl=ttl)
     if not is_loopback(host):
         print(f"nmfaudio: warning: listening on {host}, not only on this computer: anyone who can "
               f"reach it on port {port} can upload files and use this machine's CPU (there is no "
               "password); use --host 127.0.0.1 to keep it local", file=sys.stderr, flush=True)
+    sock = _bind(host, port)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            access_log=False, lifespan="on"))
     _announce_when_started(server, host, open_browser, log)
     try:
-        server.run()
+        server.run(sockets=[sock])
     except KeyboardInterrupt:  # Ctrl+C is the normal way to stop: uvicorn re-raises it after shutdown
         log("nmfaudio serve: stopped")
     finally:
         app.state.queue.close()
+
+
+def _bind(host, port):
+    """A listening-ready socket bound to ``(host, port)``, or NmfAudioError saying why not."""
+    import socket
+
+    bare = str(host).strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((bare, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        hint = "; choose another with --port (0 = any free port)" if exc.errno in (98, 48, 10048) else ""
+        raise NmfAudioError(f"cannot listen on {host} port {port}: {reason}{hint}") from None
+    return sock
 
 
 def _announce_when_started(server, host, open_browser, log):

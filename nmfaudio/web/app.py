@@ -87,14 +87,59 @@ def status(job, queue) -> dict:
     return doc
 
 
-def _routes(queue, limit_mb, instruments):
+async def _create(request, queue, limit_mb, instruments):
+    """``POST /api/jobs``: check the size, parse the form, store and check the files, queue the job."""
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    from .uploads import NotAudioError, build_spec
+
+    limit = int(limit_mb * 2 ** 20)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        await _drain(request.receive, _DRAIN_LIMIT)
+        return _too_large(limit_mb)
+    if not request.headers.get("content-type", "").startswith(
+            ("multipart/form-data", "application/x-www-form-urlencoded")):
+        return _error(400, "expected a form upload (multipart/form-data) with the recording in 'audio'")
+    try:
+        form = await Request(request.scope, _counting(request.receive, limit)).form(
+            max_files=64, max_fields=256)
+    except _TooLarge:
+        return _too_large(limit_mb)
+    except Exception as exc:  # malformed multipart body
+        return _error(400, f"could not read the upload ({type(exc).__name__})")
+    try:
+        job = queue.new_job()
+    except NmfAudioError as exc:
+        await form.close()
+        return _error(503, str(exc))
+    try:
+        spec = await run_in_threadpool(build_spec, form, job.folder, [m["name"] for m in instruments])
+    except NotAudioError as exc:
+        queue.discard(job)
+        return _error(415, str(exc))
+    except ParameterError as exc:
+        queue.discard(job)
+        return _error(400, str(exc))
+    except Exception:
+        queue.discard(job)
+        log.exception("could not store an upload")
+        return _error(500, "internal error while storing the upload; see the server log")
+    finally:
+        await form.close()
+    try:
+        queue.submit(job, spec)
+    except NmfAudioError as exc:
+        return _error(503, str(exc))
+    return JSONResponse(status(job, queue), status_code=202, headers={"Cache-Control": "no-store"})
+
+
+def _routes(queue, limit_mb, instruments):
     from starlette.responses import FileResponse, JSONResponse
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
-
-    from .uploads import NotAudioError, build_spec
 
     limit = int(limit_mb * 2 ** 20)
 
@@ -109,41 +154,7 @@ def _routes(queue, limit_mb, instruments):
                              "instruments": instruments})
 
     async def create(request):
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            await _drain(request.receive, _DRAIN_LIMIT)
-            return _too_large(limit_mb)
-        if not request.headers.get("content-type", "").startswith(
-                ("multipart/form-data", "application/x-www-form-urlencoded")):
-            return _error(400, "expected a form upload (multipart/form-data) with the recording in 'audio'")
-        try:
-            form = await Request(request.scope, _counting(request.receive, limit)).form(
-                max_files=64, max_fields=256)
-        except _TooLarge:
-            return _too_large(limit_mb)
-        except Exception as exc:  # malformed multipart body
-            return _error(400, f"could not read the upload ({type(exc).__name__})")
-        try:
-            job = queue.new_job()
-        except NmfAudioError as exc:
-            await form.close()
-            return _error(503, str(exc))
-        try:
-            spec = await run_in_threadpool(build_spec, form, job.folder, [m["name"] for m in instruments])
-        except NotAudioError as exc:
-            queue.discard(job)
-            return _error(415, str(exc))
-        except ParameterError as exc:
-            queue.discard(job)
-            return _error(400, str(exc))
-        except Exception:
-            queue.discard(job)
-            log.exception("could not store an upload")
-            return _error(500, "internal error while storing the upload; see the server log")
-        finally:
-            await form.close()
-        queue.submit(job, spec)
-        return JSONResponse(status(job, queue), status_code=202, headers={"Cache-Control": "no-store"})
+        return await _create(request, queue, limit_mb, instruments)
 
     def _job(request):
         return queue.get(request.path_params["job_id"])

@@ -150,6 +150,9 @@ class JobQueue:
     def submit(self, job: Job, spec: dict) -> Job:
         """Queue ``job`` to run with ``spec``."""
         with self._cond:
+            if self._closed:
+                shutil.rmtree(job.folder, ignore_errors=True)
+                raise NmfAudioError("the server is shutting down")
             job.spec = spec
             job.state = "queued"
             self._pending.append(job)
