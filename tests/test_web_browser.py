@@ -254,3 +254,28 @@ def test_cancel_stops_a_running_job(page, server, tmp_path):
     assert page.locator("#results").is_hidden()
     assert page.locator("button[type=submit]").is_enabled()
     assert page.console_errors == []
+
+
+def test_a_second_job_waits_with_its_queue_position_shown(browser, server, tmp_path):
+    clip = _wav_file(tmp_path / "long.wav", seconds=20)
+    context = browser.new_context()
+    first, second = context.new_page(), context.new_page()
+    for pg in (first, second):
+        pg.goto(server["base"] + "/")
+        pg.wait_for_selector("#instrument-list input", state="attached")
+    first.select_option("#mode", "denoise")
+    first.click("details summary")
+    first.fill("input[name=iterations]", "2000")
+    first.set_input_files("input[name=audio]", str(clip))
+    first.click("button[type=submit]")
+    first.wait_for_function("() => document.querySelector('#status').dataset.state === 'running'",
+                            timeout=60_000)
+    second.set_input_files("input[name=audio]", str(MIX))
+    second.click("button[type=submit]")
+    second.wait_for_function("() => document.querySelector('#status').dataset.state === 'queued'",
+                             timeout=30_000)
+    assert "next in the queue" in second.locator("#stage").inner_text()
+    first.click("#cancel")  # frees the worker: the waiting job starts and finishes
+    second.wait_for_selector("#sources audio[data-source]", timeout=120_000)
+    assert first.locator("#message").inner_text() == "Cancelled."
+    context.close()
