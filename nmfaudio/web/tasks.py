@@ -11,7 +11,7 @@ Modes
 unsupervised  ``separate_file(..., n_sources=N)``
 instruments   ``separate_file(..., dictionaries=[load_model(name), ...])`` (bundled models)
 dictionaries  uploaded ``.npz`` dictionaries and/or dictionaries learned from uploaded clips
-denoise       ``denoise_file`` with a noise sample file, a region of the mix, or blind
+denoise       ``denoise_file`` with a noise sample file, ``noise_region=(start, end)`` or blind
 drums         ``split_drums`` (no progress reports: cancelling waits for it to finish)
 """
 
@@ -97,7 +97,7 @@ def _dictionaries(job, spec, out, y0, sr0):
     for i, (name, path) in enumerate(clips):
         ref = dicts[0] if dicts else None
         y, sr = load(path, sr=ref.sr if ref is not None else sr0)
-        kw = {} if ref is None else {"stft": ref.stft, "beta": ref.beta, "power": ref.power}
+        kw = {} if ref is None else {"stft_params": ref.stft, "beta": ref.beta, "power": ref.power}
         stage = f"learning {name!r} from its clip ({i + 1} of {len(clips)})"
         dicts.append(learn_dictionary(y, sr, name=name, max_iter=200,
                                       callback=job.callback(_WORK_START + i * span, span, 200, stage),
@@ -110,22 +110,15 @@ def _dictionaries(job, spec, out, y0, sr0):
 
 def _denoise(job, spec, out, y0, sr0):
     from ..files import denoise_file
-    from ..io import save
 
-    noise = spec.get("noise")
-    if spec.get("region") is not None:
-        start, end = spec["region"]
-        duration = y0.shape[-1] / sr0
-        if not 0 <= start < end <= duration + 1e-6 or end - start < 0.1:
-            raise ParameterError(f"noise region {start:g}–{end:g} s must lie within the recording "
-                                 f"(0–{duration:.2f} s) and last at least 0.1 s")
-        noise = save(job.folder / "noise-region.wav",
-                     y0[..., int(round(start * sr0)):int(round(end * sr0))], sr0)
+    noise, region = spec.get("noise"), spec.get("region")
+    kw = {} if region is None else {"noise_region": tuple(region)}  # checked by the API
     n_iter = _iterations(spec, 100)
-    what = "from the noise sample" if noise is not None else "blind (quietest frames)"
+    what = ("from the noise sample" if noise is not None else "from the noise region" if region
+            else "blind (quietest frames)")
     res = denoise_file(spec["audio"], out / "clean.wav", noise=noise, noise_out=out / "noise.wav",
                        max_iter=n_iter, callback=job.callback(_WORK_START, _WORK_END - _WORK_START,
-                                                              n_iter, f"denoising {what}"))
+                                                              n_iter, f"denoising {what}"), **kw)
     return res.paths, res.sources, res.processing_sr
 
 
@@ -156,7 +149,7 @@ def _reference(y):
 
     from ..stft import STFTParams, stft
 
-    M = np.abs(stft(y, params=STFTParams(n_fft=2048)))
+    M = np.abs(stft(y, stft_params=STFTParams(n_fft=2048)))
     if M.ndim == 3:
         M = M.mean(axis=0)
     return max(float(M.max()), 1e-12)
