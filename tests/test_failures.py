@@ -616,8 +616,9 @@ def _generic_argv(command, bad, out):
 
 
 @pytest.mark.parametrize("bad", ["missing.wav", "text.wav", "empty.wav", "header.wav", "nan.wav"])
-# 'models' reads no file; 'live' reads only optional --dict files (tests/test_live.py covers bad ones)
-@pytest.mark.parametrize("command", [c for c in _subcommands() if c not in ("models", "live")])
+# 'models' reads no file; 'live' reads only optional --dict files (tests/test_live.py covers bad ones);
+# 'serve' reads none from its arguments (it would start a server)
+@pytest.mark.parametrize("command", [c for c in _subcommands() if c not in ("models", "live", "serve")])
 def test_cli_every_command_rejects_bad_input_files(files, tmp_path, capsys, monkeypatch, command, bad):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"

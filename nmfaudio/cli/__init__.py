@@ -50,9 +50,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _command_modules():
     from . import batch, denoise, evaluate, plot, separate, train
-    from . import drums, live, models
+    from . import drums, live, models, serve
 
-    return [separate, train, denoise, evaluate, plot, batch, drums, models, live]
+    return [separate, train, denoise, evaluate, plot, batch, drums, models, live, serve]
 
 
 def get_parser() -> argparse.ArgumentParser:
