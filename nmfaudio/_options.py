@@ -31,7 +31,7 @@ SEPARATE_RULES = {
     "mask": ("soft", {UNSUPERVISED}, None),
     "tol": (1e-4, {UNSUPERVISED}, None),
     "window": ("hann", {UNSUPERVISED}, None),
-    "adapt": (0, {SUPERVISED}, None),
+    "adapt": (0, {SUPERVISED}, "--adapt"),
     "adapt_prior": (ADAPT_PRIOR, {SUPERVISED}, None),
 }
 

@@ -115,3 +115,23 @@ def test_unsupervised_refuses_adapt(two_tone, kwargs, name):
     sr, a, b = two_tone
     with pytest.raises(ParameterError, match=f"{name} \\(only used in supervised"):
         nmfaudio.separate(a + b, sr, n_sources=2, n_fft=256, max_iter=5, **kwargs)
+
+
+def test_cli_adapt_flag(tmp_path, two_tone, dicts, capsys):
+    import json
+
+    from nmfaudio.cli import main
+
+    sr, a, b = two_tone
+    mix = tmp_path / "mix.wav"
+    nmfaudio.save(mix, a + b, sr)
+    paths = []
+    for d in dicts:
+        paths += ["--dict", str(d.save(tmp_path / f"{d.name}.npz"))]
+    assert main(["separate", str(mix), *paths, "-o", str(tmp_path / "out"), "--adapt", "5",
+                 "--iterations", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["settings"]["adapt_iterations"] == 5 and doc["iterations"] == 10
+    # without --dict the flag is refused (usage error, exit 2)
+    assert main(["separate", str(mix), "-o", str(tmp_path / "o2"), "--adapt", "5"]) == 2
+    assert "--adapt 5" in capsys.readouterr().err

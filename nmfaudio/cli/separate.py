@@ -24,6 +24,9 @@ def add_parser(sub):
                    help="number of sources for unsupervised separation (default 2)")
     p.add_argument("--residual", type=nonneg_int, default=0, metavar="K",
                    help="with --dict: K free components returned as 'residual.wav' (default 0)")
+    p.add_argument("--adapt", type=nonneg_int, default=0, metavar="N",
+                   help="with --dict: N iterations in which the dictionaries' templates adapt to "
+                        "the mixture, pulled towards the dictionaries (default 0: fixed)")
     p.add_argument("--components", type=positive_int, default=None, metavar="K",
                    help=f"NMF components in total, unsupervised (default {COMPONENTS_PER_SOURCE} "
                         "times the number of sources)")
@@ -55,7 +58,8 @@ def run(args) -> int:
     if args.dicts and args.sources is not None:
         raise ParameterError("give either --dict (supervised) or --sources (unsupervised), not both")
     check_separate_options({"dictionaries": args.dicts or None, "n_free": args.residual,
-                            "n_components": args.components, "beta": args.beta}, flags=True)
+                            "n_components": args.components, "beta": args.beta,
+                            "adapt": args.adapt}, flags=True)
     if args.block_seconds is not None and (not args.dicts or args.residual):
         raise ParameterError("--block-seconds needs --dict and no --residual (frames must be "
                              "independent to be processed block by block)")
@@ -64,6 +68,8 @@ def run(args) -> int:
         names = [d.name for d in dicts] + (["residual"] if args.residual else [])
         n_iter = supervised_settings(dicts, n_free=args.residual, max_iter=args.iterations)[0]
         opts = {"n_free": args.residual}
+        if args.adapt:
+            opts["adapt"] = args.adapt
     else:
         names = [f"source{i + 1}" for i in range(args.sources or 2)]
         n_iter = args.iterations or UNSUPERVISED_ITER
@@ -117,4 +123,5 @@ def _describe(summary, args, res, dicts, n_iter):
         "n_fft": params.n_fft, "hop_length": params.hop_length,
         "max_iter": n_iter, "seed": args.seed,
         "residual_components": args.residual if dicts else 0,
+        "adapt_iterations": args.adapt if dicts else 0,
     }
