@@ -299,9 +299,16 @@ def adapt_templates(V, W0, H0, *, beta, n_iter, prior=ADAPT_PRIOR):
     >>> W.shape, H2.shape, bool(np.allclose(W.sum(axis=0), 1))
     ((30, 3), (3, 40), True)
     """
+    from ._checks import check_nonneg_int, check_nonnegative_matrix
     from ._numerics import divergence, gamma, scaled_data
+    from .nmf import resolve_beta
 
-    V = np.asarray(V)
+    V = check_nonnegative_matrix(V, "V")
+    W0, H0 = check_nonnegative_matrix(W0, "W0"), check_nonnegative_matrix(H0, "H0")
+    if W0.shape[0] != V.shape[0] or H0.shape != (W0.shape[1], V.shape[1]):
+        raise ParameterError(f"shapes do not match V ≈ W0 H0: V {V.shape}, W0 {W0.shape}, H0 {H0.shape}")
+    beta, n_iter = resolve_beta(beta), check_nonneg_int(n_iter, "n_iter")
+    prior = check_finite_float(prior, "prior", low=0.0)
     dtype = V.dtype if V.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     Vs, scale, floor = scaled_data(V.astype(dtype, copy=False), beta)
     Wm = np.maximum(np.asarray(W0, dtype=dtype), floor)
@@ -309,7 +316,7 @@ def adapt_templates(V, W0, H0, *, beta, n_iter, prior=ADAPT_PRIOR):
     W = Wm.copy()
     H = np.asarray(H0, dtype=dtype) * (np.asarray(W0, dtype=dtype).sum(axis=0)[:, None] / scale)
     g, b = gamma(beta), dtype.type(beta)
-    for _ in range(int(n_iter)):
+    for _ in range(n_iter):
         WH = np.maximum(W @ H, floor)
         H *= (W.T @ (WH ** (b - 2) * Vs) / np.maximum(W.T @ WH ** (b - 1), floor)) ** g
         WH = np.maximum(W @ H, floor)
@@ -325,6 +332,7 @@ def adapt_templates(V, W0, H0, *, beta, n_iter, prior=ADAPT_PRIOR):
         W /= s
         H *= s[:, None]
     H = (H * dtype.type(scale)).astype(dtype, copy=False)
-    loss = divergence(V.astype(dtype, copy=False) if beta > 0 else np.maximum(V, floor).astype(dtype),
-                      W @ H, beta, floor * scale)
+    Vd = V.astype(dtype, copy=False)
+    loss = divergence(Vd if beta > 0 else np.maximum(Vd, dtype.type(floor * scale)), W @ H, beta,
+                      floor * scale)
     return W.astype(dtype, copy=False), H, loss

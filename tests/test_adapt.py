@@ -135,3 +135,28 @@ def test_cli_adapt_flag(tmp_path, two_tone, dicts, capsys):
     # without --dict the flag is refused (usage error, exit 2)
     assert main(["separate", str(mix), "-o", str(tmp_path / "o2"), "--adapt", "5"]) == 2
     assert "--adapt 5" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(n_iter=-1), ["n_iter"]),
+    (dict(prior=-1.0), ["prior"]),
+    (dict(beta="bogus"), ["beta"]),
+])
+def test_adapt_templates_refuses_bad_arguments(planted, kwargs, words):
+    V, _, W0, H = planted
+    args = dict(beta=1.0, n_iter=5) | kwargs
+    with pytest.raises(ParameterError) as err:
+        adapt_templates(V, W0, H, **args)
+    assert all(w in str(err.value) for w in words)
+    with pytest.raises(ParameterError, match="shapes"):
+        adapt_templates(V, W0[:-1], H, beta=1.0, n_iter=5)
+    with pytest.raises(ParameterError):
+        adapt_templates(-V, W0, H, beta=1.0, n_iter=5)
+
+
+def test_adapt_keeps_stereo_layout(two_tone, dicts):
+    sr, a, b = two_tone
+    y = np.stack([a + b, 0.5 * a + b])
+    out = nmfaudio.separate(y, sr, dictionaries=dicts, max_iter=5, adapt=5)
+    assert all(v.shape == y.shape and v.dtype == np.float32 for v in out.values())
+    np.testing.assert_allclose(sum(out.values()), y, atol=1e-4)
