@@ -15,6 +15,10 @@ from .exceptions import UsageError
 __all__ = []
 
 SUPERVISED = "supervised (dictionaries given)"
+
+#: Default strength of the pull towards the dictionaries' templates while they adapt to the
+#: mixture (``separate(..., adapt=N, adapt_prior=...)``); imported by ``supervised.py``.
+ADAPT_PRIOR = 1.0
 UNSUPERVISED = "unsupervised (no dictionaries)"
 
 #: separate(): option -> (default, modes it applies to, CLI flag or None)
@@ -27,6 +31,8 @@ SEPARATE_RULES = {
     "mask": ("soft", {UNSUPERVISED}, "--mask"),
     "tol": (1e-4, {UNSUPERVISED}, None),
     "window": ("hann", {UNSUPERVISED}, None),
+    "adapt": (0, {SUPERVISED}, "--adapt"),
+    "adapt_prior": (ADAPT_PRIOR, {SUPERVISED}, None),
 }
 
 NOISE_SAMPLE = "noise sample"

@@ -16,7 +16,7 @@ from .nmf import nmf, resolve_beta
 from .separation import Separation, stack_channels, unstack_channels
 from .stft import STFTParams, stft
 from .dictionary import check_dictionaries as _check_dictionaries
-from .supervised import frame_init, separate_supervised_spectrogram
+from .supervised import ADAPT_PRIOR, frame_init, separate_supervised_spectrogram
 
 __all__ = ["separate", "separate_with_details", "separate_spectrogram",
            "separate_supervised_spectrogram", "Separation",
@@ -115,7 +115,7 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
 def separate(y, sr, *, instruments=None, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
              n_components=None, beta="kl", n_fft=None, hop_length=None, win_length=None,
              window="hann", mask="soft", mask_power=2.0, max_iter=None, tol=1e-4,
-             grouping="mfcc", random_state=0, callback=None):
+             grouping="mfcc", random_state=0, callback=None, adapt=0, adapt_prior=ADAPT_PRIOR):
     """Separate a recording into sources, with trained dictionaries or without.
 
     *Supervised* (``dictionaries`` given): the dictionaries' templates stay fixed,
@@ -172,6 +172,16 @@ def separate(y, sr, *, instruments=None, dictionaries=None, n_sources=None, n_fr
     callback : callable or None
         ``callback(iteration, loss)``, called by :func:`nmfaudio.nmf` at every loss
         check (every 10 iterations) to report progress; returning ``True`` stops early.
+    adapt : int >= 0
+        Supervised only (``instruments`` or ``dictionaries``), without ``n_free``:
+        after the fixed-template solve, this many iterations in which the templates
+        adapt to the mixture too, pulled towards the dictionaries' templates by
+        ``adapt_prior`` (:func:`nmfaudio.supervised.adapt_templates`). 0 (default)
+        keeps them fixed. Frames are then no longer independent.
+    adapt_prior : float >= 0
+        With ``adapt > 0``: strength of the pull towards the dictionaries' templates
+        (0: plain semi-supervised NMF from them; 1, the default: the model weighs as
+        much as the mixture for each template).
 
     Returns
     -------
@@ -194,13 +204,13 @@ def separate(y, sr, *, instruments=None, dictionaries=None, n_sources=None, n_fr
             free_sparsity=free_sparsity, n_components=n_components, beta=beta, n_fft=n_fft,
             hop_length=hop_length, win_length=win_length, window=window, mask=mask,
             mask_power=mask_power, max_iter=max_iter, tol=tol, grouping=grouping,
-            random_state=random_state, callback=callback)
+            random_state=random_state, callback=callback, adapt=adapt, adapt_prior=adapt_prior)
     return separate_with_details(
         y, sr, dictionaries=dictionaries, n_sources=n_sources, n_free=n_free,
         free_sparsity=free_sparsity, n_components=n_components, beta=beta, n_fft=n_fft,
         hop_length=hop_length, win_length=win_length, window=window, mask=mask,
         mask_power=mask_power, max_iter=max_iter, tol=tol, grouping=grouping,
-        random_state=random_state, callback=callback)[0]
+        random_state=random_state, callback=callback, adapt=adapt, adapt_prior=adapt_prior)[0]
 
 
 def _resample(y, sr_from, sr_to):
@@ -245,7 +255,8 @@ def _separate_instruments(y, sr, instruments, *, dictionaries, n_sources, **opti
 def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
                           n_components=None, beta="kl", n_fft=None, hop_length=None,
                           win_length=None, window="hann", mask="soft", mask_power=2.0,
-                          max_iter=None, tol=1e-4, grouping="mfcc", random_state=0, callback=None):
+                          max_iter=None, tol=1e-4, grouping="mfcc", random_state=0, callback=None,
+                          adapt=0, adapt_prior=ADAPT_PRIOR):
     """:func:`separate`, also returning what the separation learned.
 
     Same parameters as :func:`separate`.
@@ -293,7 +304,7 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
         sep = separate_supervised_spectrogram(
             S, dicts, n_free=n_free, free_sparsity=free_sparsity, mask_power=mask_power,
             max_iter=max_iter, random_state=random_state,
-            callback=callback)
+            callback=callback, adapt=adapt, adapt_prior=adapt_prior)
     else:
         params = STFTParams(n_fft=2048 if n_fft is None else n_fft, hop_length=hop_length,
                             win_length=win_length, window=window)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._options import ADAPT_PRIOR
 from ._checks import check_finite_float, check_positive_int, check_seed, show
 from .dictionary import check_dictionaries as _check_dictionaries
 from .exceptions import ParameterError
@@ -17,7 +18,7 @@ from .masking import mask_sources, source_estimates
 from .nmf import nmf
 from .separation import Separation, stack_channels, unstack_channels
 
-__all__ = ["separate_supervised_spectrogram", "frame_init"]
+__all__ = ["separate_supervised_spectrogram", "frame_init", "adapt_templates"]
 
 
 def frame_init(V, K):
@@ -54,7 +55,8 @@ def supervised_settings(dictionaries, *, n_free=0, max_iter=None, accelerate=Non
 
 def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="residual",
                                     free_sparsity=0.0, mask_power=2.0, max_iter=None,
-                                    accelerate=None, random_state=0, callback=None):
+                                    accelerate=None, random_state=0, callback=None,
+                                    adapt=0, adapt_prior=ADAPT_PRIOR):
     """Supervised separation of a complex STFT with fixed source dictionaries.
 
     Parameters
@@ -83,12 +85,21 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     callback : callable or None
         ``callback(iteration, loss)``, called by :func:`nmfaudio.nmf` at every loss
         check (every 10 iterations) to report progress; returning ``True`` stops early.
+    adapt : int >= 0
+        Iterations of template adaptation on the mixture after the fixed-template
+        solve (:func:`adapt_templates`): the dictionaries' templates become the
+        starting point and the prior, not fixed. 0 (default) keeps them fixed.
+        Needs ``n_free == 0``.
+    adapt_prior : float >= 0
+        Strength of the pull towards the dictionaries' templates while adapting
+        (see :func:`adapt_templates`); only with ``adapt > 0``.
 
     Returns
     -------
     Separation
         ``W (n_freq, K)`` is the dictionaries' templates side by side (then the
-        free ones), ``labels`` says which source each column belongs to.
+        free ones; adapted ones with ``adapt > 0``), ``labels`` says which source
+        each column belongs to.
 
     Examples
     --------
@@ -124,9 +135,11 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
         raise ParameterError(f"free_name={show(free_name)} collides with a dictionary name")
     max_iter, accelerate = supervised_settings(dicts, n_free=n_free, max_iter=max_iter,
                                                 accelerate=accelerate)
+    adapt, adapt_prior = check_adapt(adapt, adapt_prior, n_free=n_free)
     lead, T = S.shape[:-2], S.shape[-1]
     if not n_free:
-        return _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callback)
+        return _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callback,
+                                  adapt=adapt, adapt_prior=adapt_prior)
     V = stack_channels(np.abs(S))
     if d0.power != 1.0:
         from .dictionary import powered
@@ -182,13 +195,15 @@ def stacked_templates(dictionaries, dtype):
     return W, labels
 
 
-def _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callback):
+def _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callback, *,
+                       adapt=0, adapt_prior=0.0):
     """Fixed templates only: every frame solved on its own by :class:`._frames.FrameSolver`,
     whose result for a frame does not depend on the other frames (so block-wise streaming,
     :class:`nmfaudio.StreamSeparator` and this offline solve agree), on up to
     :func:`_workers` threads. With a ``callback``, frames go in ten chunks, each followed by
     ``callback(iterations × share done, loss so far)``; ``True`` stops (the frames not yet
-    solved keep their starting activations)."""
+    solved keep their starting activations). With ``adapt > 0`` the templates then adapt to
+    the mixture (:func:`adapt_templates`, all frames together)."""
     from ._frames import FrameSolver
 
     d0 = dicts[0]
@@ -207,8 +222,117 @@ def _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callba
             H[:, a:b], losses[a:b] = solver.solve(V[:, a:b], n_threads=_workers())
             if callback(int(round(max_iter * b / V.shape[1])), float(losses[:b].sum())) is True:
                 break
-    est = source_estimates(W0, H, labels, len(names), lead_shape=lead, n_frames=T)
+    W, loss = W0, float(losses.sum())
+    if adapt:
+        W, H, loss = adapt_templates(V, W0, H, beta=d0.beta, n_iter=adapt, prior=adapt_prior)
+    est = source_estimates(W, H, labels, len(names), lead_shape=lead, n_frames=T)
     masks, S_sources = mask_sources(S, est, mask_power=mask_power, spectrogram_power=d0.power)
-    return Separation(names=names, S_sources=S_sources, masks=masks, W=W0,
-                      H=unstack_channels(H, lead, T), labels=labels, n_iter=max_iter,
-                      loss=float(losses.sum()))
+    return Separation(names=names, S_sources=S_sources, masks=masks, W=W,
+                      H=unstack_channels(H, lead, T), labels=labels, n_iter=max_iter + adapt,
+                      loss=loss)
+
+
+def check_adapt(adapt, adapt_prior, *, n_free=0):
+    """Validated ``(adapt, adapt_prior)`` of a supervised separation."""
+    if isinstance(adapt, (bool, np.bool_)) or not isinstance(adapt, (int, np.integer)) or adapt < 0:
+        raise ParameterError(f"adapt={show(adapt)} must be an integer >= 0 (iterations of "
+                             "template adaptation; 0 keeps the templates fixed)")
+    if isinstance(adapt_prior, (bool, np.bool_)):
+        raise ParameterError(f"adapt_prior={show(adapt_prior)} must be a number >= 0")
+    adapt_prior = check_finite_float(adapt_prior, "adapt_prior", low=0.0)
+    if not adapt and adapt_prior != ADAPT_PRIOR:
+        raise ParameterError(f"adapt_prior={adapt_prior} has no effect with adapt=0; give adapt= "
+                             "(iterations) too, or leave adapt_prior unset")
+    if adapt and n_free:
+        raise ParameterError(f"adapt={adapt} cannot be combined with n_free={n_free} (free "
+                             "components); use one or the other")
+    return int(adapt), adapt_prior
+
+
+def adapt_templates(V, W0, H0, *, beta, n_iter, prior=ADAPT_PRIOR):
+    """Let model templates adapt to a mixture: β-divergence MU with a pull towards the model.
+
+    Minimises ``D_β(V | W H) + Σ_k c_k D_β(W0_k | W_k)`` over both factors, from
+    ``W = W0`` and ``H = H0`` (``V ≈ W H``, frequency first). The penalty is the
+    β-divergence of pseudo-observations of each model template, so it needs no other
+    scale than the data's: its weight ``c_k = prior × (the data term's weight on
+    column k)`` (the column's share of the W-update denominator over its share in the
+    prior's), so ``prior=1`` lets the model count as much as the mixture for every
+    template, ``prior=0`` is plain semi-supervised NMF started from the model, and a
+    large ``prior`` keeps W at the model. Each iteration updates H then W with the
+    Févotte–Idier exponent γ(β), and renormalises W's columns to unit sum (H rescaled,
+    ``W H`` unchanged).
+
+    Parameters
+    ----------
+    V : np.ndarray [shape=(n_freq, n_frames)], non-negative
+        Mixture (magnitude or power) spectrogram.
+    W0 : np.ndarray [shape=(n_freq, K)], non-negative
+        Model templates: starting point and prior. Not modified.
+    H0 : np.ndarray [shape=(K, n_frames)], non-negative
+        Starting activations, e.g. from the fixed-template solve. Not modified.
+    beta : float
+        β of the divergence (the dictionaries').
+    n_iter : int >= 0
+        Iterations.
+    prior : float >= 0
+        Strength of the pull towards ``W0`` (see above).
+
+    Returns
+    -------
+    W : np.ndarray [shape=(n_freq, K)]
+        Adapted templates (unit-sum columns), dtype of ``V``.
+    H : np.ndarray [shape=(K, n_frames)]
+        Activations.
+    loss : float
+        ``D_β(V | W H)`` of the result (data term only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfaudio.supervised import adapt_templates
+    >>> rng = np.random.default_rng(0)
+    >>> W_true = rng.random((30, 3)); H = rng.random((3, 40))
+    >>> V = W_true @ H
+    >>> W0 = W_true * rng.uniform(0.5, 1.5, W_true.shape)   # a model slightly off
+    >>> W, H2, loss = adapt_templates(V, W0, H, beta=1.0, n_iter=50, prior=0.0)
+    >>> W.shape, H2.shape, bool(np.allclose(W.sum(axis=0), 1))
+    ((30, 3), (3, 40), True)
+    """
+    from ._checks import check_nonneg_int, check_nonnegative_matrix
+    from ._numerics import divergence, gamma, scaled_data
+    from .nmf import resolve_beta
+
+    V = check_nonnegative_matrix(V, "V")
+    W0, H0 = check_nonnegative_matrix(W0, "W0"), check_nonnegative_matrix(H0, "H0")
+    if W0.shape[0] != V.shape[0] or H0.shape != (W0.shape[1], V.shape[1]):
+        raise ParameterError(f"shapes do not match V ≈ W0 H0: V {V.shape}, W0 {W0.shape}, H0 {H0.shape}")
+    beta, n_iter = resolve_beta(beta), check_nonneg_int(n_iter, "n_iter")
+    prior = check_finite_float(prior, "prior", low=0.0)
+    dtype = V.dtype if V.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    Vs, scale, floor = scaled_data(V.astype(dtype, copy=False), beta)
+    Wm = np.maximum(np.asarray(W0, dtype=dtype), floor)
+    Wm = Wm / Wm.sum(axis=0)
+    W = Wm.copy()
+    H = np.asarray(H0, dtype=dtype) * (np.asarray(W0, dtype=dtype).sum(axis=0)[:, None] / scale)
+    g, b = gamma(beta), dtype.type(beta)
+    for _ in range(n_iter):
+        WH = np.maximum(W @ H, floor)
+        H *= (W.T @ (WH ** (b - 2) * Vs) / np.maximum(W.T @ WH ** (b - 1), floor)) ** g
+        WH = np.maximum(W @ H, floor)
+        num, den = (WH ** (b - 2) * Vs) @ H.T, WH ** (b - 1) @ H.T
+        if prior > 0:
+            Wf = np.maximum(W, floor)
+            pw = Wf ** (b - 1)
+            c = dtype.type(prior) * den.sum(axis=0) / np.maximum(pw.sum(axis=0), floor)
+            num += c * Wf ** (b - 2) * Wm
+            den += c * pw
+        W *= (num / np.maximum(den, floor)) ** g
+        s = np.maximum(W.sum(axis=0), floor)
+        W /= s
+        H *= s[:, None]
+    H = (H * dtype.type(scale)).astype(dtype, copy=False)
+    Vd = V.astype(dtype, copy=False)
+    loss = divergence(Vd if beta > 0 else np.maximum(Vd, dtype.type(floor * scale)), W @ H, beta,
+                      floor * scale)
+    return W.astype(dtype, copy=False), H, loss

@@ -207,6 +207,42 @@ def nmfaudio_unsupervised(item):
     return np.stack(list(out.values()))
 
 
+#: Stem name -> bundled model used for it by the ``nmfaudio-instruments*`` methods. Test-part
+#: stems all have their own model (two spelled differently); tune-part instruments without one
+#: get the nearest model of the library (family and register), as a user naming them would.
+INSTRUMENT_MODEL = {"epiano": "electric-piano", "alto_sax": "saxophone", "reed_organ": "organ",
+                    "vibraphone": "marimba", "oboe": "clarinet", "horn": "trumpet",
+                    "strings2": "strings", "viola": "violin"}
+
+
+def instrument_models(item):
+    """The bundled model names for ``item.names`` (see ``INSTRUMENT_MODEL``)."""
+    return [INSTRUMENT_MODEL.get(n, n) for n in item.names]
+
+
+def _instruments(item, **options):
+    models = instrument_models(item)
+    out = nmfaudio.separate(item.mixture, item.sr, instruments=models, **options)
+    return np.stack([out[m] for m in models])
+
+
+@method("nmfaudio-instruments", kinds=("music",), available=_has("load_model"))
+def nmfaudio_instruments(item):
+    """nmfaudio.separate(y, sr, instruments=[bundled model per stem]), defaults (fixed templates), no training clips."""
+    return _instruments(item)
+
+
+#: ``adapt`` / ``adapt_prior`` of the ``nmfaudio-instruments-adapt`` method (chosen on the tune part,
+#: benchmarks/models/tune_adapt.py).
+ADAPT_SETTING = {"adapt": 10, "adapt_prior": 1.0}
+
+
+@method("nmfaudio-instruments-adapt", kinds=("music",), available=_has("load_model"))
+def nmfaudio_instruments_adapt(item):
+    """nmfaudio.separate(y, sr, instruments=[...], adapt=N, adapt_prior=P) (ADAPT_SETTING): the bundled templates adapted to the mix."""
+    return _instruments(item, **ADAPT_SETTING)
+
+
 PLAIN_N_FFT, PLAIN_HOP, PLAIN_K = 2048, 512, 16
 
 

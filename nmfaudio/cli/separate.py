@@ -33,6 +33,9 @@ def add_parser(sub):
                    help="number of sources for unsupervised separation (default 2)")
     p.add_argument("--residual", type=nonneg_int, default=0, metavar="K",
                    help="with --dict: K free components returned as 'residual.wav' (default 0)")
+    p.add_argument("--adapt", type=nonneg_int, default=0, metavar="N",
+                   help="with --dict: N iterations in which the dictionaries' templates adapt to "
+                        "the mixture, pulled towards the dictionaries (default 0: fixed)")
     p.add_argument("--components", type=positive_int, default=None, metavar="K",
                    help=f"NMF components in total, unsupervised (default {COMPONENTS_PER_SOURCE} "
                         "times the number of sources)")
@@ -84,7 +87,7 @@ def run(args) -> int:
     check_separate_options({"dictionaries": dicts, "n_free": args.residual,
                             "n_components": args.components, "beta": args.beta,
                             "grouping": args.grouping, "mask": args.mask,
-                            "free_sparsity": args.free_sparsity}, flags=True)
+                            "free_sparsity": args.free_sparsity, "adapt": args.adapt}, flags=True)
     if args.free_sparsity and not args.residual:
         raise UsageError("--free-sparsity applies to the free components of --residual K; add --residual")
     if args.block_seconds is not None and (not dicts or args.residual):
@@ -96,6 +99,8 @@ def run(args) -> int:
         opts = {"n_free": args.residual, "mask_power": args.mask_power}
         if args.free_sparsity:
             opts["free_sparsity"] = args.free_sparsity
+        if args.adapt:
+            opts["adapt"] = args.adapt
     else:
         names = [f"source{i + 1}" for i in range(args.sources or 2)]
         n_iter = args.iterations or UNSUPERVISED_ITER
@@ -158,4 +163,5 @@ def _describe(summary, args, res, dicts, n_iter):
         **({"grouping": args.grouping, "mask": args.mask} if not dicts else
            {"free_sparsity": args.free_sparsity}),
         **output_settings(args),
+        "adapt_iterations": args.adapt if dicts else 0,
     }
