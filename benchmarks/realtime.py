@@ -21,9 +21,10 @@ dictionaries (CPU real-time factor), and the quality columns give SI-SDR of the 
 sources (1024-sample blocks) against the true stems and their largest difference from the
 offline result.
 
-With several frames per block the per-source estimates ``W_s H_s`` are matrix-matrix
-products, which OpenBLAS runs on all its threads; ``--blas-threads 1`` shows the cost
-without that.
+The per-source estimates ``W_s H_s`` of a block are computed by a numba kernel
+(``_frames.source_models``; they were BLAS matrix products, whose threads made blocks of
+2048+ samples 3.6x costlier under load); ``--blas-threads 1`` limits what BLAS is left
+(the STFT and masks do not use it) for comparison.
 
 Usage::
 
