@@ -55,7 +55,7 @@ from pathlib import Path
 
 from ._checks import check_nonneg_int, check_positive_int, show
 from ._options import check_batch_options
-from .exceptions import ParameterError, UsageError
+from .exceptions import AudioFileError, ParameterError
 from ._batch_exec import _run_dask, _run_local
 from ._batch_plan import (AUDIO_EXTENSIONS, MANIFEST_NAME, Manifest, expand_inputs, make_model,
                           noise_dictionary, output_names, plan_jobs, read_manifest)
@@ -261,7 +261,7 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
     names = output_names(files, unique_names=unique_names)
     out_dir = Path(os.path.abspath(os.fspath(out_dir)))
     if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"out_dir={str(out_dir)!r} exists and is not a folder")
+        raise AudioFileError(f"out_dir={str(out_dir)!r} exists and is not a folder")
     manifest_path = out_dir / MANIFEST_NAME
     jobs_list, skipped = plan_jobs(files, names, out_dir, model, overwrite=overwrite)
 

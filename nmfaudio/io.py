@@ -166,7 +166,7 @@ def check_output(path, *, sr=None, bit_depth=None, source=None):
     while not d.exists() and d != d.parent:
         d = d.parent
     if not d.is_dir():
-        raise UsageError(f"cannot write {str(path)!r}: {str(d)!r} is a file, not a folder")
+        raise AudioFileError(f"cannot write {str(path)!r}: {str(d)!r} is a file, not a folder")
     if not os.access(d, os.W_OK | os.X_OK):
         raise AudioFileError(f"cannot write {str(path)!r}: no write permission in {str(d)!r}")
 

@@ -525,7 +525,7 @@ def test_cli_unknown_option_every_command(command, capsys, tmp_path, monkeypatch
     (["separate", "{good}", "-o", "{out}", "--dict", "{dict}", "--residual", "1", "--n-fft", "512"], 1,
      "n_fft=512 conflicts"),
     (["separate", "{good}", "-o", "{out}", "--dict", "{dict}"], 2, "add --residual K"),
-    (["separate", "{good}", "-o", "{good}"], 2, "is a file, not a folder"),
+    (["separate", "{good}", "-o", "{good}"], 1, "is a file, not a folder"),
     (["train", "x", "{good}", "-o", "{out}/x.wav"], 1, "must end in .npz"),
     (["train", "", "{good}", "-o", "{out}/x.npz"], 1, "name='' must be a non-empty string"),
     (["train", "a/b", "{good}", "-o", "{out}/x.npz"], 1, "name='a/b' cannot be used as a file name"),
