@@ -102,24 +102,17 @@ def _elementwise(v, wh, r, b, kind, beta, eps, c1, c2):
             d = vd - xd
             loss += 0.5 * d * d
             size += 0.5 * (vd * vd + xd * xd) + abs(vd * xd)
-    elif kind == 3:  # β = 1/2: b = wh^-1/2, r = v wh^-3/2
-        for f in range(F):
-            ib = 1.0 / np.sqrt(wh[f])
-            b[f] = ib
-            r[f] = v[f] * ib / wh[f]
-        # d(v|x) = (√v − ½√x − ½ v/√x) / (−¼); √x = x·b, v/√x = v·b
-        s_x = 0.0
-        s_v = 0.0
-        for f in range(F):
-            s_x += np.float64(wh[f] * b[f])
-            s_v += np.float64(v[f] * b[f])
-        loss = (c1 - 0.5 * s_x - 0.5 * s_v) / -0.25
-        size = (c1 + 0.5 * s_x + 0.5 * s_v) / 0.25
-    else:  # (v^β + (β−1) x^β − β v x^(β−1)) / (β(β−1))
-        for f in range(F):
-            xb1 = wh[f] ** (beta - 1.0)
-            b[f] = xb1
-            r[f] = v[f] * xb1 / wh[f]
+    else:  # (v^β + (β−1) x^β − β v x^(β−1)) / (β(β−1)), with x^β = x·b and v x^(β−1) = v·b
+        if kind == 3:  # β = 1/2: b = wh^-1/2 by a square root instead of a power
+            for f in range(F):
+                ib = 1.0 / np.sqrt(wh[f])
+                b[f] = ib
+                r[f] = v[f] * ib / wh[f]
+        else:
+            for f in range(F):
+                xb1 = wh[f] ** (beta - 1.0)
+                b[f] = xb1
+                r[f] = v[f] * xb1 / wh[f]
         s_x = 0.0
         s_v = 0.0
         for f in range(F):

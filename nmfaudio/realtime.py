@@ -60,7 +60,7 @@ class BlockProcessor:
             raise ParameterError(f"sr={show(sr)} but this processor works at {self.sr} Hz; "
                                  "resample the stream first")
         x = np.asarray(block)
-        if x.dtype.kind not in "f" or x.dtype not in (np.float32, np.float64):
+        if x.dtype not in (np.float32, np.float64):
             raise ParameterError(f"block has dtype {x.dtype}; expected float32 or float64 audio")
         if x.ndim not in (1, 2) or x.shape[-1] < 1:
             raise ParameterError(f"block has shape {x.shape}; expected (n,) or (channels, n) with n >= 1")
@@ -225,13 +225,11 @@ class StreamSeparator(BlockProcessor):
         self.beta = float(dicts[0].beta)
         self.power = float(dicts[0].power)
         self.latency = p.n_fft - 1
-        self._dicts = dicts
         self._solvers = {}
         for dt in (np.float32, np.float64):
-            W, labels = stacked_templates(dicts, dt)
+            W, _ = stacked_templates(dicts, dt)
             self._solvers[np.dtype(dt)] = FrameSolver(W, beta=self.beta, max_iter=self.max_iter,
                                                       accelerate=self.accelerate)
-        self.labels = labels
         edges = np.cumsum([0] + [d.n_components for d in dicts])
         self._edges = edges.astype(np.int64)  # templates of source s: edges[s]:edges[s + 1]
         self.reset()
@@ -250,13 +248,9 @@ class StreamSeparator(BlockProcessor):
 
             V = powered(V, self.power)
         solver = self._solvers[np.dtype(V.dtype)]
-        H = np.empty((C, solver.W.shape[1], nt), V.dtype)
-        losses = np.empty(nt)
-        for c in range(C):
-            if self.n_threads > 1 and nt >= 32:  # long blocks (file streaming): frames over threads
-                H[c] = solver.solve(V[c], n_threads=self.n_threads)[0]
-            else:
-                solver.solve_into(np.ascontiguousarray(V[c]), H[c], losses)
+        # long blocks (file streaming) go over threads; the split does not change any frame
+        H = np.stack([solver.solve(V[c], n_threads=self.n_threads if nt >= 32 else 1)[0]
+                      for c in range(C)])
         est = np.empty((C, len(self.names), F, nt), V.dtype)
         for c in range(C):
             source_models(solver.W, H[c], self._edges, est[c])

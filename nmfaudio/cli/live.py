@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import positive_int
+from ._common import positive_int, positive_seconds
 
 
 def _device(text: str):
@@ -22,16 +22,6 @@ def _block_size(text: str) -> int:
     if not MIN_BLOCK <= value <= MAX_BLOCK:
         raise argparse.ArgumentTypeError(f"{text!r} samples: expected {MIN_BLOCK} to {MAX_BLOCK} "
                                          "(typical: 256-2048)")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
     return value
 
 
@@ -66,7 +56,7 @@ def add_parser(sub):
                    help="output device index or name (default: the system's)")
     p.add_argument("--block-size", type=_block_size, default=1024, metavar="N",
                    help="samples per audio callback (default 1024)")
-    p.add_argument("--duration", type=_seconds, default=None, metavar="SECONDS",
+    p.add_argument("--duration", type=positive_seconds, default=None, metavar="SECONDS",
                    help="stop after this many seconds (default: run until Ctrl-C)")
     p.add_argument("--list-devices", action="store_true", help="list the audio devices and exit")
     p.set_defaults(func=run)
