@@ -16,6 +16,17 @@ def window(p):
     return librosa.util.pad_center(win, size=p.n_fft)
 
 
+def grown(buf, used, need):
+    """``buf`` with room for ``need`` samples along its last axis: itself if it has it, else a
+    zeroed buffer of at least twice the size holding its first ``used`` samples (amortised
+    growth of the streaming buffers)."""
+    if need <= buf.shape[-1]:
+        return buf
+    out = np.zeros(buf.shape[:-1] + (max(need, 2 * buf.shape[-1]),), buf.dtype)
+    out[..., :used] = buf[..., :used]
+    return out
+
+
 def analyze(frames, win, cdt, out=None):
     """Spectra of ``frames (..., n_fft)`` (rows): ``rfft(frames * win)`` in float64, rounded to
     ``cdt``. librosa's arithmetic exactly, so a frame gets the same bits from every path."""

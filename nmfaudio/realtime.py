@@ -82,12 +82,11 @@ class BlockProcessor:
 
     # --------------------------------------------------------------- processing
     def _queue(self, y):
+        from ._stft_blocks import grown
+
         m = y.shape[-1]
         need = self._fifo_len + m
-        if need > self._fifo.shape[-1]:
-            grown = np.zeros(self._fifo.shape[:2] + (max(need, 2 * self._fifo.shape[-1]),), self._dtype)
-            grown[..., :self._fifo_len] = self._fifo[..., :self._fifo_len]
-            self._fifo = grown
+        self._fifo = grown(self._fifo, self._fifo_len, need)
         self._fifo[..., self._fifo_len:need] = y
         self._fifo_len = need
         self._n_sep += m

@@ -340,10 +340,7 @@ class StreamingSTFT:
 
     def _append(self, x):
         need = self._len + x.shape[1]
-        if need > self._buf.shape[1]:
-            grown = np.zeros((self.channels, max(need, 2 * self._buf.shape[1])), self.dtype)
-            grown[:, :self._len] = self._buf[:, :self._len]
-            self._buf = grown
+        self._buf = _blocks.grown(self._buf, self._len, need)
         self._buf[:, self._len:need] = x
         self._len = need
 
@@ -441,13 +438,8 @@ class StreamingISTFT:
 
     def _grow(self, end):
         size = end - self._start
-        if size > self._acc.shape[-1]:
-            cap = max(size, 2 * self._acc.shape[-1])
-            acc = np.zeros(self.lead_shape + (cap,), np.float64)
-            acc[..., :self._acc.shape[-1]] = self._acc
-            wss = np.zeros(cap, np.float64)
-            wss[:self._wss.size] = self._wss
-            self._acc, self._wss = acc, wss
+        self._acc = _blocks.grown(self._acc, self._acc.shape[-1], size)
+        self._wss = _blocks.grown(self._wss, self._wss.size, size)
 
     def _take(self, upto):
         """Samples up to padded index ``upto`` (exclusive), normalised; dropped from the buffer."""
