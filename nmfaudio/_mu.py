@@ -10,7 +10,6 @@ Arguments are assumed valid (``nmf`` validates them).
 from __future__ import annotations
 
 import contextlib
-import os
 
 from ._threads import usable_cores  # noqa: F401  (re-exported)
 

@@ -67,13 +67,19 @@ def denoise_target(path, out=".", *, format=None, suffix="_denoised") -> Path:
     'dn/talk_denoised.flac'
     """
     text = os.fspath(out)
-    if os.path.isdir(text) or text.endswith(("/", os.sep)):
+    if is_folder_target(text):
         return Path(text) / f"{Path(path).stem}{suffix}{output_extension(format)}"
     target = Path(text)
     if format is not None and target.suffix.lower() != output_extension(format):
         raise UsageError(f"output {text!r} does not end in {output_extension(format)} as format={format!r} "
                          "asks; give a matching file name or a folder")
     return target
+
+
+def is_folder_target(out) -> bool:
+    """Whether an output ``out`` names a folder: it exists as one or ends with a path separator."""
+    text = os.fspath(out)
+    return os.path.isdir(text) or text.endswith(("/", os.sep))
 
 
 def _check_targets(source, paths, sr, bit_depth):

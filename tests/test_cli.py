@@ -63,7 +63,7 @@ def test_train_separate_denoise_on_fixtures(tmp_path, capsys):
         assert main(["train", name, F + f"music/train/{name}.wav", "-o", str(tmp_path / f"{name}.npz"),
                      "--components", "8"]) == 0
     assert main(["separate", F + "music/mix.wav", "--dict", str(tmp_path / "piano.npz"),
-                 "--dict", str(tmp_path / "flute.npz"), "-o", str(tmp_path / "out")]) == 0
+                 "--dict", str(tmp_path / "flute.npz"), "-o", str(tmp_path / "out"), "--bit-depth", "32"]) == 0
     assert sorted(p.name for p in (tmp_path / "out" / "mix").iterdir()) == ["flute.wav", "piano.wav"]
     mix, _ = load(F + "music/mix.wav")
     total = load(tmp_path / "out" / "mix" / "piano.wav")[0] + load(tmp_path / "out" / "mix" / "flute.wav")[0]
@@ -87,7 +87,7 @@ def test_denoise_noise_region_cuts_the_sample_from_the_input(tmp_path, capsys):
 
     out = tmp_path / "clean.wav"
     code = main(["denoise", "audio_fixtures/speech/noisy.wav", "--noise-region", "0:0.25,3.5:4",
-                 "-o", str(out), "--iterations", "30", "-q"])
+                 "-o", str(out), "--iterations", "30", "-q", "--bit-depth", "32"])
     assert code == 0, capsys.readouterr().err
     y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
     expected = nmfaudio.denoise(y, sr, noise_region=[(0, 0.25), (3.5, 4)], max_iter=30)

@@ -231,7 +231,8 @@ def test_separate_instruments(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
     mix = "audio_fixtures/music/mix.wav"
     out = tmp_path / "o"
-    assert main(["separate", mix, "--instruments", "piano", "flute", "-o", str(out), "--json"]) == 0
+    assert main(["separate", mix, "--instruments", "piano", "flute", "-o", str(out), "--json",
+                 "--bit-depth", "32"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["inputs"]["instruments"] == ["piano", "flute"] and set(doc["outputs"]) == {"piano", "flute"}
     assert doc["settings"]["mode"] == "supervised"
@@ -308,3 +309,48 @@ def test_separate_never_writes_over_its_input(tmp_path, two_tone, capsys):
     assert main(["separate", str(src), "-o", str(tmp_path), "--overwrite", "--n-fft", "256"]) == 2
     assert "is the input file" in capsys.readouterr().err
     assert src.read_bytes() == before and sorted(os.listdir(src.parent)) == ["source1.wav"]
+
+
+@pytest.mark.parametrize("fmt, subtype, expect", [
+    ("WAV", "FLOAT", ("WAV", "FLOAT")),
+    ("WAV", "PCM_24", ("WAV", "PCM_24")),
+    ("FLAC", "PCM_16", ("FLAC", "PCM_16")),
+    ("AIFF", "PCM_16", ("AIFF", "PCM_16")),
+    ("OGG", "VORBIS", ("OGG", "VORBIS")),
+    ("WAV", "PCM_U8", ("WAV", "FLOAT")),     # 8-bit: not written, float WAV instead
+    ("WAV", "PCM_32", ("WAV", "FLOAT")),     # 32-bit integer: float WAV
+])
+def test_outputs_follow_the_input_format_and_depth(tmp_path, fmt, subtype, expect):
+    rng = np.random.default_rng(0)
+    y = (0.3 * rng.standard_normal(8000)).clip(-0.9, 0.9).astype(np.float32)
+    ext = {"WAV": "wav", "FLAC": "flac", "AIFF": "aiff", "OGG": "ogg"}[fmt]
+    src = tmp_path / f"in.{ext}"
+    sf.write(str(src), y, 8000, format=fmt, subtype=subtype)
+    assert main(_sep(src, "-o", str(tmp_path / "sep"), "-q")) == 0
+    assert main(["drums", str(src), "-o", str(tmp_path / "dr"), "--iterations", "3", "-q"]) == 0
+    assert main(["denoise", str(src), "-o", str(tmp_path / "dn") + os.sep, "--iterations", "3", "-q"]) == 0
+    written = [*(tmp_path / "sep" / "in").iterdir(), *(tmp_path / "dr" / "in").iterdir(),
+               *(tmp_path / "dn").iterdir()]
+    assert len(written) == 2 + len(nmfaudio.drums.DRUMS) + 1
+    for p in written:
+        info = sf.info(str(p))
+        assert (info.format, info.subtype) == expect, p
+        assert p.suffix == "." + ext or expect[0] == "WAV"
+
+
+def test_given_format_or_file_name_keeps_the_input_depth_where_it_fits(tmp_path):
+    rng = np.random.default_rng(1)
+    y = (0.2 * rng.standard_normal(8000)).astype(np.float32)
+    pcm16, flt = tmp_path / "a.wav", tmp_path / "b.wav"
+    sf.write(str(pcm16), y, 8000, subtype="PCM_16")
+    sf.write(str(flt), y, 8000, subtype="FLOAT")
+    assert main(_sep(pcm16, "-o", str(tmp_path / "o1"), "--format", "flac", "-q")) == 0
+    assert sf.info(str(tmp_path / "o1" / "a" / "source1.flac")).subtype == "PCM_16"
+    assert main(_sep(flt, "-o", str(tmp_path / "o2"), "--format", "flac", "-q")) == 0  # float: FLAC's 24
+    assert sf.info(str(tmp_path / "o2" / "b" / "source1.flac")).subtype == "PCM_24"
+    assert main(["denoise", str(pcm16), "-o", str(tmp_path / "c.flac"), "--iterations", "3", "-q"]) == 0
+    assert sf.info(str(tmp_path / "c.flac")).subtype == "PCM_16"
+    assert main(["denoise", str(pcm16), "-o", str(tmp_path / "d.ogg"), "--iterations", "3", "-q"]) == 0
+    assert sf.info(str(tmp_path / "d.ogg")).subtype == "VORBIS"
+    assert main(_sep(pcm16, "-o", str(tmp_path / "o3"), "--bit-depth", "32", "-q")) == 0
+    assert sf.info(str(tmp_path / "o3" / "a" / "source1.wav")).subtype == "FLOAT"

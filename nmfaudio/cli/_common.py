@@ -77,11 +77,12 @@ def add_output_args(p: argparse.ArgumentParser, *, audio=True, excerpt=True):
 
         g = p.add_argument_group("output files")
         g.add_argument("--format", choices=list(FORMATS), default=None,
-                       help="audio format of the outputs (default wav)")
+                       help="audio format of the outputs (default: the input's, where nmfaudio "
+                            "can write it, else wav)")
         g.add_argument("--bit-depth", dest="bit_depth", type=int, choices=list(BIT_DEPTHS), default=None,
                        help="16 or 24: integer PCM (samples beyond ±1 are clipped, with a warning; "
-                            "no dither); 32: float (default: 32 for wav/aiff, 24 for flac; "
-                            "not for ogg/opus/mp3)")
+                            "no dither); 32: float (default: the input's depth where the output "
+                            "format holds it, else 32 for wav/aiff, 24 for flac; not for ogg/opus/mp3)")
     if excerpt:
         g = p.add_argument_group("part of the input")
         g.add_argument("--start", type=seconds, default=0.0, metavar="S",
@@ -152,6 +153,37 @@ def check_output_args(args):
         why = "has no bit depth (lossy)" if fmt in ("ogg", "opus", "mp3") else "cannot hold 32-bit float"
         raise UsageError(f"--bit-depth {args.bit_depth} does not work with --format {fmt}: {fmt} {why}; "
                          "use --format wav, flac (16/24) or aiff") from None
+
+
+def like_input(args, path, *, out_files=None):
+    """Default ``--format``/``--bit-depth`` to the input file's, where nmfaudio can write them.
+
+    A 16-bit FLAC in gives 16-bit FLAC out, an MP3 gives MP3, a float WAV float WAV;
+    what cannot be written as such (8-bit, 32-bit integer, formats libsndfile only
+    reads) falls back to the format's default (32-bit float WAV). ``out_files``: output
+    file names whose extensions already fix the format (``denoise -o x.flac``); then
+    only the depth can follow the input. Sets ``args.format``/``args.bit_depth`` in
+    place; an unreadable input is left for the command to report.
+    """
+    from ..exceptions import NmfAudioError
+    from ..io import FORMATS, audio_info, subtype_for
+
+    try:
+        ext, depth = audio_info(path).writable()
+    except (NmfAudioError, OSError):
+        return
+    if args.format is None and not out_files:
+        args.format = next(f for f, e in FORMATS.items() if e == ext)
+    if args.bit_depth is not None or depth is None:
+        return
+    names = [Path(f) for f in out_files] if out_files else [Path(f"out.{args.format or 'wav'}")]
+    for name in names:
+        try:
+            subtype_for(name, bit_depth=depth)
+        except Exception:
+            return
+    if depth != 32 or any(n.suffix.lower() not in (".wav", ".aiff", ".aif") for n in names):
+        args.bit_depth = depth  # (32-bit float is already the WAV/AIFF default)
 
 
 def nonneg_float(text: str) -> float:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..denoise import DENOISE_ITER, NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS
-from ._common import add_mask_power_arg, add_output_args, nonneg_float, positive_int, refuse_existing
+from ._common import (add_mask_power_arg, add_output_args, like_input, nonneg_float, positive_int,
+                      refuse_existing)
 from ._progress import add_ux_args, output_settings
 
 
@@ -65,13 +66,15 @@ def run(args) -> int:
 
     from ..dictionary import SourceDictionary
     from .._options import check_denoise_options
-    from ..files import denoise_file, denoise_target
+    from ..files import denoise_file, denoise_target, is_folder_target
     from ._progress import Progress, Summary, check_plot_target, show_progress
 
     knobs = {"n_noise_components": args.noise_components, "n_speech_components": args.speech_components,
              "sparsity": args.sparsity}
     check_denoise_options(dict(knobs, noise=args.noise, noise_dictionary=args.noise_dict,
                                speech_dictionary=args.speech_dict), flags=True)
+    named = [o for o in (args.out, args.noise_out) if o and not is_folder_target(o)]
+    like_input(args, args.noisy, out_files=named)
     targets = [denoise_target(args.noisy, args.out, format=args.format)]
     if args.noise_out:
         targets.append(denoise_target(args.noisy, args.noise_out, format=args.format, suffix="_noise"))

@@ -35,9 +35,10 @@ def add_parser(sub):
 def run(args) -> int:
     from ..files import source_paths, split_drums_file, track_folder
     from ..drums import DRUMS
-    from ._common import refuse_existing
+    from ._common import like_input, refuse_existing
     from ._progress import Progress, Summary, check_plot_target, show_progress
 
+    like_input(args, args.mix)
     paths = source_paths(track_folder(args.out, args.mix), DRUMS, format=args.format)
     refuse_existing(paths.values(), args.overwrite)  # CLI wording, before any work
     check_plot_target(args)

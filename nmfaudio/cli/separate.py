@@ -106,8 +106,10 @@ def run(args) -> int:
         n_iter = args.iterations or UNSUPERVISED_ITER
         opts = {"n_sources": args.sources or 2, "n_components": args.components, "beta": args.beta,
                 "grouping": args.grouping, "mask": args.mask, "mask_power": args.mask_power}
-    from ._common import refuse_existing
+    from ._common import like_input, refuse_existing
 
+    if args.block_seconds is None:  # the block path writes float WAV
+        like_input(args, args.mix)
     refuse_existing(source_paths(track_folder(args.out, args.mix), names, format=args.format).values(),
                     args.overwrite)
     check_plot_target(args)
