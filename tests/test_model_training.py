@@ -64,6 +64,9 @@ NOTE_MODELS = [m for m in nmfaudio.list_models()
 
 
 def test_bundled_instruments_are_note_wise():
+    for m in nmfaudio.list_models():  # the index says how each model was made, as the model does
+        assert m["recipe"] == nmfaudio.load_model(m["name"]).info.get("recipe", m["recipe"])
+        assert m["recipe"] != "unknown"
     names = {m["name"] for m in NOTE_MODELS}
     assert {"piano", "bass", "flute", "violin", "cello", "clarinet", "trumpet"} <= names
 

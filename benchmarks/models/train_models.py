@@ -328,9 +328,14 @@ def write_models_md(index_path):
              "returned as float32 with unit-sum columns. No model is trained on FluidR3_GM (the quality",
              "benchmark's music test soundfont) or on a voice, babble talker or noise recording of the test",
              "part of `benchmarks/quality/split.json`.", "",
-             "| name | kind | sr | K | size | seconds of training audio |", "| --- | --- | --- | --- | --- | --- |"]
+             "Recipes: `notes, 1 per note` -- every note of the instrument's range rendered alone at",
+             "velocities 40/80/120 from each soundfont, one β = 0.5 NMF template per note learned on all",
+             "renderings of that note pooled (`--recipe notes --per-note 1`); `nmf, K=64` -- one NMF with",
+             "K = 64 on all the material, templates carrying < 0.2 % of the energy pruned.", "",
+             "| name | kind | sr | K | recipe | size | seconds of training audio |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for m in models:
-        lines.append(f"| {m['name']} | {m['kind']} | {m['sr']} | {m['n_components']} | "
+        lines.append(f"| {m['name']} | {m['kind']} | {m['sr']} | {m['n_components']} | {m.get('recipe', '')} | "
                      f"{m['bytes'] / 1024:.0f} KiB | {m['train_seconds']} |")
     lines += ["", f"Total: {sum(m['bytes'] for m in models) / 1024 / 1024:.2f} MiB.", ""]
     for m in models:
