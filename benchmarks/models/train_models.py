@@ -4,7 +4,8 @@ Renders training material that the quality benchmark's test part never uses
 (TimGM6mb and the csound GM bank, never FluidR3_GM or soundfonts derived from it;
 hydrogen drum kits and sonic-pi drum samples; espeak-ng / festival voices that
 benchmarks/quality/split.json does not put in its test part), learns templates
-with :func:`nmfaudio.nmf`, prunes templates that are barely used and writes
+with :func:`nmfaudio.nmf` (instruments: one per note, from each note rendered alone; drums and
+speech: one NMF on all the material, barely used templates pruned) and writes
 ``nmfaudio/models/<name>.npz`` plus ``nmfaudio/models/index.json``.
 
 Needs (installed by ``--install``, which runs apt-get update first)::
@@ -13,9 +14,11 @@ Needs (installed by ``--install``, which runs apt-get update first)::
         sonic-pi-samples espeak-ng festival festvox-kallpc16k
     pip install pretty_midi          # benchmark-only, not a dependency of nmfaudio
 
-Usage::
+Usage (the defaults rebuild the shipped library: instruments note-wise, one template per note;
+drums and speech by one NMF with K = 64)::
 
-    python benchmarks/models/train_models.py [--install] [--only piano,bass] [--components 48]
+    python benchmarks/models/train_models.py [--install] [--only piano,bass] [--recipe notes|nmf]
+        [--per-note 1] [--split] [--components 64] [--soundfonts "csound GM bank"] [--out DIR]
 """
 
 from __future__ import annotations
@@ -277,14 +280,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--install", action="store_true", help="apt-get update + install the material packages")
     ap.add_argument("--only", default="", help="comma-separated model names (default: all)")
-    ap.add_argument("--components", type=int, default=48)
+    ap.add_argument("--components", type=int, default=64, help="K of the nmf recipe (drums, speech)")
     ap.add_argument("--max-iter", type=int, default=150)
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--soundfonts", default=",".join(SOUNDFONTS),
                     help="comma-separated training soundfonts (default all; fewer for cross-validation)")
-    ap.add_argument("--recipe", default="nmf", choices=("nmf", "notes"),
-                    help="nmf: one NMF on all the material; notes: --per-note templates per note")
-    ap.add_argument("--per-note", type=int, default=2)
+    ap.add_argument("--recipe", default="notes", choices=("nmf", "notes"),
+                    help="instruments: notes (default; --per-note templates per note) or nmf (one NMF "
+                         "with --components on all the material); drums and speech always use nmf")
+    ap.add_argument("--per-note", type=int, default=1)
     ap.add_argument("--split", action="store_true",
                     help="notes recipe: templates per rendering of a note (soundfont, velocity), not pooled")
     args = ap.parse_args(argv)
