@@ -4,7 +4,8 @@ Renders training material that the quality benchmark's test part never uses
 (TimGM6mb and the csound GM bank, never FluidR3_GM or soundfonts derived from it;
 hydrogen drum kits and sonic-pi drum samples; espeak-ng / festival voices that
 benchmarks/quality/split.json does not put in its test part), learns templates
-with :func:`nmfaudio.nmf`, prunes templates that are barely used and writes
+with :func:`nmfaudio.nmf` (instruments: one per note, from each note rendered alone; drums and
+speech: one NMF on all the material, barely used templates pruned) and writes
 ``nmfaudio/models/<name>.npz`` plus ``nmfaudio/models/index.json``.
 
 Needs (installed by ``--install``, which runs apt-get update first)::
@@ -13,9 +14,11 @@ Needs (installed by ``--install``, which runs apt-get update first)::
         sonic-pi-samples espeak-ng festival festvox-kallpc16k
     pip install pretty_midi          # benchmark-only, not a dependency of nmfaudio
 
-Usage::
+Usage (the defaults rebuild the shipped library: instruments note-wise, one template per note;
+drums and speech by one NMF with K = 64)::
 
-    python benchmarks/models/train_models.py [--install] [--only piano,bass] [--components 48]
+    python benchmarks/models/train_models.py [--install] [--only piano,bass] [--recipe notes|nmf]
+        [--per-note 1] [--split] [--components 64] [--soundfonts "csound GM bank"] [--out DIR]
 """
 
 from __future__ import annotations
@@ -123,10 +126,71 @@ def instrument_midi(program, lo, hi, *, drum=False, notes=None):
     return pm
 
 
-def instrument_material(name, tmp):
+#: Note-wise recipe: each note alone, this long (s), then this much silence (s) for its release.
+NOTE_DUR, NOTE_GAP = 0.6, 0.4
+
+
+def note_midi(program, lo, hi):
+    """Every note of [lo, hi] alone at every velocity; returns (PrettyMIDI, [(pitch, start, end)])."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=program)
+    notes, t = [], 0.2
+    for vel in VELOCITIES:
+        for p in range(lo, hi + 1):
+            inst.notes.append(pretty_midi.Note(velocity=vel, pitch=p, start=t, end=t + NOTE_DUR))
+            notes.append((p, t, t + NOTE_DUR + NOTE_GAP))
+            t += NOTE_DUR + NOTE_GAP
+    pm.instruments.append(inst)
+    return pm, notes
+
+
+def note_material(name, tmp, soundfonts):
+    """``{pitch: [spectrogram of that note alone, per soundfont and velocity]}`` and the material text."""
+    kind, program, lo, hi = INSTRUMENTS[name]
+    params = default_stft(SR)
+    per_note, material, licences = {}, [], []
+    for sf_name in soundfonts:
+        path, pkg, lic = SOUNDFONTS[sf_name]
+        pm, notes = note_midi(program, lo, hi)
+        V = spectrogram(render(pm, path, tmp), stft_params=params)[1]
+        fps = SR / params.hop_length
+        for p, a, b in notes:
+            seg = V[:, int(a * fps): int(b * fps)]
+            per_note.setdefault(p, []).append(seg[:, seg.sum(axis=0) > 1e-3 * seg.sum(axis=0).max()])
+        material.append(f"{sf_name} ({pkg}) GM program {program}: every note of MIDI {lo}-{hi} alone, "
+                        f"velocities {'/'.join(map(str, VELOCITIES))}, rendered with fluidsynth")
+        licences.append(f"{sf_name}: {lic}")
+    return per_note, material, licences
+
+
+def learn_notes(name, kind, per_note, material, licences, per_note_k, max_iter=60, split=False):
+    """Note-wise templates: a small NMF (``per_note_k`` templates) on each note's frames alone
+    (with ``split``, on each rendering of the note -- soundfont and velocity -- alone)."""
+    params = default_stft(SR)
+    cols = []
+    for p in sorted(per_note):
+        for seg in (per_note[p] if split else [np.concatenate(per_note[p], axis=1)]):
+            res = nmfaudio.nmf(np.ascontiguousarray(seg), per_note_k, beta=0.5, max_iter=max_iter,
+                               random_state=p)
+            cols.append(res.W / np.maximum(res.W.sum(axis=0), 1e-20))
+    W = np.concatenate(cols, axis=1)
+    info = {"kind": kind, "training_material": material, "licence": "; ".join(licences),
+            "train_seconds": round(sum(s.shape[1] for v in per_note.values() for s in v)
+                                   * params.hop_length / SR, 1),
+            "n_frames": int(sum(s.shape[1] for v in per_note.values() for s in v)),
+            "learned_components": int(W.shape[1]), "pruned": 0, "recipe": f"notes, {per_note_k} per note" + (" and rendering" if split else ""),
+            "trained_by": "benchmarks/models/train_models.py"}
+    return nmfaudio.SourceDictionary(name=name, W=W.astype(np.float32), sr=SR, stft=params, beta=0.5,
+                                     power=1.0, info=info)
+
+
+def instrument_material(name, tmp, soundfonts=tuple(SOUNDFONTS)):
     kind, program, lo, hi = INSTRUMENTS[name]
     clips, material, licences = [], [], []
-    for sf_name, (path, pkg, lic) in SOUNDFONTS.items():
+    for sf_name in soundfonts:
+        path, pkg, lic = SOUNDFONTS[sf_name]
         clips.append(render(instrument_midi(program, lo, hi), path, tmp))
         material.append(f"{sf_name} ({pkg}) GM program {program}: chromatic MIDI {lo}-{hi} and triads/fifths, "
                         f"velocities {'/'.join(map(str, VELOCITIES))}, rendered with fluidsynth")
@@ -216,29 +280,47 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--install", action="store_true", help="apt-get update + install the material packages")
     ap.add_argument("--only", default="", help="comma-separated model names (default: all)")
-    ap.add_argument("--components", type=int, default=48)
+    ap.add_argument("--components", type=int, default=64, help="K of the nmf recipe (drums, speech)")
     ap.add_argument("--max-iter", type=int, default=150)
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--soundfonts", default=",".join(SOUNDFONTS),
+                    help="comma-separated training soundfonts (default all; fewer for cross-validation)")
+    ap.add_argument("--recipe", default="notes", choices=("nmf", "notes"),
+                    help="instruments: notes (default; --per-note templates per note) or nmf (one NMF "
+                         "with --components on all the material); drums and speech always use nmf")
+    ap.add_argument("--per-note", type=int, default=1)
+    ap.add_argument("--split", action="store_true",
+                    help="notes recipe: templates per rendering of a note (soundfont, velocity), not pooled")
     args = ap.parse_args(argv)
+    soundfonts = [s for s in args.soundfonts.split(",") if s]
+    if not set(soundfonts) <= set(SOUNDFONTS):
+        raise SystemExit(f"--soundfonts: expected names from {list(SOUNDFONTS)}")
     if args.install:
         install()
     names = [*INSTRUMENTS, "drums", "speech"]
     if args.only:
         names = [n for n in args.only.split(",") if n]
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             if name == "drums":
                 kind, mat = "instrument", drum_material(name, tmp)
             elif name == "speech":
                 kind, mat = "speech", speech_material(name, tmp)
+            elif args.recipe == "notes":
+                d = learn_notes(name, INSTRUMENTS[name][0], *note_material(name, tmp, soundfonts),
+                                per_note_k=args.per_note, split=args.split)
             else:
-                kind, mat = INSTRUMENTS[name][0], instrument_material(name, tmp)
-            d = learn(name, kind, *mat, K=args.components, max_iter=args.max_iter)
+                kind, mat = INSTRUMENTS[name][0], instrument_material(name, tmp, soundfonts)
+            if name in ("drums", "speech") or args.recipe == "nmf":
+                d = learn(name, kind, *mat, K=args.components, max_iter=args.max_iter)
             path = store.write_model(d, out / f"{name}.npz")
             print(f"{name:15s} K={d.n_components:3d} ({d.info['pruned']} pruned) "
                   f"{d.info['train_seconds']:7.1f} s of audio  {path.stat().st_size / 1024:6.1f} KiB", flush=True)
-    write_models_md(store.write_index(out))
+    index = store.write_index(out)
+    if out.resolve() == OUT.resolve():
+        write_models_md(index)
 
 
 def write_models_md(index_path):
@@ -250,9 +332,14 @@ def write_models_md(index_path):
              "returned as float32 with unit-sum columns. No model is trained on FluidR3_GM (the quality",
              "benchmark's music test soundfont) or on a voice, babble talker or noise recording of the test",
              "part of `benchmarks/quality/split.json`.", "",
-             "| name | kind | sr | K | size | seconds of training audio |", "| --- | --- | --- | --- | --- | --- |"]
+             "Recipes: `notes, 1 per note` -- every note of the instrument's range rendered alone at",
+             "velocities 40/80/120 from each soundfont, one β = 0.5 NMF template per note learned on all",
+             "renderings of that note pooled (`--recipe notes --per-note 1`); `nmf, K=64` -- one NMF with",
+             "K = 64 on all the material, templates carrying < 0.2 % of the energy pruned.", "",
+             "| name | kind | sr | K | recipe | size | seconds of training audio |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for m in models:
-        lines.append(f"| {m['name']} | {m['kind']} | {m['sr']} | {m['n_components']} | "
+        lines.append(f"| {m['name']} | {m['kind']} | {m['sr']} | {m['n_components']} | {m.get('recipe', '')} | "
                      f"{m['bytes'] / 1024:.0f} KiB | {m['train_seconds']} |")
     lines += ["", f"Total: {sum(m['bytes'] for m in models) / 1024 / 1024:.2f} MiB.", ""]
     for m in models:

@@ -38,7 +38,8 @@ def list_models() -> list[dict]:
         One dict per model, sorted by name, with ``name``, ``kind``
         (``"instrument"``, ``"speech"`` or ``"noise"``), ``training_material``
         (list of str), ``licence`` (str), ``bytes`` (file size), ``sr``,
-        ``n_components``, ``n_fft``, ``hop_length`` and ``train_seconds``.
+        ``n_components``, ``n_fft``, ``hop_length``, ``train_seconds`` and ``recipe``
+        (how the templates were learned, e.g. ``"notes, 1 per note"``).
 
     Examples
     --------

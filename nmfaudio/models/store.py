@@ -66,6 +66,9 @@ def write_index(folder) -> Path:
             "n_components": d.n_components, "n_fft": d.stft.n_fft, "hop_length": d.stft.hop_length,
             "bytes": f.stat().st_size, "training_material": info["training_material"],
             "licence": info["licence"], "train_seconds": info["train_seconds"],
+            "recipe": info.get("recipe") or (f"nmf, K={info['learned_components']} on all the material, "
+                                             f"{info['pruned']} pruned" if "learned_components" in info
+                                             else "unknown"),
         })
     path = folder / INDEX_FILE
     path.write_text(json.dumps({"format": "nmfaudio-models", "version": 1, "models": entries}, indent=1) + "\n")
