@@ -31,15 +31,28 @@ import run  # noqa: E402
 FIT_GRIDS = {
     "base": [{}],
     "prior": [{}, {"SPEECH_PRIOR": "init"}, {"SPEECH_PRIOR": "fixed", "n_speech_components": 16}],
-    "blind": [{}, {"BLIND_NOISE": "minstat"}],
-    "iter": [{"max_iter": 50}, {}, {"max_iter": 200}],
+    "blind": [{"BLIND_NOISE": "quiet"}, {"BLIND_NOISE": "minstat"}],
+    "iter": [{}, {"max_iter": 50}, {"max_iter": 200}],
+    "iter-minstat": [{"BLIND_NOISE": "minstat"}, {"BLIND_NOISE": "minstat", "max_iter": 200},
+                     {"BLIND_NOISE": "minstat", "MINSTAT_SECONDS": 3.0},
+                     {"BLIND_NOISE": "minstat", "MINSTAT_PERCENTILE": 20}],
     "model": [{}, {"BETA": 0.5}, {"BETA": 0.0}, {"n_fft": 1024}, {"n_fft": 4096},
               {"n_noise_components": 8}, {"n_noise_components": 32},
               {"n_speech_components": 64}, {"sparsity": 0.0}, {"sparsity": 0.3}],
 }
+#: "dicts" mode (nmfaudio.separate with speech + noise dictionaries): learn_dictionary options
+#: for the speech dictionary ("speech_" prefix) and both (no prefix).
+DICT_GRIDS = {
+    "dicts": [{}, {"pitch_shifts": ()}, {"pitch_shifts": (), "beta": "kl"},
+              {"pitch_shifts": (), "speech_n_components": 32},
+              {"pitch_shifts": (), "beta": "kl", "speech_n_components": 32}],
+    "dicts2": [{}, {"speech_n_components": 32}, {"n_components": 32}, {"sep_adapt": 10},
+               {"pitch_shifts": (), "speech_n_components": 64}],
+}
 #: post grids: mask_power, GAIN_FLOOR_DB, GAIN_SMOOTH
 POST_GRIDS = {
     "base": {"mask_power": [2.0], "GAIN_FLOOR_DB": [None], "GAIN_SMOOTH": [0]},
+    "power": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None], "GAIN_SMOOTH": [0]},
     "wide": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None, -20.0, -14.0], "GAIN_SMOOTH": [0, 1]},
     "floor": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None, -25.0, -20.0, -15.0, -10.0],
               "GAIN_SMOOTH": [0]},
@@ -71,6 +84,18 @@ def _fit_item(item, mode, fit):
     return S, est, power, params
 
 
+def _dicts(item, setting):
+    """separate() with a speech and a noise dictionary learned with ``setting``."""
+    dicts = []
+    for n in item.names:
+        kw = {k: v for k, v in setting.items() if not k.startswith(("speech_", "sep_"))}
+        if n == "speech":
+            kw.update({k[len("speech_"):]: v for k, v in setting.items() if k.startswith("speech_")})
+        dicts.append(nmfaudio.learn_dictionary(item.train[n], item.sr, name=n, **kw))
+    sep = {k[len("sep_"):]: v for k, v in setting.items() if k.startswith("sep_")}
+    return nmfaudio.separate(item.mixture, item.sr, dictionaries=dicts, **sep)["speech"]
+
+
 def _score(item, clean, mix):
     out, _ = run._score(item, run._speech_and_rest(item, clean), False, mix)
     return out
@@ -78,22 +103,26 @@ def _score(item, clean, mix):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["noise", "blind"], default="noise")
-    ap.add_argument("--fit", choices=sorted(FIT_GRIDS), default="base")
+    ap.add_argument("--mode", choices=["noise", "blind", "dicts"], default="noise")
+    ap.add_argument("--fit", choices=sorted(FIT_GRIDS) + sorted(DICT_GRIDS), default="base",
+                    help="fit grid (dicts mode: 'dicts' or 'dicts2')")
     ap.add_argument("--post", choices=sorted(POST_GRIDS), default="base")
     ap.add_argument("--items", type=int, default=None, help="first N tune items only")
     args = ap.parse_args(argv)
     run._limit_threads(1)
     entries = [e for e in run.read_manifest(run.DEFAULT_DATA)["items"]
                if e["kind"] == "speech" and e.get("part") == "tune"][:args.items]
-    fits = FIT_GRIDS[args.fit]
-    pg = POST_GRIDS[args.post]
+    fits = DICT_GRIDS[args.fit] if args.mode == "dicts" else FIT_GRIDS[args.fit]
+    pg = POST_GRIDS["base" if args.mode == "dicts" else args.post]
     posts = [dict(zip(pg, v)) for v in itertools.product(*pg.values())]
     scores = {}  # (fit index, post index) -> list of metric dicts
     for e in entries:
         item = run.load_item(run.DEFAULT_DATA, e)
         mix, _ = run._score(item, np.stack([item.mixture] * len(item.names)), False)
         for i, fit in enumerate(fits):
+            if args.mode == "dicts":
+                scores.setdefault((i, 0), []).append(_score(item, _dicts(item, fit), mix))
+                continue
             S, est, power, params = _fit_item(item, args.mode, fit)
             for j, post in enumerate(posts):
                 dn.GAIN_FLOOR_DB, dn.GAIN_SMOOTH = post["GAIN_FLOOR_DB"], post["GAIN_SMOOTH"]
