@@ -175,7 +175,7 @@ def nmfaudio_denoise(item):
 
 @method("nmfaudio-denoise-blind", kinds=("speech",), available=_has("denoise"))
 def nmfaudio_denoise_blind(item):
-    """nmfaudio.denoise(y, sr), defaults, no noise sample (noise modelled from the quietest frames)."""
+    """nmfaudio.denoise(y, sr), defaults, no noise sample (noise modelled from its minimum-statistics floor)."""
     clean = nmfaudio.denoise(item.mixture, item.sr)
     return _speech_and_rest(item, clean)
 
