@@ -180,6 +180,15 @@ def nmfaudio_denoise_blind(item):
     return _speech_and_rest(item, clean)
 
 
+@method("nmfaudio-denoise-region", kinds=("speech",), available=_has("denoise"))
+def nmfaudio_denoise_region(item):
+    """nmfaudio.denoise(noise_region=...) on <noise training clip> + y, the region being the noise clip; defaults, output cropped to y."""
+    lead = item.train["noise"]
+    y = np.concatenate([lead, item.mixture])
+    clean = nmfaudio.denoise(y, item.sr, noise_region=(0.0, lead.size / item.sr))[lead.size:]
+    return _speech_and_rest(item, clean)
+
+
 def _stream(proc, y, block=1024):
     """Feed ``y`` to a block processor in ``block``-sample blocks; the delay-compensated speech."""
     parts = [proc.process(y[i:i + block]) for i in range(0, y.size, block)] + [proc.flush()]
