@@ -33,6 +33,8 @@ FIT_GRIDS = {
     "prior": [{}, {"SPEECH_PRIOR": "init"}, {"SPEECH_PRIOR": "fixed", "n_speech_components": 16}],
     "blind": [{"BLIND_NOISE": "quiet"}, {"BLIND_NOISE": "minstat"}],
     "iter": [{}, {"max_iter": 50}, {"max_iter": 200}],
+    "round2": [{}, {"n_speech_components": 16}, {"n_speech_components": 24}, {"sparsity": 0.05},
+               {"sparsity": 0.15}, {"hop_length": 256}, {"seeds": 3}],
     "iter-minstat": [{"BLIND_NOISE": "minstat"}, {"BLIND_NOISE": "minstat", "max_iter": 200},
                      {"BLIND_NOISE": "minstat", "MINSTAT_SECONDS": 3.0},
                      {"BLIND_NOISE": "minstat", "MINSTAT_PERCENTILE": 20}],
@@ -53,6 +55,7 @@ DICT_GRIDS = {
 POST_GRIDS = {
     "base": {"mask_power": [2.0], "GAIN_FLOOR_DB": [None], "GAIN_SMOOTH": [0]},
     "power": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None], "GAIN_SMOOTH": [0]},
+    "one": {"mask_power": [1.0], "GAIN_FLOOR_DB": [None], "GAIN_SMOOTH": [0]},
     "wide": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None, -20.0, -14.0], "GAIN_SMOOTH": [0, 1]},
     "floor": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None, -25.0, -20.0, -15.0, -10.0],
               "GAIN_SMOOTH": [0]},
@@ -68,16 +71,21 @@ def _fit_item(item, mode, fit):
             setattr(dn, k, v)
         y, sr = item.mixture, item.sr
         params = dn.default_denoise_stft(sr)
-        if "n_fft" in opts:
-            params = nmfaudio.STFTParams(n_fft=opts.pop("n_fft"))
+        if "n_fft" in opts or "hop_length" in opts:
+            params = nmfaudio.STFTParams(n_fft=opts.pop("n_fft", params.n_fft),
+                                         hop_length=opts.pop("hop_length", params.hop_length))
         noise = None
         if mode == "noise":
             noise = item.train["noise"]
-        S, est, power = dn._fit(y, sr, params, noise, None, None,
-                                Kn=opts.get("n_noise_components", dn.NOISE_COMPONENTS),
-                                Ks=opts.get("n_speech_components", dn.SPEECH_COMPONENTS),
-                                sparsity=opts.get("sparsity", dn.SPARSITY),
-                                max_iter=opts.get("max_iter", dn.DENOISE_ITER), random_state=0)
+        ests = []
+        for seed in range(opts.get("seeds", 1)):  # seeds > 1: the models of several starts averaged
+            S, est, power = dn._fit(y, sr, params, noise, None, None,
+                                    Kn=opts.get("n_noise_components", dn.NOISE_COMPONENTS),
+                                    Ks=opts.get("n_speech_components", dn.SPEECH_COMPONENTS),
+                                    sparsity=opts.get("sparsity", dn.SPARSITY),
+                                    max_iter=opts.get("max_iter", dn.DENOISE_ITER), random_state=seed)
+            ests.append(est)
+        est = np.mean(ests, axis=0)
     finally:
         for k, v in saved.items():
             setattr(dn, k, v)
