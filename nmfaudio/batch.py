@@ -172,7 +172,7 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
     noise : str, os.PathLike, SourceDictionary or None
         With ``denoise``: a sample of the noise alone (its templates are learned
         once for the whole batch) or a trained noise dictionary. ``None``
-        models the noise from each file's quietest frames.
+        models the noise from each file's noise floor.
     n_free : int >= 0
         Supervised only: free components returned as ``residual.wav``.
     n_components : int > 0 or None

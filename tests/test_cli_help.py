@@ -117,8 +117,16 @@ def test_mask_power_constant_is_the_functions_default():
 
     from nmfaudio.masking import DEFAULT_MASK_POWER
 
-    for fn in (nmfaudio.separate, nmfaudio.denoise, nmfaudio.split_drums, nmfaudio.masking.mask_sources):
+    for fn in (nmfaudio.separate, nmfaudio.split_drums, nmfaudio.masking.mask_sources):
         assert inspect.signature(fn).parameters["mask_power"].default == DEFAULT_MASK_POWER, fn
+    # denoise picks its mask power per mode (None); the CLI leaves the choice to it
+    from nmfaudio.cli import denoise as cli_denoise
+
+    assert inspect.signature(nmfaudio.denoise).parameters["mask_power"].default is None
+    import argparse
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    assert cli_denoise.add_parser(sub).parse_args(["x.wav"]).mask_power is None
 
 
 def test_model_knobs_reach_the_api(tmp_path, inputs, capsys):

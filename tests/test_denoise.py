@@ -110,3 +110,71 @@ def test_noise_region_and_noise_together_refused():
     y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
     with pytest.raises(nmfaudio.ParameterError, match="not both"):
         nmfaudio.denoise(y, sr, noise=y[:4000], noise_region=(0, 0.25))
+
+
+def _dn():
+    import sys
+
+    return sys.modules["nmfaudio.denoise"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_noise", [False, True])
+def test_denoise_keeps_dtype_and_leaves_inputs_alone(noisy, dtype, with_noise):
+    sr, s, n, n_train = noisy
+    y = (s + n).astype(dtype)
+    sample = n_train.astype(dtype) if with_noise else None
+    y0, sample0 = y.copy(), None if sample is None else sample.copy()
+    parts = nmfaudio.denoise_sources(y, sr, noise=sample, max_iter=20)
+    assert parts["clean"].dtype == dtype and parts["noise"].dtype == dtype
+    assert np.array_equal(y, y0)
+    if sample is not None:
+        assert np.array_equal(sample, sample0)
+    assert np.max(np.abs(parts["clean"] + parts["noise"] - y)) < 1e-4
+
+
+def test_default_mask_power_depends_on_the_mode(noisy):
+    sr, s, n, n_train = noisy
+    y = s + n
+    dn = _dn()
+    for kw in ({}, {"noise": n_train}):
+        default = nmfaudio.denoise(y, sr, max_iter=20, **kw)
+        assert np.array_equal(default, nmfaudio.denoise(y, sr, max_iter=20, mask_power=dn.MASK_POWER, **kw))
+        assert not np.array_equal(default, nmfaudio.denoise(y, sr, max_iter=20, mask_power=3.0, **kw))
+    ds = nmfaudio.learn_dictionary(_speech_like(sr, 2 * sr, None)[::-1].copy(), sr, name="speech",
+                                   stft_params=dn.default_denoise_stft(sr), n_components=8, max_iter=30)
+    default = nmfaudio.denoise(y, sr, speech_dictionary=ds, max_iter=20)
+    wiener = nmfaudio.denoise(y, sr, speech_dictionary=ds, max_iter=20, mask_power=dn.MASK_POWER_SPEECH_DICT)
+    assert np.array_equal(default, wiener)
+
+
+def test_minimum_statistics_noise_floor_ignores_bursts():
+    dn = _dn()
+    rng = np.random.default_rng(1)
+    params = nmfaudio.STFTParams(n_fft=64)
+    floor = rng.uniform(0.5, 2.0, size=(33, 1))
+    V = np.repeat(floor, 400, axis=1)
+    V[:, 50:80] += 10.0          # a loud burst shorter than the window
+    V[5, ::7] += 5.0             # sparse spikes in one band
+    V0 = V.copy()
+    est = dn._minstat_noise(V, params, 16000)
+    assert est.shape == V.shape and np.array_equal(V, V0)
+    np.testing.assert_allclose(est, np.repeat(floor, 400, axis=1))
+
+
+def test_gain_floor_is_respected_and_parts_still_sum(noisy, monkeypatch):
+    sr, s, n, n_train = noisy
+    y = s + n
+    dn = _dn()
+    params = dn.default_denoise_stft(sr)
+    S, est, power = dn._fit(y, sr, params, n_train, None, None, Kn=8, Ks=8, sparsity=0.1, max_iter=20,
+                            random_state=0)
+    g0 = dn._clean_gain(S, est, power=power, mask_power=1.0, floor_db=None, smooth=0)
+    g = dn._clean_gain(S, est, power=power, mask_power=1.0, floor_db=-20.0, smooth=0)
+    assert g0.min() < 0.1 - 1e-3          # the unfloored gain goes below the floor ...
+    assert g.min() >= 0.1 - 1e-6          # ... the floored one does not
+    assert np.array_equal(g[g0 > 0.1], g0[g0 > 0.1])
+    assert np.all(g <= 1 + 1e-6)
+    monkeypatch.setattr(dn, "GAIN_FLOOR_DB", -20.0)
+    parts = nmfaudio.denoise_sources(y, sr, noise=n_train, max_iter=20)
+    assert np.max(np.abs(parts["clean"] + parts["noise"] - y)) < 1e-4

@@ -175,8 +175,17 @@ def nmfaudio_denoise(item):
 
 @method("nmfaudio-denoise-blind", kinds=("speech",), available=_has("denoise"))
 def nmfaudio_denoise_blind(item):
-    """nmfaudio.denoise(y, sr), defaults, no noise sample (noise modelled from the quietest frames)."""
+    """nmfaudio.denoise(y, sr), defaults, no noise sample (noise modelled from its minimum-statistics floor)."""
     clean = nmfaudio.denoise(item.mixture, item.sr)
+    return _speech_and_rest(item, clean)
+
+
+@method("nmfaudio-denoise-region", kinds=("speech",), available=_has("denoise"))
+def nmfaudio_denoise_region(item):
+    """nmfaudio.denoise(noise_region=...) on <noise training clip> + y, the region being the noise clip; defaults, output cropped to y."""
+    lead = item.train["noise"]
+    y = np.concatenate([lead, item.mixture])
+    clean = nmfaudio.denoise(y, item.sr, noise_region=(0.0, lead.size / item.sr))[lead.size:]
     return _speech_and_rest(item, clean)
 
 

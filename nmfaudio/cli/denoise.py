@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..denoise import DENOISE_ITER, NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS
-from ._common import (add_mask_power_arg, add_output_args, like_input, nonneg_float, positive_int,
+from ._common import (add_output_args, like_input, nonneg_float, positive_float, positive_int,
                       refuse_existing)
 from ._progress import add_ux_args, output_settings
 
@@ -28,7 +28,7 @@ def add_parser(sub):
         "denoise", help="remove noise from a recording",
         description="Denoise NOISY. With --noise (a noise sample) or --noise-dict the noise "
                     "model is fixed and the speech is learned; with --speech-dict the converse; "
-                    "with neither, the noise is modelled from the quietest frames.",
+                    "with neither, the noise is modelled from its floor (minimum statistics).",
     )
     p.add_argument("noisy", metavar="NOISY", help="noisy audio file")
     p.add_argument("-o", "--out", default=".", metavar="CLEAN",
@@ -47,14 +47,16 @@ def add_parser(sub):
                    help=f"NMF iterations (default {DENOISE_ITER})")
     g = p.add_argument_group("model")
     g.add_argument("--noise-components", type=positive_int, default=NOISE_COMPONENTS, metavar="K",
-                   help=f"noise templates learned (from --noise, from the quietest frames, or free "
+                   help=f"noise templates learned (from --noise, from the noise floor, or free "
                         f"beside --speech-dict; default {NOISE_COMPONENTS})")
     g.add_argument("--speech-components", type=positive_int, default=SPEECH_COMPONENTS, metavar="K",
                    help=f"free speech components, without --speech-dict (default {SPEECH_COMPONENTS})")
     g.add_argument("--sparsity", type=nonneg_float, default=SPARSITY, metavar="L",
                    help=f"L1 penalty on the free speech activations, without --speech-dict "
                         f"(default {SPARSITY:g})")
-    add_mask_power_arg(g)
+    g.add_argument("--mask-power", type=positive_float, default=None, metavar="P",
+                   help="soft-mask exponent (default 1 without --speech-dict, 2 with it; larger is "
+                        "closer to a binary mask)")
     add_output_args(p)
     add_ux_args(p)
     p.set_defaults(func=run)

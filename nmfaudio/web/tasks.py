@@ -115,7 +115,7 @@ def _denoise(job, spec, out, y0, sr0):
     kw = {} if region is None else {"noise_region": tuple(region)}  # checked by the API
     n_iter = _iterations(spec, 100)
     what = ("from the noise sample" if noise is not None else "from the noise region" if region
-            else "blind (quietest frames)")
+            else "blind (noise floor)")
     res = denoise_file(spec["audio"], out / "clean.wav", noise=noise, noise_out=out / "noise.wav",
                        max_iter=n_iter, callback=job.callback(_WORK_START, _WORK_END - _WORK_START,
                                                               n_iter, f"denoising {what}"), **kw)
