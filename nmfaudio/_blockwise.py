@@ -112,3 +112,43 @@ def masked_istft(y, p, estimate, n_sources, *, masks):
 
     blocks.run([lambda c=c: job(c) for c in range(Y.shape[0])])
     return [o.reshape(lead + (L,)) for o in out]
+
+
+def sources(y, p, W, H, labels, names, *, mask="soft", mask_power=2.0, spectrogram_power=1.0):
+    """``{name: waveform}`` from a factorisation of :func:`magnitudes` (or a power of them).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(..., n), float]
+        The mixture (:func:`applies` true).
+    p : STFTParams
+    W : np.ndarray [shape=(n_freq, K)]
+    H : np.ndarray [shape=(K, C * n_frames)]
+        Channels side by side, as :func:`magnitudes` lays them out.
+    labels : np.ndarray [shape=(K,)]
+        Source of each component, in ``[0, len(names))``.
+    names : list of str
+    mask, mask_power, spectrogram_power
+        As for :func:`nmfaudio.mask_sources`.
+
+    Returns
+    -------
+    dict[str, np.ndarray [shape=y.shape, dtype=y.dtype]]
+    """
+    from .masking import binary_masks, soft_masks
+
+    T = p.n_frames(y.shape[-1])
+    labels = np.asarray(labels)
+    W_s = [np.ascontiguousarray(W[:, labels == s]) for s in range(len(names))]
+    H_s = [H[labels == s] for s in range(len(names))]
+
+    def estimate(c, a, b):
+        return np.stack([w @ h[:, c * T + a:c * T + b] for w, h in zip(W_s, H_s)])
+
+    if mask == "soft":
+        def masks(est):
+            return soft_masks(est, mask_power=mask_power / spectrogram_power)
+    else:
+        masks = binary_masks
+    waves = masked_istft(y, p, estimate, len(names), masks=masks)
+    return {n: w.astype(y.dtype, copy=False) for n, w in zip(names, waves)}

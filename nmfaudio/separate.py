@@ -151,26 +151,13 @@ def _separate_long(y, params, opts, *, max_iter, tol, callback):
     at a time. Returns ``(sources, Separation)`` with ``masks`` and ``S_sources`` None.
     """
     from . import _blockwise
-    from .masking import binary_masks, soft_masks
 
     lead, T = y.shape[:-1], params.n_frames(y.shape[-1])
     V = _blockwise.magnitudes(y, params)
     res, labels = _factorise(V, opts, n_fft=params.n_fft, max_iter=max_iter, tol=tol, callback=callback)
     del V
-    n_src = opts["n_sources"]
-    W_s = [np.ascontiguousarray(res.W[:, labels == s]) for s in range(n_src)]
-    H_s = [res.H[labels == s] for s in range(n_src)]
-
-    def estimate(c, a, b):
-        return np.stack([w @ h[:, c * T + a:c * T + b] for w, h in zip(W_s, H_s)])
-
-    if opts["mask"] == "soft":
-        def masks(est):
-            return soft_masks(est, mask_power=opts["mask_power"])
-    else:
-        masks = binary_masks
-    waves = _blockwise.masked_istft(y, params, estimate, n_src, masks=masks)
-    out = {n: w.astype(y.dtype, copy=False) for n, w in zip(opts["names"], waves)}
+    out = _blockwise.sources(y, params, res.W, res.H, labels, opts["names"], mask=opts["mask"],
+                             mask_power=opts["mask_power"])
     sep = Separation(names=opts["names"], S_sources=None, masks=None, W=res.W,
                      H=unstack_channels(res.H, lead, T), labels=labels, n_iter=res.n_iter,
                      loss=res.loss)
@@ -329,7 +316,8 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
 
     keep_masks : bool
         Keep the masks and masked STFTs of the whole signal in the returned
-        ``Separation`` (default). With False, a long unsupervised input (at least
+        ``Separation`` (default). With False, a long input (unsupervised, or
+        supervised without ``n_free``; at least
         :data:`LONG_MIN_BINS` spectrogram bins over all channels) is masked and
         inverted one block of frames at a time, and ``separation.masks`` and
         ``separation.S_sources`` are None: memory then stays near the size of the
@@ -375,6 +363,15 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
                     "leave it unset to use the dictionaries' STFT settings"
                 )
         params = d0.stft
+        if not keep_masks and not n_free and _is_long(y, params):
+            from .stft import check_stft_input
+            from .supervised import separate_supervised_long
+
+            check_stft_input(y, params)
+            out, sep = separate_supervised_long(
+                y, params, dicts, mask_power=mask_power, max_iter=max_iter,
+                random_state=random_state, callback=callback, adapt=adapt, adapt_prior=adapt_prior)
+            return out, sep, params
         S = stft(y, stft_params=params)
         sep = separate_supervised_spectrogram(
             S, dicts, n_free=n_free, free_sparsity=free_sparsity, mask_power=mask_power,
