@@ -19,7 +19,7 @@ Y_AXES = ("log", "linear", "mel")
 #: Time-frequency images with more frames than this are drawn from the maximum over groups
 #: of consecutive frames (:func:`decimate_frames`): a figure is at most a few thousand
 #: pixels wide, and a pcolormesh of every frame of a long recording takes gigabytes.
-MAX_COLUMNS = 4096
+MAX_COLUMNS = 2048
 
 
 def pyplot():

@@ -20,7 +20,7 @@ def plot_spectrogram(data, *, sr, n_fft=2048, hop_length=None, y_axis="log", ref
         A waveform ``(n,)`` or ``(channels, n)`` (channels are averaged; at most
         64 rows), a complex STFT ``(..., n_freq, n_frames)`` (channel magnitudes
         averaged), or a magnitude spectrogram ``(n_freq, n_frames)``. More than
-        ``display._common.MAX_COLUMNS`` (4096) frames are drawn as the maximum over
+        ``display._common.MAX_COLUMNS`` (2048) frames are drawn as the maximum over
         groups of consecutive frames, so memory stays bounded for long recordings.
     sr : int > 0
         Sample rate, for the axes.
