@@ -11,7 +11,7 @@ Usage::
 
     python benchmarks/memory.py                       # unsupervised, 10 min stereo, this Python
     python benchmarks/memory.py --python /work/venv/bin/python --python .venv/bin/python \\
-        --commands unsupervised supervised plot separate-plot
+        --commands unsupervised supervised plot separate-plot --repeat 3
 
 Commands:
 
@@ -89,6 +89,16 @@ def measure(python: str, argv: list, cwd: Path) -> dict:
             "rss": int(rss.group(1)) / 1024 if rss else None}
 
 
+def _summary(runs):
+    """Median wall time and largest peak RSS of repeated runs (exit code: the worst)."""
+    import statistics
+
+    walls = [r["wall"] for r in runs if r["wall"] is not None]
+    rss = [r["rss"] for r in runs if r["rss"] is not None]
+    return {"rc": max(r["rc"] for r in runs), "wall": statistics.median(walls) if walls else None,
+            "rss": max(rss) if rss else None}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--python", action="append", default=None, metavar="PY",
@@ -98,6 +108,9 @@ def main(argv=None) -> int:
     ap.add_argument("--plot-seconds", type=float, default=180.0,
                     help="input length for separate-plot (default 180)")
     ap.add_argument("--channels", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per command and interpreter: the table gives the median wall time "
+                         "and the largest peak RSS (default 1)")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "nmfaudio-memory"))
     args = ap.parse_args(argv)
     pythons = args.python or [sys.executable]
@@ -107,16 +120,20 @@ def main(argv=None) -> int:
     for command in args.commands:
         seconds = args.plot_seconds if command == "separate-plot" else args.seconds
         mix = make_input(workdir, seconds, args.channels)
-        cells = []
-        for i, py in enumerate(pythons):
-            out = workdir / f"out{i}"
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir()
-            print(f"{command} ({seconds:g} s, {args.channels} ch) with {py} ...", file=sys.stderr, flush=True)
-            cells.append(measure(py, argv_for(command, mix, out), workdir))
-            shutil.rmtree(out, ignore_errors=True)
+        runs = [[] for _ in pythons]
+        for _ in range(args.repeat):  # interleaved, so load changes hit every interpreter alike
+            for i, py in enumerate(pythons):
+                out = workdir / f"out{i}"
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir()
+                print(f"{command} ({seconds:g} s, {args.channels} ch) with {py} ...", file=sys.stderr,
+                      flush=True)
+                runs[i].append(measure(py, argv_for(command, mix, out), workdir))
+                shutil.rmtree(out, ignore_errors=True)
+        cells = [_summary(r) for r in runs]
         rows.append((command, f"{seconds / 60:g} min, {args.channels} ch", cells))
-    head = "| command | input |" + "".join(f" wall s [{i}] | peak RSS MiB [{i}] |" for i in range(len(pythons)))
+    what = "median wall s" if args.repeat > 1 else "wall s"
+    head = "| command | input |" + "".join(f" {what} [{i}] | peak RSS MiB [{i}] |" for i in range(len(pythons)))
     print("\n".join(f"[{i}] {py}" for i, py in enumerate(pythons)))
     print(head)
     print("|" + "---|" * (2 + 2 * len(pythons)))
