@@ -63,6 +63,19 @@ def run(jobs):
             f.result()
 
 
+def padded_signal(x, p):
+    """One channel ``x (n,)`` as the frames read it: zero-padded by ``n_fft // 2`` if centred."""
+    pad = p.n_fft // 2 if p.center else 0
+    return np.pad(x, pad) if pad else np.ascontiguousarray(x)
+
+
+def frame_view(x, a, b, p):
+    """Frames ``a`` to ``b - 1`` of the padded channel ``x``: a read-only ``(b - a, n_fft)`` view."""
+    hop = p.hop_length
+    return np.lib.stride_tricks.as_strided(
+        x[a * hop:], shape=(b - a, p.n_fft), strides=(hop * x.itemsize, x.itemsize), writeable=False)
+
+
 def stft_threads(y, p):
     """STFT of ``y (..., n)``, frames in blocks on worker threads, written C-contiguous."""
     lead, n = y.shape[:-1], y.shape[-1]
@@ -71,15 +84,10 @@ def stft_threads(y, p):
     win = window(p)
     T = p.n_frames(n)
     out = np.empty((Y.shape[0], p.n_freq, T), cdt)
-    pad = p.n_fft // 2 if p.center else 0
-    padded = [np.pad(Y[c], pad) if pad else np.ascontiguousarray(Y[c]) for c in range(Y.shape[0])]
-    hop, n_fft = p.hop_length, p.n_fft
+    padded = [padded_signal(Y[c], p) for c in range(Y.shape[0])]
 
     def job(c, a, b):
-        x = padded[c]
-        frames = np.lib.stride_tricks.as_strided(
-            x[a * hop:], shape=(b - a, n_fft), strides=(hop * x.itemsize, x.itemsize), writeable=False)
-        out[c, :, a:b] = analyze(frames, win, cdt).T
+        out[c, :, a:b] = analyze(frame_view(padded[c], a, b, p), win, cdt).T
 
     edges = list(range(0, T, _BLOCK_FRAMES)) + [T]
     run([lambda c=c, a=a, b=b: job(c, a, b)
@@ -87,14 +95,11 @@ def stft_threads(y, p):
     return out.reshape(lead + (p.n_freq, T))
 
 
-def istft_threads(S, p, length):
-    """Overlap-add inverse of :func:`_stft_threads` (librosa's normalisation), one thread per signal."""
-    import scipy.fft
-
+def ola_plan(p, T, length, rdt):
+    """The overlap-add layout of an inverse STFT of ``T`` frames: ``(n_frames, L, rows, start,
+    win, scale)`` (frames used, output length, rows of ``hop`` samples in the buffer, samples
+    cut at the start, the window in ``rdt``, the window-sum-square divisor of the output)."""
     n_fft, hop = p.n_fft, p.hop_length
-    lead, T = S.shape[:-2], S.shape[-1]
-    Sc = S.reshape((-1,) + S.shape[-2:])
-    rdt = np.float32 if S.dtype == np.complex64 else np.float64
     start = n_fft // 2 if p.center else 0
     if length:
         n_frames = min(T, int(np.ceil((length + 2 * start) / hop)))
@@ -113,21 +118,40 @@ def istft_threads(S, p, length):
     keep = wss > np.finfo(rdt).tiny
     scale = np.ones_like(wss)
     scale[keep] = wss[keep]
+    return n_frames, L, rows, start, win, scale
+
+
+def overlap_add(buf, S_block, a, p, win):
+    """Add the frames ``a, a+1, ...`` of ``S_block (n_freq, frames)`` (complex) into ``buf
+    (rows, hop)``: inverse FFT, window, overlap-add."""
+    import scipy.fft
+
+    n_fft, hop = p.n_fft, p.hop_length
+    R = n_fft // hop
+    b = a + S_block.shape[-1]
+    fr = scipy.fft.irfft(S_block.T, n=n_fft, axis=-1)
+    fr *= win
+    fr = fr.reshape(b - a, R, hop)
+    for k in range(R):
+        buf[a + k:b + k] += fr[:, k]
+
+
+def istft_threads(S, p, length):
+    """Overlap-add inverse of :func:`_stft_threads` (librosa's normalisation), one thread per signal."""
+    hop = p.hop_length
+    lead, T = S.shape[:-2], S.shape[-1]
+    Sc = S.reshape((-1,) + S.shape[-2:])
+    rdt = np.float32 if S.dtype == np.complex64 else np.float64
+    n_frames, L, rows, start, win, scale = ola_plan(p, T, length, rdt)
     out = np.zeros((Sc.shape[0], L), rdt)
 
     def job(c):
         buf = np.zeros((rows, hop), rdt)
         for a in range(0, n_frames, _BLOCK_FRAMES):
             b = min(a + _BLOCK_FRAMES, n_frames)
-            fr = scipy.fft.irfft(Sc[c, :, a:b].T, n=n_fft, axis=-1)
-            fr *= win
-            fr = fr.reshape(b - a, R, hop)
-            for k in range(R):
-                buf[a + k:b + k] += fr[:, k]
+            overlap_add(buf, Sc[c, :, a:b], a, p, win)
         y = buf.ravel()[start:start + L]
         np.divide(y, scale[:y.size], out=out[c, :y.size])
 
     run([lambda c=c: job(c) for c in range(Sc.shape[0])])
     return out.reshape(lead + (L,))
-
-

@@ -237,7 +237,7 @@ def separate_file(path, out_dir=DEFAULT_OUT_DIR, *, dictionaries=None, instrumen
 
     def run(y, sr):
         out, details["sep"], details["params"] = separate_with_details(
-            y, sr, dictionaries=dictionaries, **options)
+            y, sr, dictionaries=dictionaries, keep_masks=False, **options)
         return out
 
     y, parts, back = at_rate(run, y0, file_sr, target_sr, what="the dictionaries")

@@ -79,6 +79,24 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
     S = np.asarray(S)
     if not np.iscomplexobj(S) or S.ndim < 2:
         raise ParameterError(f"S must be a complex STFT of shape (..., n_freq, n_frames); got {S.dtype} {S.shape}")
+    opts = _unsupervised_options(sr=sr, n_sources=n_sources, n_components=n_components, beta=beta,
+                                 mask=mask, mask_power=mask_power, grouping=grouping,
+                                 random_state=random_state, names=names)
+    if n_fft is None:
+        n_fft = 2 * (S.shape[-2] - 1)
+    lead, T = S.shape[:-2], S.shape[-1]
+    res, labels = _factorise(stack_channels(np.abs(S)), opts, n_fft=n_fft, max_iter=max_iter, tol=tol,
+                             callback=callback)
+    est = source_estimates(res.W, res.H, labels, opts["n_sources"], lead_shape=lead, n_frames=T)
+    masks, S_sources = mask_sources(S, est, mask=opts["mask"], mask_power=opts["mask_power"])
+    return Separation(names=opts["names"], S_sources=S_sources, masks=masks, W=res.W,
+                      H=unstack_channels(res.H, lead, T), labels=labels, n_iter=res.n_iter,
+                      loss=res.loss)
+
+
+def _unsupervised_options(*, sr, n_sources, n_components, beta, mask, mask_power, grouping,
+                          random_state, names):
+    """The unsupervised settings, validated (ParameterError naming the value otherwise)."""
     sr = check_positive_int(sr, "sr")
     n_sources = check_positive_int(n_sources, "n_sources")
     K = check_positive_int(n_components, "n_components", allow_none=True) or COMPONENTS_PER_SOURCE * n_sources
@@ -96,20 +114,54 @@ def separate_spectrogram(S, *, sr, n_sources=2, n_components=None, beta="kl", ma
     names = [str(n) for n in names]
     if len(names) != n_sources or len(set(names)) != n_sources:
         raise ParameterError(f"names={show(names)} must be {n_sources} distinct strings")
-    if n_fft is None:
-        n_fft = 2 * (S.shape[-2] - 1)
+    return {"sr": sr, "n_sources": n_sources, "K": K, "mask": mask, "mask_power": mask_power,
+            "beta": beta, "grouping": grouping, "random_state": random_state, "names": names}
 
-    lead, T = S.shape[:-2], S.shape[-1]
-    V = stack_channels(np.abs(S))
-    res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state,
-              callback=callback)
-    labels = group_components(res.W, res.H, n_sources, sr=sr, n_fft=n_fft, method=grouping,
-                              random_state=random_state)
-    est = source_estimates(res.W, res.H, labels, n_sources, lead_shape=lead, n_frames=T)
-    masks, S_sources = mask_sources(S, est, mask=mask, mask_power=mask_power)
-    return Separation(names=names, S_sources=S_sources, masks=masks, W=res.W,
-                      H=unstack_channels(res.H, lead, T), labels=labels, n_iter=res.n_iter,
-                      loss=res.loss)
+
+def _factorise(V, opts, *, n_fft, max_iter, tol, callback):
+    """NMF of the channel-stacked magnitudes ``V`` and the grouping of its components."""
+    res = nmf(V, opts["K"], beta=opts["beta"], max_iter=max_iter, tol=tol,
+              random_state=opts["random_state"], callback=callback)
+    labels = group_components(res.W, res.H, opts["n_sources"], sr=opts["sr"], n_fft=n_fft,
+                              method=opts["grouping"], random_state=opts["random_state"])
+    return res, labels
+
+
+#: Spectrograms (frequency bins x frames x channels) at least this large are separated by
+#: frame blocks (:mod:`nmfaudio._blockwise`: no complex STFT, masks or masked spectra of the
+#: whole signal) when the caller does not want the masks. Smaller ones take the reference
+#: path, whose bits the block path equals only up to float rounding (a matrix product over
+#: a block of frames is not always rounded like the same columns of the whole product).
+LONG_MIN_BINS = 1 << 23
+
+
+def _is_long(y, params):
+    from . import _blockwise
+
+    T = params.n_frames(y.shape[-1])
+    bins = params.n_freq * T * (y.size // y.shape[-1])
+    return bins >= LONG_MIN_BINS and _blockwise.applies(y, params)
+
+
+def _separate_long(y, params, opts, *, max_iter, tol, callback):
+    """Unsupervised separation of a long ``y`` frame block by frame block.
+
+    Same model as :func:`separate_spectrogram` (NMF on all frames); the magnitudes are
+    computed without the complex STFT, and masks and inverse STFT go one block of frames
+    at a time. Returns ``(sources, Separation)`` with ``masks`` and ``S_sources`` None.
+    """
+    from . import _blockwise
+
+    lead, T = y.shape[:-1], params.n_frames(y.shape[-1])
+    V = _blockwise.magnitudes(y, params)
+    res, labels = _factorise(V, opts, n_fft=params.n_fft, max_iter=max_iter, tol=tol, callback=callback)
+    del V
+    out = _blockwise.sources(y, params, res.W, res.H, labels, opts["names"], mask=opts["mask"],
+                             mask_power=opts["mask_power"])
+    sep = Separation(names=opts["names"], S_sources=None, masks=None, W=res.W,
+                     H=unstack_channels(res.H, lead, T), labels=labels, n_iter=res.n_iter,
+                     loss=res.loss)
+    return out, sep
 
 
 def separate(y, sr, *, instruments=None, dictionaries=None, n_sources=None, n_free=0, free_sparsity=0.0,
@@ -210,7 +262,8 @@ def separate(y, sr, *, instruments=None, dictionaries=None, n_sources=None, n_fr
         free_sparsity=free_sparsity, n_components=n_components, beta=beta, n_fft=n_fft,
         hop_length=hop_length, win_length=win_length, window=window, mask=mask,
         mask_power=mask_power, max_iter=max_iter, tol=tol, grouping=grouping,
-        random_state=random_state, callback=callback, adapt=adapt, adapt_prior=adapt_prior)[0]
+        random_state=random_state, callback=callback, adapt=adapt, adapt_prior=adapt_prior,
+        keep_masks=False)[0]
 
 
 def _resample(y, sr_from, sr_to):
@@ -256,10 +309,20 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
                           n_components=None, beta="kl", n_fft=None, hop_length=None,
                           win_length=None, window="hann", mask="soft", mask_power=2.0,
                           max_iter=None, tol=1e-4, grouping="mfcc", random_state=0, callback=None,
-                          adapt=0, adapt_prior=ADAPT_PRIOR):
+                          adapt=0, adapt_prior=ADAPT_PRIOR, keep_masks=True):
     """:func:`separate`, also returning what the separation learned.
 
-    Same parameters as :func:`separate`.
+    Same parameters as :func:`separate`, and:
+
+    keep_masks : bool
+        Keep the masks and masked STFTs of the whole signal in the returned
+        ``Separation`` (default). With False, a long input (unsupervised, or
+        supervised without ``n_free``; at least
+        :data:`LONG_MIN_BINS` spectrogram bins over all channels) is masked and
+        inverted one block of frames at a time, and ``separation.masks`` and
+        ``separation.S_sources`` are None: memory then stays near the size of the
+        magnitudes the NMF needs. The sources equal those of ``keep_masks=True`` up
+        to float rounding; short inputs give the same bits either way.
 
     Returns
     -------
@@ -300,6 +363,15 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
                     "leave it unset to use the dictionaries' STFT settings"
                 )
         params = d0.stft
+        if not keep_masks and not n_free and _is_long(y, params):
+            from .stft import check_stft_input
+            from .supervised import separate_supervised_long
+
+            check_stft_input(y, params)
+            out, sep = separate_supervised_long(
+                y, params, dicts, mask_power=mask_power, max_iter=max_iter,
+                random_state=random_state, callback=callback, adapt=adapt, adapt_prior=adapt_prior)
+            return out, sep, params
         S = stft(y, stft_params=params)
         sep = separate_supervised_spectrogram(
             S, dicts, n_free=n_free, free_sparsity=free_sparsity, mask_power=mask_power,
@@ -308,12 +380,24 @@ def separate_with_details(y, sr, *, dictionaries=None, n_sources=None, n_free=0,
     else:
         params = STFTParams(n_fft=2048 if n_fft is None else n_fft, hop_length=hop_length,
                             win_length=win_length, window=window)
+        max_iter = UNSUPERVISED_ITER if max_iter is None else max_iter
+        if not keep_masks and _is_long(y, params):
+            from .stft import check_stft_input
+
+            check_stft_input(y, params)
+            opts = _unsupervised_options(
+                sr=sr, n_sources=2 if n_sources is None else n_sources, n_components=n_components,
+                beta=beta, mask=mask, mask_power=mask_power, grouping=grouping,
+                random_state=random_state, names=None)
+            out, sep = _separate_long(y, params, opts, max_iter=max_iter, tol=tol, callback=callback)
+            return out, sep, params
         S = stft(y, stft_params=params)
         sep = separate_spectrogram(
             S, sr=sr, n_sources=2 if n_sources is None else n_sources, n_components=n_components,
-            beta=beta, mask=mask, mask_power=mask_power, max_iter=UNSUPERVISED_ITER if max_iter is None else max_iter,
+            beta=beta, mask=mask, mask_power=mask_power, max_iter=max_iter,
             tol=tol, grouping=grouping, random_state=random_state, n_fft=params.n_fft,
             callback=callback)
+        del S
     out = sources_to_audio(sep.S_sources, sep.names, stft_params=params, length=y.shape[-1],
                            dtype=y.dtype)
     return out, sep, params

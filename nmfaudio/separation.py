@@ -21,9 +21,11 @@ class Separation:
     ----------
     names : list of str
         Source names, in the order of the first axis of ``masks``/``S_sources``.
-    S_sources : np.ndarray [shape=(n_sources, ..., n_freq, n_frames), complex]
-        Masked mixture STFT per source (sums to the mixture STFT).
-    masks : np.ndarray [shape=(n_sources, ..., n_freq, n_frames)]
+    S_sources : np.ndarray [shape=(n_sources, ..., n_freq, n_frames), complex] or None
+        Masked mixture STFT per source (sums to the mixture STFT). None when a long
+        input was masked block by block (``separate_with_details(..., keep_masks=False)``).
+    masks : np.ndarray [shape=(n_sources, ..., n_freq, n_frames)] or None
+        None in the same case as ``S_sources``.
     W : np.ndarray [shape=(n_freq, K)]
         Templates shared by all channels.
     H : np.ndarray [shape=(..., K, n_frames)]

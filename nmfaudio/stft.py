@@ -177,13 +177,7 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
             f"signal of {y.shape[-1]} samples is shorter than n_fft={p.n_fft}; use center=True "
             "or a smaller n_fft"
         )
-    peak = float(np.max(np.abs(y)))
-    limit = float(np.finfo(y.dtype).max) / (4 * p.n_fft)
-    if peak > limit:
-        raise ParameterError(
-            f"y has samples up to {peak:.3g}; the {y.dtype} STFT with n_fft={p.n_fft} would "
-            f"overflow. Expected |y| <= {limit:.3g} (audio is normally within [-1, 1])"
-        )
+    check_stft_input(y, p)
     if y.shape[-1] >= _blocks.FAST_MIN_SAMPLES:
         return _blocks.stft_threads(y, p)
     with warnings.catch_warnings():
@@ -192,6 +186,18 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
         S = librosa.stft(y, n_fft=p.n_fft, hop_length=p.hop_length, win_length=p.win_length,
                          window=p.window, center=p.center, pad_mode="constant")
     return np.ascontiguousarray(S)
+
+
+def check_stft_input(y, p):
+    """Raise ParameterError if the samples of the valid float audio ``y`` would overflow the
+    STFT with settings ``p`` (used by :func:`stft` and the block-wise separation)."""
+    peak = float(np.max(np.abs(y)))
+    limit = float(np.finfo(y.dtype).max) / (4 * p.n_fft)
+    if peak > limit:
+        raise ParameterError(
+            f"y has samples up to {peak:.3g}; the {y.dtype} STFT with n_fft={p.n_fft} would "
+            f"overflow. Expected |y| <= {limit:.3g} (audio is normally within [-1, 1])"
+        )
 
 
 @renamed_keywords(params="stft_params")

@@ -125,17 +125,9 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
             f"S has {S.shape[-2]} frequency bins but the dictionaries use n_fft={d0.stft.n_fft} "
             f"({d0.stft.n_freq} bins)"
         )
-    n_free = int(n_free)
-    if n_free < 0:
-        raise ParameterError(f"n_free={n_free} must be >= 0")
-    mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
-    random_state = check_seed(random_state)
-    names = [d.name for d in dicts] + ([free_name] if n_free else [])
-    if len(set(names)) != len(names):
-        raise ParameterError(f"free_name={show(free_name)} collides with a dictionary name")
-    max_iter, accelerate = supervised_settings(dicts, n_free=n_free, max_iter=max_iter,
-                                                accelerate=accelerate)
-    adapt, adapt_prior = check_adapt(adapt, adapt_prior, n_free=n_free)
+    n_free, mask_power, random_state, names, max_iter, accelerate, adapt, adapt_prior = _settings(
+        dicts, n_free=n_free, free_name=free_name, mask_power=mask_power, random_state=random_state,
+        max_iter=max_iter, accelerate=accelerate, adapt=adapt, adapt_prior=adapt_prior)
     lead, T = S.shape[:-2], S.shape[-1]
     if not n_free:
         return _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callback,
@@ -171,6 +163,71 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
                       loss=res.loss)
 
 
+def _settings(dicts, *, n_free, free_name, mask_power, random_state, max_iter, accelerate, adapt,
+              adapt_prior):
+    """The validated settings of a supervised separation (ParameterError naming a bad one)."""
+    n_free = int(n_free)
+    if n_free < 0:
+        raise ParameterError(f"n_free={n_free} must be >= 0")
+    mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
+    random_state = check_seed(random_state)
+    names = [d.name for d in dicts] + ([free_name] if n_free else [])
+    if len(set(names)) != len(names):
+        raise ParameterError(f"free_name={show(free_name)} collides with a dictionary name")
+    max_iter, accelerate = supervised_settings(dicts, n_free=n_free, max_iter=max_iter,
+                                                accelerate=accelerate)
+    adapt, adapt_prior = check_adapt(adapt, adapt_prior, n_free=n_free)
+    return n_free, mask_power, random_state, names, max_iter, accelerate, adapt, adapt_prior
+
+
+def separate_supervised_long(y, params, dictionaries, *, mask_power=2.0, max_iter=None,
+                             random_state=0, callback=None, adapt=0, adapt_prior=ADAPT_PRIOR):
+    """Fixed-dictionary separation of a long signal without its whole complex STFT.
+
+    The model of :func:`separate_supervised_spectrogram` with ``n_free=0`` (the same
+    activations, bit for bit): the magnitudes come frame block by frame block from ``y``
+    (:mod:`nmfaudio._blockwise`), and masks and inverse STFT go one block of frames at a
+    time, so only the magnitudes and the activations exist for the whole signal.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(..., n), float]
+        Validated mixture at the dictionaries' rate (``_blockwise.applies(y, params)``).
+    params : STFTParams
+        The dictionaries' STFT settings.
+    dictionaries, mask_power, max_iter, random_state, callback, adapt, adapt_prior
+        As for :func:`separate_supervised_spectrogram`.
+
+    Returns
+    -------
+    sources : dict[str, np.ndarray [shape=y.shape, dtype=y.dtype]]
+        Equal to the masked-STFT path's up to float rounding.
+    separation : Separation
+        With ``masks`` and ``S_sources`` None.
+    """
+    from . import _blockwise
+
+    dicts = _check_dictionaries(dictionaries)
+    _, mask_power, _, names, max_iter, accelerate, adapt, adapt_prior = _settings(
+        dicts, n_free=0, free_name="residual", mask_power=mask_power, random_state=random_state,
+        max_iter=max_iter, accelerate=None, adapt=adapt, adapt_prior=adapt_prior)
+    d0 = dicts[0]
+    lead, T = y.shape[:-1], params.n_frames(y.shape[-1])
+    V = _blockwise.magnitudes(y, params)
+    if d0.power != 1.0:
+        from .dictionary import powered
+
+        V = np.ascontiguousarray(powered(V, d0.power))
+    W, H, labels, loss = _frames_solve(V, dicts, max_iter, accelerate, callback, adapt=adapt,
+                                       adapt_prior=adapt_prior)
+    del V
+    out = _blockwise.sources(y, params, W, H, labels, names, mask_power=mask_power,
+                             spectrogram_power=d0.power)
+    return out, Separation(names=names, S_sources=None, masks=None, W=W,
+                           H=unstack_channels(H, lead, T), labels=labels, n_iter=max_iter + adapt,
+                           loss=loss)
+
+
 def _workers():
     """Threads for the supervised solve: the usable cores, at most 2 (measured on 2 vCPUs)."""
     from ._threads import max_threads
@@ -204,11 +261,22 @@ def _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callba
     ``callback(iterations × share done, loss so far)``; ``True`` stops (the frames not yet
     solved keep their starting activations). With ``adapt > 0`` the templates then adapt to
     the mixture (:func:`adapt_templates`, all frames together)."""
+    lead, T = S.shape[:-2], S.shape[-1]
+    V = spectrogram_model(S, dicts[0].power)
+    W, H, labels, loss = _frames_solve(V, dicts, max_iter, accelerate, callback, adapt=adapt,
+                                       adapt_prior=adapt_prior)
+    est = source_estimates(W, H, labels, len(names), lead_shape=lead, n_frames=T)
+    masks, S_sources = mask_sources(S, est, mask_power=mask_power, spectrogram_power=dicts[0].power)
+    return Separation(names=names, S_sources=S_sources, masks=masks, W=W,
+                      H=unstack_channels(H, lead, T), labels=labels, n_iter=max_iter + adapt,
+                      loss=loss)
+
+
+def _frames_solve(V, dicts, max_iter, accelerate, callback, *, adapt, adapt_prior):
+    """``(W, H, labels, loss)`` of the fixed-template solve of ``V`` (then ``adapt`` iterations)."""
     from ._frames import FrameSolver
 
     d0 = dicts[0]
-    lead, T = S.shape[:-2], S.shape[-1]
-    V = spectrogram_model(S, d0.power)
     W0, labels = stacked_templates(dicts, V.dtype)
     K = W0.shape[1]
     solver = FrameSolver(W0, beta=d0.beta, max_iter=max_iter, accelerate=accelerate)
@@ -225,11 +293,7 @@ def _supervised_frames(S, dicts, names, mask_power, max_iter, accelerate, callba
     W, loss = W0, float(losses.sum())
     if adapt:
         W, H, loss = adapt_templates(V, W0, H, beta=d0.beta, n_iter=adapt, prior=adapt_prior)
-    est = source_estimates(W, H, labels, len(names), lead_shape=lead, n_frames=T)
-    masks, S_sources = mask_sources(S, est, mask_power=mask_power, spectrogram_power=d0.power)
-    return Separation(names=names, S_sources=S_sources, masks=masks, W=W,
-                      H=unstack_channels(H, lead, T), labels=labels, n_iter=max_iter + adapt,
-                      loss=loss)
+    return W, H, labels, loss
 
 
 def check_adapt(adapt, adapt_prior, *, n_free=0):

@@ -16,6 +16,10 @@ from ..stft import stft
 SOURCE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf")
 Y_AXES = ("log", "linear", "mel")
+#: Time-frequency images with more frames than this are drawn from the maximum over groups
+#: of consecutive frames (:func:`decimate_frames`): a figure is at most a few thousand
+#: pixels wide, and a pcolormesh of every frame of a long recording takes gigabytes.
+MAX_COLUMNS = 2048
 
 
 def pyplot():
@@ -43,6 +47,24 @@ def to_db(X, *, ref, top_db):
     return np.maximum(D, -top_db)
 
 
+def decimate_frames(X, hop_length, max_columns=MAX_COLUMNS):
+    """``(X', hop')``: ``X (rows, n_frames)`` with at most ``max_columns`` columns.
+
+    Each column of ``X'`` is the maximum of ``f = ceil(n_frames / max_columns)``
+    consecutive frames (the last group may be shorter), and ``hop' = f * hop_length``,
+    so a time axis built from ``hop'`` stays right. ``f = 1`` returns ``X`` itself.
+    The maximum keeps short loud events visible that a mean would smear out.
+    """
+    T = X.shape[-1]
+    f = -(-T // max_columns)
+    if f <= 1:
+        return X, hop_length
+    n = -(-T // f)
+    pad = n * f - T
+    Xp = X if not pad else np.concatenate([X, np.repeat(X[:, -1:], pad, axis=1)], axis=1)
+    return Xp.reshape(X.shape[0], n, f).max(axis=2), hop_length * f
+
+
 def check_y_axis(y_axis):
     if y_axis not in Y_AXES:
         raise ParameterError(f"y_axis={show(y_axis)} must be one of {Y_AXES}")
@@ -61,6 +83,10 @@ def magnitude(data, params):
         y = valid_audio(X, "data")
         if y.ndim == 2:
             y = y.mean(axis=0)
+        from .. import _blockwise
+
+        if _blockwise.applies(y, params):  # the magnitudes, without the whole complex STFT
+            return _blockwise.magnitudes(y, params)
         return np.abs(stft(y, stft_params=params))
     if X.ndim == 2:
         if X.dtype.kind not in "fiu" or not np.all(np.isfinite(X)) or (X < 0).any():

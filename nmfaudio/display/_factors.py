@@ -7,7 +7,7 @@ import numpy as np
 
 from .._checks import check_finite_float, check_positive_int
 from ..exceptions import ParameterError
-from ._common import check_y_axis, get_axes, source_color, source_name, specshow, to_db
+from ._common import check_y_axis, decimate_frames, get_axes, source_color, source_name, specshow, to_db
 
 
 def _group_order(K, labels):
@@ -156,9 +156,10 @@ def plot_activations(H, *, sr, hop_length, labels=None, names=None, top_db=40.0,
     K = H.shape[0]
     order, sorted_labels = _group_order(K, labels)
     Hs = H[order].astype(np.float64)
+    Hs, hop = decimate_frames(Hs, hop_length)
     D = to_db(Hs, ref=Hs.max(axis=1, keepdims=True), top_db=top_db)
     ax = get_axes(ax)
-    img = specshow(D, ax, sr=sr, hop_length=hop_length, x_axis="time", y_axis=None, cmap=cmap,
+    img = specshow(D, ax, sr=sr, hop_length=hop, x_axis="time", y_axis=None, cmap=cmap,
                     vmin=-top_db, vmax=0.0)
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Component")

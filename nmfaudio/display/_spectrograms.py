@@ -7,7 +7,7 @@ import numpy as np
 from .._checks import check_finite_float, check_positive_int
 from ..exceptions import ParameterError
 from ..stft import STFTParams
-from ._common import check_y_axis, get_axes, magnitude, pyplot, source_color, source_name, specshow, to_db
+from ._common import check_y_axis, decimate_frames, get_axes, magnitude, pyplot, source_color, source_name, specshow, to_db
 
 
 def plot_spectrogram(data, *, sr, n_fft=2048, hop_length=None, y_axis="log", ref=None, top_db=80.0,
@@ -19,7 +19,9 @@ def plot_spectrogram(data, *, sr, n_fft=2048, hop_length=None, y_axis="log", ref
     data : np.ndarray
         A waveform ``(n,)`` or ``(channels, n)`` (channels are averaged; at most
         64 rows), a complex STFT ``(..., n_freq, n_frames)`` (channel magnitudes
-        averaged), or a magnitude spectrogram ``(n_freq, n_frames)``.
+        averaged), or a magnitude spectrogram ``(n_freq, n_frames)``. More than
+        ``display._common.MAX_COLUMNS`` (2048) frames are drawn as the maximum over
+        groups of consecutive frames, so memory stays bounded for long recordings.
     sr : int > 0
         Sample rate, for the axes.
     n_fft : int > 0
@@ -64,9 +66,10 @@ def plot_spectrogram(data, *, sr, n_fft=2048, hop_length=None, y_axis="log", ref
         ref = float(M.max()) if M.size else 1.0
     else:
         ref = check_finite_float(ref, "ref", low=0.0, low_open=True)
+    M, hop = decimate_frames(M, params.hop_length)
     ax = get_axes(ax)
     img = specshow(to_db(M, ref=ref, top_db=top_db), ax, sr=sr, n_fft=params.n_fft,
-                    hop_length=params.hop_length, x_axis="time", y_axis=y_axis, cmap=cmap,
+                    hop_length=hop, x_axis="time", y_axis=y_axis, cmap=cmap,
                     vmin=-top_db, vmax=0.0)
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Hz")
@@ -165,6 +168,7 @@ def plot_mask(mask, *, sr, hop_length=None, y_axis="log", ax=None, title=None, c
         raise ParameterError("mask values must be finite and within [0, 1]")
     n_fft = 2 * (M.shape[0] - 1)
     hop = check_positive_int(hop_length, "hop_length", allow_none=True) or max(1, n_fft // 4)
+    M, hop = decimate_frames(M, hop)
     ax = get_axes(ax)
     img = specshow(M, ax, sr=sr, n_fft=n_fft, hop_length=hop, x_axis="time", y_axis=y_axis,
                     cmap=cmap, vmin=0.0, vmax=1.0)
