@@ -24,6 +24,7 @@ from .batch import BatchReport, separate_many
 from .nmfd import NMFDResult, nmfd, nmfd_reconstruct
 from .drums import drum_templates, split_drums
 from .stream import separate_stream
+from .denoise_stream import denoise_stream
 from .realtime import StreamSeparator
 from .realtime_denoise import StreamDenoiser
 from .models import list_models, load_model
@@ -56,6 +57,6 @@ __all__ = [
     "evaluate", "si_sdr", "oracle_separate",
     "separate_many", "BatchReport",
     "NMFDResult", "nmfd", "nmfd_reconstruct", "drum_templates", "split_drums",
-    "separate_stream", "StreamSeparator", "StreamDenoiser", "list_models", "load_model", "separate_file",
+    "separate_stream", "denoise_stream", "StreamSeparator", "StreamDenoiser", "list_models", "load_model", "separate_file",
     "denoise_file", "split_drums_file",
 ]

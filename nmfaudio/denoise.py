@@ -119,10 +119,16 @@ def noise_from_regions(y, sr, regions, *, min_samples=1):
     >>> noise_from_regions(np.arange(10.0), 2, [(0, 1), (4, 5)]).tolist()
     [0.0, 1.0, 8.0, 9.0]
     """
+    y = np.asarray(y)
+    bounds = region_bounds(y.shape[-1], sr, regions, min_samples=min_samples)
+    return np.concatenate([y[..., i:j] for i, j in bounds], axis=-1)
+
+
+def region_bounds(n, sr, regions, *, min_samples=1):
+    """The sample ranges ``[(i, j), ...]`` of ``regions`` (seconds) in a signal of ``n`` samples
+    (checked as :func:`noise_from_regions` checks them; private helper of the file streams)."""
     from ._checks import show
 
-    y = np.asarray(y)
-    n = y.shape[-1]
     duration = n / sr
     if (isinstance(regions, (tuple, list)) and len(regions) == 2
             and all(isinstance(v, (int, float, np.number)) for v in regions)):
@@ -134,7 +140,7 @@ def noise_from_regions(y, sr, regions, *, min_samples=1):
                              "(start, end) pairs in seconds") from None
     if not regions:
         raise UsageError("noise_region is empty; expected at least one (start, end) pair")
-    parts = []
+    bounds = []
     for a, b in regions:
         if not (np.isfinite(a) and np.isfinite(b)) or a < 0 or b <= a or b > duration + 1e-9:
             raise UsageError(f"noise region {a:g}:{b:g} s must satisfy 0 <= start < end <= "
@@ -143,8 +149,8 @@ def noise_from_regions(y, sr, regions, *, min_samples=1):
         if j - i < min_samples:
             raise UsageError(f"noise region {a:g}:{b:g} s holds {j - i} samples; at least "
                                  f"{min_samples} ({min_samples / sr:.3f} s, two STFT frames) are needed")
-        parts.append(y[..., i:j])
-    return np.concatenate(parts, axis=-1)
+        bounds.append((i, j))
+    return bounds
 
 
 def _quiet_frames_noise(V, fraction):
@@ -320,12 +326,14 @@ def _minstat_noise(V, params, sr):
 
 
 def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity, random_state,
-                       params=None, sr=None):
+                       params=None, sr=None, floor=None):
     """``(W0, n_speech, update_W, sparsity)``: speech columns first, then noise.
 
     Dictionary templates stay fixed; the other side is free (random start, from
     :func:`nmfaudio._random.random_templates`). With no model at all the noise
-    templates are learned from the noise floor (:data:`BLIND_NOISE`; KL on magnitudes).
+    templates are learned from the noise floor (:data:`BLIND_NOISE`; KL on magnitudes), or
+    from ``floor`` when given (the minimum-statistics floor of the frames of ``V``, computed
+    by the caller from their neighbourhoods, as the file stream does).
     """
     dtype = V.dtype
     rng = np.random.default_rng(random_state)
@@ -333,8 +341,11 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
     W_speech = None if speech_dictionary is None else speech_dictionary.W.astype(dtype)
     if W_noise is None and W_speech is None:
         # Blind: learn the noise from the input itself (its noise floor, or its quietest frames).
-        Vq = (_minstat_noise(V, params, sr) if BLIND_NOISE == "minstat"
-              else _quiet_frames_noise(V, QUIET_FRACTION))
+        if floor is not None:
+            Vq = floor
+        else:
+            Vq = (_minstat_noise(V, params, sr) if BLIND_NOISE == "minstat"
+                  else _quiet_frames_noise(V, QUIET_FRACTION))
         if np.any(Vq > 0):
             W_noise = nmf(Vq, Kn, beta="kl", max_iter=200, random_state=random_state).W
             W_noise = W_noise / np.maximum(W_noise.sum(axis=0), np.finfo(dtype).tiny)

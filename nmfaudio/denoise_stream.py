@@ -1,0 +1,550 @@
+"""Denoising of long recordings, file to file, in bounded memory (:func:`denoise_stream`).
+
+:func:`nmfaudio.denoise` holds the whole complex STFT, the magnitudes and the models
+(~1.2 GB for 3 minutes at 44.1 kHz). Here the file is read twice, a block at a time:
+
+1. *survey* (only when some templates are learned on the input): the magnitudes of every
+   frame, keeping an evenly spaced subsample of at most :data:`SUBSAMPLE_FRAMES` frames
+   (and, blind, the minimum-statistics noise floor at those frames, each from its own
+   1.5 s neighbourhood exactly as :func:`nmfaudio.denoise` computes it on the whole file).
+   The free templates are learned on that subsample as :func:`nmfaudio.denoise` learns them
+   on all frames;
+2. with every template fixed, each frame is its own problem: its activations are solved
+   from the frame alone, then the masks and the overlap-add inverse STFT, and samples are
+   written once final. Block boundaries are
+   invisible: the result does not depend on the block size beyond float rounding.
+
+With both models fixed (a speech dictionary and a noise sample or dictionary) nothing is
+learned on the input and the result equals :func:`nmfaudio.denoise` up to float rounding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
+from ._options import check_denoise_options
+from .exceptions import AudioFileError, ParameterError
+
+__all__ = ["denoise_stream"]
+
+# the module, not the function nmfaudio.denoise (its constants are read when called)
+_dn = importlib.import_module(".denoise", __package__)
+
+#: At most this many frames (all channels) are gathered, evenly spaced over the file, to learn
+#: the free templates on (4096 frames = 95 s at 44.1 kHz with the default 1024-sample hop).
+SUBSAMPLE_FRAMES = 4096
+#: Iterations of each frame's activation solve once the templates are fixed, when some were
+#: learned (fully supervised runs take ``max_iter`` plain ones, as :func:`nmfaudio.denoise`).
+FRAME_ITER = 30
+#: Whether those frame solves take the accelerated, per-frame safeguarded steps.
+FRAME_ACCELERATE = True
+#: Audio read per block by default (memory grows with it, not with the file's duration).
+BLOCK_SECONDS = 10.0
+
+
+class _FloorAt:
+    """The minimum-statistics floor (:func:`nmfaudio.denoise._minstat_noise`) at chosen frames.
+
+    Frames arrive in order, a block at a time; only the frames some pending pick still needs
+    are kept. ``scipy.ndimage.percentile_filter(V, q, size=(1, win), mode="nearest")`` takes,
+    for frame ``t``, the ``int(win * q / 100)``-th smallest of frames ``t - win // 2`` to
+    ``t + (win - 1) // 2`` (clipped to the signal), which is what this computes.
+    """
+
+    def __init__(self, picks, T, win, percentile):
+        self.picks = [int(t) for t in picks]
+        self.T, self.lo, self.hi = T, win // 2, win - 1 - win // 2
+        self.rank = int(float(win) * percentile / 100.0)
+        if self.rank >= win:
+            self.rank = win - 1
+        self.buf, self.first = None, 0   # frames [first, first + buf.shape[-1])
+        self.next = 0                    # index of the next pick to compute
+        self.out = []
+
+    def push(self, V):
+        """Append frames ``V (C, F, nt)`` (the next ones in time)."""
+        self.buf = V if self.buf is None else np.concatenate([self.buf, V], axis=-1)
+        have = self.first + self.buf.shape[-1]
+        while self.next < len(self.picks):
+            t = self.picks[self.next]
+            if min(self.T - 1, t + self.hi) >= have:
+                break
+            idx = np.clip(np.arange(t - self.lo, t + self.hi + 1), 0, self.T - 1) - self.first
+            block = self.buf[:, :, idx]
+            self.out.append(np.partition(block, self.rank, axis=-1)[..., self.rank])
+            self.next += 1
+        if self.next < len(self.picks):
+            drop = min(max(0, self.picks[self.next] - self.lo) - self.first, self.buf.shape[-1])
+            if drop > 0:
+                self.buf = self.buf[:, :, drop:].copy()
+                self.first += drop
+        else:
+            self.first += self.buf.shape[-1]
+            self.buf = self.buf[:, :, :0]
+
+    def result(self):
+        """``(C, F, n_picks)``."""
+        return np.stack(self.out, axis=-1)
+
+
+class _Model:
+    """Clean (and noise) spectra of complete frames, all templates fixed: frame-local."""
+
+    def __init__(self, W, n_speech, *, lam, beta, power, mask_power, max_iter, accelerate, want_noise):
+        self.W = np.ascontiguousarray(W, dtype=np.float32)
+        self.Ws = np.ascontiguousarray(self.W[:, :n_speech])
+        self.Wn = np.ascontiguousarray(self.W[:, n_speech:])
+        self.n_speech, self.lam, self.beta, self.power = n_speech, lam, beta, power
+        self.q = mask_power / power
+        self.max_iter, self.accelerate, self.want_noise = max_iter, accelerate, want_noise
+
+    def __call__(self, S):
+        """``S (C, F, nt)`` -> ``(n_out, C, F, nt)``: clean (and noise) spectra."""
+        from .dictionary import powered
+        from .nmf import nmf
+        from .supervised import frame_init
+
+        C, F, nt = S.shape
+        out = np.empty((1 + self.want_noise, C, F, nt), S.dtype)
+        if nt == 0:
+            return out
+        n_s = self.n_speech
+        for c in range(C):
+            V = np.abs(S[c])
+            if self.power != 1.0:
+                V = powered(V, self.power)
+            H = nmf(V, W=self.W, H=frame_init(V, self.W.shape[1]).astype(V.dtype), beta=self.beta,
+                    update_W=False, max_iter=self.max_iter, tol=0, sparsity=self.lam,
+                    accelerate=self.accelerate).H
+            M = _clean_mask(self.Ws @ H[:n_s], self.Wn @ H[n_s:], self.q)
+            np.multiply(M, S[c], out=out[0, c])
+            if self.want_noise:
+                np.subtract(S[c], out[0, c], out=out[1, c])
+        return out
+
+
+def _clean_mask(ec, en, q):
+    """``soft_masks([ec, en], mask_power=q)[0]`` (same arithmetic), computed in place."""
+    m = np.maximum(ec, en)
+    zero = m == 0
+    np.divide(ec, m, out=ec, where=~zero)
+    np.divide(en, m, out=en, where=~zero)
+    if q != 1.0:
+        np.power(ec, q, out=ec)
+        np.power(en, q, out=en)
+    en += ec
+    np.divide(ec, en, out=ec, where=~zero)
+    ec[zero] = 0.5
+    return ec
+
+
+class _Synthesis:
+    """Overlap-add of frames arriving in order into samples, each returned once final.
+
+    The inverse STFT of :func:`nmfaudio.istft` for a signal of ``n`` samples and ``T`` frames
+    (centred, ``hop`` dividing ``n_fft``), with :mod:`nmfaudio._stft_blocks`' transform and
+    window-sum-square normalisation (summed in the same order), one block at a time: only
+    the ``n_fft / hop - 1`` rows of ``hop`` samples later frames still overlap are kept.
+    """
+
+    def __init__(self, p, T, n, lead):
+        from . import _stft_blocks as blocks
+
+        self.p, self.T, self.n, self.lead = p, T, n, tuple(lead)
+        self.hop, self.R = p.hop_length, p.n_fft // p.hop_length
+        self.win = blocks.window(p).astype(np.float32)
+        self.w2 = (self.win * self.win).reshape(self.R, self.hop)
+        self.base = 0                 # row (of hop samples, padded signal) of carry[..., 0, :]
+        self.carry = np.zeros(self.lead + (self.R - 1, self.hop), np.float32)
+        self.start = p.n_fft // 2     # padded samples before the signal
+        self.tiny = np.finfo(np.float32).tiny
+
+    def push(self, parts, a):
+        """Add frames ``a, a+1, ...`` ``parts (*lead, n_freq, nt)``; the samples now final ``(*lead, m)``."""
+        from ._stft_blocks import overlap_add
+
+        nt = parts.shape[-1]
+        last = a + nt == self.T
+        rows = a + nt + self.R - 1 - self.base
+        buf = np.zeros(self.lead + (rows, self.hop), np.float32)
+        buf[..., :self.R - 1, :] = self.carry
+        for idx in np.ndindex(*self.lead):
+            overlap_add(buf[idx], parts[idx], a - self.base, self.p, self.win)
+        done = rows if last else a + nt - self.base  # rows no later frame reaches
+        r = np.arange(self.base, self.base + done)
+        wss = np.zeros((done, self.hop), np.float32)
+        for k in range(self.R):  # frame r - k adds w2[k] to row r (istft's summation order)
+            ok = (r - k >= 0) & (r - k < self.T)
+            wss[ok] += self.w2[k]
+        wss = np.where(wss > self.tiny, wss, np.float32(1.0))
+        y = (buf[..., :done, :] / wss).reshape(self.lead + (done * self.hop,))
+        lo, hi = self.base * self.hop - self.start, (self.base + done) * self.hop - self.start
+        self.carry = buf[..., done:done + self.R - 1, :] if not last else self.carry
+        self.base += done
+        i, j = max(0, lo), min(self.n, hi)
+        return y[..., i - lo:max(i, j) - lo]
+
+
+class _Reader:
+    """Samples ``[start, start + n)`` of an open sound file, float32 ``(channels, m)`` blocks."""
+
+    def __init__(self, f, path, start, n, block):
+        self.f, self.path, self.start, self.n, self.block = f, path, start, n, block
+        self.sr, self.channels = f.samplerate, f.channels
+
+    def read(self, i, j):
+        self.f.seek(self.start + i)
+        data = self.f.read(j - i, dtype="float32", always_2d=True)
+        if data.shape[0] != j - i:
+            raise AudioFileError(f"{self.path!r} ended early: expected {j - i} samples at "
+                                 f"{(self.start + i) / self.sr:.2f} s, read {data.shape[0]}")
+        if not np.isfinite(data).all():
+            bad = np.flatnonzero(~np.isfinite(data).all(axis=1))[0]
+            raise ParameterError(f"{self.path!r} holds NaN/Inf samples at "
+                                 f"{(self.start + i + bad) / self.sr:.3f} s; expected finite audio")
+        return np.ascontiguousarray(data.T)
+
+    def blocks(self):
+        for i in range(0, self.n, self.block):
+            j = min(self.n, i + self.block)
+            yield j, self.read(i, j)
+
+
+class _Writer:
+    """An output written block by block to a temporary file, with :func:`nmfaudio.save`'s rules
+    (format from the extension, bit depth, clipping warning for integer and lossy subtypes)."""
+
+    def __init__(self, stack, path, sr, channels, *, bit_depth, channel_mask, overwrite):
+        import soundfile as sf
+
+        from ._formats import RATES, check_mask, format_of, subtype_for
+        from .io import atomic_write
+
+        self.path = Path(path)
+        fmt = format_of(self.path)
+        self.subtype = subtype_for(self.path, bit_depth=bit_depth)
+        if self.subtype in RATES and sr not in RATES[self.subtype]:
+            raise ParameterError(f"cannot write {str(path)!r} at sr={sr}: {self.subtype} takes "
+                                 f"{', '.join(map(str, RATES[self.subtype]))} Hz; use .flac or .wav")
+        self.mask = check_mask(channel_mask, channels, fmt, path) if channel_mask is not None else None
+        self.tmp = stack.enter_context(atomic_write(self.path, overwrite=overwrite))
+        self.clip = not self.subtype.startswith(("FLOAT", "DOUBLE"))
+        self.peak = 0.0
+        self.file = sf.SoundFile(str(self.tmp), "w", samplerate=sr, channels=channels,
+                                 format="WAVEX" if self.mask is not None else fmt, subtype=self.subtype)
+
+    def write(self, x):
+        data = np.ascontiguousarray(x.T)
+        if self.clip and data.size:
+            self.peak = max(self.peak, float(np.max(np.abs(data))))
+            data = np.clip(data, -1.0, 1.0)
+        self.file.write(data)
+
+    def close(self):
+        from ._formats import patch_mask
+
+        self.file.close()
+        if self.mask is not None:
+            patch_mask(Path(self.tmp), self.mask)
+        if self.peak > 1.0:
+            warnings.warn(f"{str(self.path)!r}: samples up to {self.peak:.3f} "
+                          f"({20 * np.log10(self.peak):+.1f} dBFS) exceed [-1, 1] and are clipped for "
+                          f"{self.subtype}; write 32-bit float WAV to keep them", stacklevel=4)
+
+
+def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary=None,
+                   speech_dictionary=None, noise_out=None, n_noise_components=_dn.NOISE_COMPONENTS,
+                   n_speech_components=_dn.SPEECH_COMPONENTS, sparsity=_dn.SPARSITY, mask_power=None,
+                   stft_params=None, max_iter=_dn.DENOISE_ITER, frame_iter=None,
+                   subsample_frames=SUBSAMPLE_FRAMES, block_seconds=BLOCK_SECONDS, random_state=0,
+                   offset=0.0, duration=None, bit_depth=None, channel_mask=None, overwrite=False,
+                   callback=None):
+    """Denoise an audio file of any length into ``out``, block by block; memory stays bounded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Noisy recording (any format libsndfile reads), at the dictionaries' rate if any.
+    out : str or os.PathLike
+        Output file; the extension picks the format (as :func:`nmfaudio.save`).
+    noise : np.ndarray, str, os.PathLike or None
+        A sample of the noise alone (samples at the file's rate, or a file read at it).
+    noise_region : (start, end) or list of (start, end) or None
+        Part(s) of the processed audio holding noise alone, in seconds from ``offset``.
+    noise_dictionary, speech_dictionary, n_noise_components, n_speech_components, sparsity,
+    mask_power, stft_params, random_state
+        As in :func:`nmfaudio.denoise`.
+    noise_out : str, os.PathLike or None
+        Also write the removed noise here.
+    max_iter : int > 0
+        Iterations of the learning of the free templates (on the subsample), as ``max_iter``
+        of :func:`nmfaudio.denoise`; with both models fixed, the plain iterations of each
+        frame's solve (so that the result equals :func:`nmfaudio.denoise`).
+    frame_iter : int > 0 or None
+        Iterations of each frame's solve once learned templates are fixed (default
+        :data:`FRAME_ITER`, accelerated per frame).
+    subsample_frames : int > 0
+        At most this many frames (over all channels), evenly spaced, to learn on; a shorter
+        file is learned on all its frames.
+    block_seconds : float > 0
+        Audio per block (memory grows with it, not with the duration).
+    offset, duration : float
+        Process ``duration`` seconds (default: to the end) from ``offset`` seconds in.
+    bit_depth, channel_mask
+        As for :func:`nmfaudio.save`.
+    overwrite : bool
+        Replace existing outputs (never the input). Outputs are written to temporary files
+        renamed at the end, so a failure leaves no partial file.
+    callback : callable or None
+        ``callback(done, total)`` after every block, in seconds of audio: the survey (when
+        templates are learned) counts the first pass and the writing the second, so
+        ``total`` is twice the duration then (else once).
+
+    Returns
+    -------
+    paths : dict[str, pathlib.Path]
+        ``{"clean": out}`` (and ``"noise"``).
+
+    Notes
+    -----
+    The free templates (speech, or the noise beside a speech dictionary; blind, also the
+    noise from its minimum-statistics floor) are learned on an evenly spaced subsample of at
+    most ``subsample_frames`` frames instead of all of them; then every frame's activations
+    are solved with all templates fixed (``frame_iter`` accelerated iterations, with the same
+    sparsity), instead of being learned jointly with them. On the 6-second items of the
+    quality benchmark (all frames learned on) this costs little; see ``docs/denoising.md``.
+    With both models fixed the result equals :func:`nmfaudio.denoise` up to float rounding.
+    The file is not resampled: a dictionary at another rate raises.
+
+    Examples
+    --------
+    >>> import nmfaudio
+    >>> nmfaudio.denoise_stream("talk.wav", "clean.wav", noise_region=(0, 1.5))  # doctest: +SKIP
+    {'clean': PosixPath('clean.wav')}
+    """
+    import soundfile as sf
+
+    from .dictionary import SourceDictionary
+    from .io import check_output, load
+    from .stft import StreamingSTFT
+
+    for label, d in (("noise_dictionary", noise_dictionary), ("speech_dictionary", speech_dictionary)):
+        if d is not None and not isinstance(d, SourceDictionary):
+            raise ParameterError(f"{label} must be a SourceDictionary, got {type(d).__name__}")
+    given = [n for n, v in (("noise", noise), ("noise_region", noise_region),
+                            ("noise_dictionary", noise_dictionary)) if v is not None]
+    if len(given) > 1:
+        raise ParameterError(f"give only one of noise, noise_region and noise_dictionary; got {' and '.join(given)}")
+    check_denoise_options(dict(noise=noise if noise_region is None else noise_region,
+                                   noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
+                                   n_noise_components=n_noise_components,
+                                   n_speech_components=n_speech_components, sparsity=sparsity))
+    Kn = check_positive_int(n_noise_components, "n_noise_components")
+    Ks = check_positive_int(n_speech_components, "n_speech_components")
+    sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
+    if mask_power is None:
+        mask_power = _dn.MASK_POWER if speech_dictionary is None else _dn.MASK_POWER_SPEECH_DICT
+    mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
+    max_iter = check_positive_int(max_iter, "max_iter")
+    frame_iter = check_positive_int(FRAME_ITER if frame_iter is None else frame_iter, "frame_iter")
+    subsample_frames = check_positive_int(subsample_frames, "subsample_frames")
+    block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)
+    random_state = check_seed(random_state)
+    ref = noise_dictionary or speech_dictionary
+    path = Path(os.fspath(path))
+    targets = {"clean": Path(os.fspath(out))}
+    if noise_out is not None:
+        targets["noise"] = Path(os.fspath(noise_out))
+        if targets["clean"].resolve() == targets["noise"].resolve():
+            raise ParameterError(f"out and noise_out are the same file {str(out)!r}; give two paths")
+    try:
+        f = sf.SoundFile(str(path))
+    except Exception as exc:
+        raise AudioFileError(f"cannot read {str(path)!r}: {exc}") from None
+    with f, contextlib.ExitStack() as stack:
+        sr, C = f.samplerate, f.channels
+        start, n = _excerpt(f, path, offset, duration)
+        params = _stft_settings(ref, noise_dictionary, speech_dictionary, stft_params)
+        params = params if params is not None else _dn.default_denoise_stft(sr)
+        if not params.center or params.n_fft % params.hop_length:
+            raise ParameterError(f"streaming needs a centred STFT whose hop divides n_fft; got {params}")
+        for t in targets.values():
+            check_output(t, sr=sr, bit_depth=bit_depth, source=path)
+            if t.exists() and not overwrite:
+                raise AudioFileError(f"{str(t)!r} already exists; pass overwrite=True (CLI: --overwrite)")
+        for d in (noise_dictionary, speech_dictionary):
+            if d is not None and d.sr != sr:
+                raise ParameterError(f"{str(path)!r} is at {sr} Hz but dictionary {d.name!r} was trained "
+                                     f"at {d.sr} Hz; resample the file first (streaming does not resample)")
+        reader = _Reader(f, str(path), start, n, max(1, int(round(block_seconds * sr))))
+        beta, power = _dn._model_settings(noise_dictionary, speech_dictionary)
+        if noise_region is not None:
+            bounds = _dn.region_bounds(n, sr, noise_region, min_samples=params.n_fft + params.hop_length)
+            noise = np.concatenate([reader.read(i, j) for i, j in bounds], axis=-1)
+            noise = noise[0] if C == 1 else noise
+        elif noise is not None and not isinstance(noise, np.ndarray):
+            noise = load(noise, sr=sr)[0]
+        if noise is not None:
+            noise_dictionary = _dn.learn_noise_dictionary(
+                valid_audio(noise, "noise"), sr, n_components=Kn, stft_params=params,
+                random_state=random_state, beta=beta, power=power)
+        T = params.n_frames(n)
+        learned = noise_dictionary is None or speech_dictionary is None
+        total = (2 if learned else 1) * n / sr
+        if learned:
+            W, n_s, lam = _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary,
+                                 Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
+                                 cap=subsample_frames, random_state=random_state,
+                                 progress=(lambda s: callback(s, total)) if callback else None)
+            n_iter, accelerate, done = frame_iter, FRAME_ACCELERATE, n / sr
+        else:
+            W = np.concatenate([speech_dictionary.W, noise_dictionary.W], axis=1)
+            n_s, lam, n_iter, accelerate, done = speech_dictionary.W.shape[1], 0.0, max_iter, False, 0.0
+        model = _Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,
+                       max_iter=n_iter, accelerate=accelerate, want_noise="noise" in targets)
+        writers = [_Writer(stack, t, sr, C, bit_depth=bit_depth, channel_mask=channel_mask,
+                           overwrite=overwrite) for t in targets.values()]
+        an = StreamingSTFT(params, channels=C, dtype=np.float32)
+        syn = _Synthesis(params, T, n, (len(writers), C))
+        t = 0
+
+        def step(S):
+            nonlocal t
+            y = syn.push(model(S), t)
+            t += S.shape[-1]
+            for w, part in zip(writers, y):
+                w.write(part)
+
+        for j, x in reader.blocks():
+            step(an.push(x))
+            if callback is not None:
+                callback(done + j / sr, total)
+        step(an.finish())
+        for w in writers:
+            w.close()
+    return targets
+
+
+def _stft_settings(ref, noise_dictionary, speech_dictionary, stft_params):
+    if ref is None:
+        return stft_params
+    params = ref.stft
+    for d in (noise_dictionary, speech_dictionary):
+        if d is not None and d.stft != params:
+            raise ParameterError(f"noise and speech dictionaries have different STFT settings: "
+                                 f"{noise_dictionary.stft} vs {speech_dictionary.stft}")
+    if stft_params is not None and stft_params != params:
+        raise ParameterError(f"stft_params={stft_params} conflicts with the dictionary's {params}")
+    return params
+
+
+def _excerpt(f, path, offset, duration):
+    """``(first sample, samples)`` of the part of the file to process."""
+    sr, total = f.samplerate, f.frames
+    offset = check_finite_float(offset, "offset", low=0.0)
+    start = int(round(offset * sr))
+    if start >= total:
+        raise ParameterError(f"offset={offset:g} s is at or past the end of {str(path)!r} "
+                             f"({total / sr:.3f} s long)" if total else f"{str(path)!r} has no samples")
+    n = total - start
+    if duration is not None:
+        duration = check_finite_float(duration, "duration", low=0.0, low_open=True)
+        n = min(n, max(1, int(round(duration * sr))))
+    if n < 2:
+        raise ParameterError(f"{str(path)!r} gives only {n} sample(s) per channel to process; too short")
+    return start, n
+
+
+def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary, *, Kn, Ks,
+           sparsity, max_iter, cap, random_state, progress):
+    """First pass: the subsample (and blind, its noise floor); the free templates learned on it.
+    Returns ``(W, n_speech, sparsity per component)``."""
+    from .dictionary import powered
+    from .stft import StreamingSTFT
+
+    picks = np.unique(np.linspace(0, T - 1, max(1, min(T, cap // C))).round().astype(np.int64))
+    blind = noise_dictionary is None and speech_dictionary is None
+    if blind and _dn.BLIND_NOISE != "minstat":
+        raise ParameterError(f"streaming supports the minimum-statistics blind noise model, not "
+                             f"BLIND_NOISE={_dn.BLIND_NOISE!r}")
+    floor = None
+    if blind:
+        win = max(3, int(round(_dn.MINSTAT_SECONDS * reader.sr / params.hop_length)))
+        floor = _FloorAt(picks, T, win, _dn.MINSTAT_PERCENTILE)
+    if floor is None and 4 * len(picks) <= T:
+        # the chosen frames only, read where they are (the others are not needed)
+        Vs = _frames_at(reader, picks, params, C, power, progress)
+        return _fit_subsample(Vs, None, reader.sr, params, beta, noise_dictionary, speech_dictionary,
+                              Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
+    an = StreamingSTFT(params, channels=C, dtype=np.float32)
+    chosen, t0, k = [], 0, 0
+
+    def take(S):
+        nonlocal t0, k
+        V = np.abs(S)
+        if power != 1.0:
+            V = powered(V, power)
+        nt = V.shape[-1]
+        k1 = np.searchsorted(picks, t0 + nt)
+        if k1 > k:
+            chosen.append(V[:, :, picks[k:k1] - t0])
+            k = k1
+        if floor is not None:
+            floor.push(V)
+        t0 += nt
+
+    for j, x in reader.blocks():
+        take(an.push(x))
+        if progress is not None:
+            progress(j / reader.sr)
+    take(an.finish())
+    # channels side by side, as denoise() stacks them
+    Vs = np.ascontiguousarray(np.concatenate(list(np.concatenate(chosen, axis=-1)), axis=-1))
+    Fs = None if floor is None else np.ascontiguousarray(np.concatenate(list(floor.result()), axis=-1))
+    return _fit_subsample(Vs, Fs, reader.sr, params, beta, noise_dictionary, speech_dictionary,
+                          Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
+
+
+def _frames_at(reader, picks, params, C, power, progress, batch=256):
+    """``|STFT| ** power`` of frames ``picks`` only, channels side by side ``(F, C * len(picks))``:
+    the bits :class:`nmfaudio.StreamingSTFT` gives them (same frames, same arithmetic)."""
+    from . import _stft_blocks as blocks
+    from .dictionary import powered
+
+    N, hop, pad, n = params.n_fft, params.hop_length, params.n_fft // 2, reader.n
+    win = blocks.window(params)
+    out = np.empty((C, params.n_freq, len(picks)), np.float32)
+    for b0 in range(0, len(picks), batch):
+        ts = picks[b0:b0 + batch]
+        frames = np.zeros((C, len(ts), N), np.float32)
+        for i, t in enumerate(ts):
+            a = t * hop - pad
+            lo, hi = max(0, a), min(n, a + N)
+            frames[:, i, lo - a:hi - a] = reader.read(lo, hi)
+        V = np.abs(blocks.analyze(frames, win, np.complex64))
+        out[:, :, b0:b0 + len(ts)] = np.swapaxes(powered(V, power) if power != 1.0 else V, -1, -2)
+        if progress is not None:
+            progress(reader.n / reader.sr * min(1.0, (b0 + len(ts)) / len(picks)))
+    return np.ascontiguousarray(np.concatenate(list(out), axis=-1))
+
+
+def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity,
+                   max_iter, random_state):
+    """The free templates learned on the subsample ``Vs`` (blind: noise from its floor ``Fs``)
+    as :func:`nmfaudio.denoise` learns them on all frames: ``(W, n_speech, sparsity)``."""
+    from .nmf import nmf
+    from .supervised import frame_init
+
+    W0, n_s, update_W, lam = _dn._initial_templates(Vs, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
+                                                    sparsity=sparsity, random_state=random_state,
+                                                    params=params, sr=sr, floor=Fs)
+    res = nmf(Vs, W=W0, H=frame_init(Vs, W0.shape[1]).astype(Vs.dtype), beta=beta, update_W=update_W,
+              max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state)
+    return res.W, n_s, lam
