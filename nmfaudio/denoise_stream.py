@@ -23,13 +23,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._options import check_denoise_options
+from . import _denoise_blocks as blocks
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["denoise_stream"]
@@ -38,225 +38,23 @@ __all__ = ["denoise_stream"]
 _dn = importlib.import_module(".denoise", __package__)
 
 #: At most this many frames (all channels) are gathered, evenly spaced over the file, to learn
-#: the free templates on (4096 frames = 95 s at 44.1 kHz with the default 1024-sample hop).
-SUBSAMPLE_FRAMES = 4096
-#: Iterations of each frame's activation solve once the templates are fixed, when some were
-#: learned (fully supervised runs take ``max_iter`` plain ones, as :func:`nmfaudio.denoise`).
-FRAME_ITER = 30
-#: Whether those frame solves take the accelerated, per-frame safeguarded steps.
-FRAME_ACCELERATE = True
+#: the free templates on (2048 frames = 48 s at 44.1 kHz with the default 1024-sample hop).
+#: Learning costs ~3 s at this size. Tune part (18 six-second items of ~259 frames, noise
+#: sample): learning on 128 of them cost 0.13 dB SDR against all, on 64 0.55 dB
+#: (benchmarks/quality/tune_denoise_long.py; RESULTS.md).
+SUBSAMPLE_FRAMES = 2048
+#: Iterations of each frame's solve (plain multiplicative updates, which keep every frame's
+#: result independent of the others, so that block boundaries are invisible) once the
+#: templates are fixed, when some were learned; fully supervised runs take ``max_iter``, as
+#: :func:`nmfaudio.denoise`. Tune part, noise sample, SDR against the offline denoise: 5 plain
+#: -0.46 dB, 10 plain -0.12, 20 plain +0.09 (STOI .806 / .808 vs .808 offline) at half the
+#: speed; the accelerated steps (+0.13 at 10) are not frame-local to the bit (their per-frame
+#: safeguard flips on rounding that depends on the block), so they are off.
+FRAME_ITER = 10
+#: Whether those frame solves take the accelerated steps (see FRAME_ITER).
+FRAME_ACCELERATE = False
 #: Audio read per block by default (memory grows with it, not with the file's duration).
 BLOCK_SECONDS = 10.0
-
-
-class _FloorAt:
-    """The minimum-statistics floor (:func:`nmfaudio.denoise._minstat_noise`) at chosen frames.
-
-    Frames arrive in order, a block at a time; only the frames some pending pick still needs
-    are kept. ``scipy.ndimage.percentile_filter(V, q, size=(1, win), mode="nearest")`` takes,
-    for frame ``t``, the ``int(win * q / 100)``-th smallest of frames ``t - win // 2`` to
-    ``t + (win - 1) // 2`` (clipped to the signal), which is what this computes.
-    """
-
-    def __init__(self, picks, T, win, percentile):
-        self.picks = [int(t) for t in picks]
-        self.T, self.lo, self.hi = T, win // 2, win - 1 - win // 2
-        self.rank = int(float(win) * percentile / 100.0)
-        if self.rank >= win:
-            self.rank = win - 1
-        self.buf, self.first = None, 0   # frames [first, first + buf.shape[-1])
-        self.next = 0                    # index of the next pick to compute
-        self.out = []
-
-    def push(self, V):
-        """Append frames ``V (C, F, nt)`` (the next ones in time)."""
-        self.buf = V if self.buf is None else np.concatenate([self.buf, V], axis=-1)
-        have = self.first + self.buf.shape[-1]
-        while self.next < len(self.picks):
-            t = self.picks[self.next]
-            if min(self.T - 1, t + self.hi) >= have:
-                break
-            idx = np.clip(np.arange(t - self.lo, t + self.hi + 1), 0, self.T - 1) - self.first
-            block = self.buf[:, :, idx]
-            self.out.append(np.partition(block, self.rank, axis=-1)[..., self.rank])
-            self.next += 1
-        if self.next < len(self.picks):
-            drop = min(max(0, self.picks[self.next] - self.lo) - self.first, self.buf.shape[-1])
-            if drop > 0:
-                self.buf = self.buf[:, :, drop:].copy()
-                self.first += drop
-        else:
-            self.first += self.buf.shape[-1]
-            self.buf = self.buf[:, :, :0]
-
-    def result(self):
-        """``(C, F, n_picks)``."""
-        return np.stack(self.out, axis=-1)
-
-
-class _Model:
-    """Clean (and noise) spectra of complete frames, all templates fixed: frame-local."""
-
-    def __init__(self, W, n_speech, *, lam, beta, power, mask_power, max_iter, accelerate, want_noise):
-        self.W = np.ascontiguousarray(W, dtype=np.float32)
-        self.Ws = np.ascontiguousarray(self.W[:, :n_speech])
-        self.Wn = np.ascontiguousarray(self.W[:, n_speech:])
-        self.n_speech, self.lam, self.beta, self.power = n_speech, lam, beta, power
-        self.q = mask_power / power
-        self.max_iter, self.accelerate, self.want_noise = max_iter, accelerate, want_noise
-
-    def __call__(self, S):
-        """``S (C, F, nt)`` -> ``(n_out, C, F, nt)``: clean (and noise) spectra."""
-        from .dictionary import powered
-        from .nmf import nmf
-        from .supervised import frame_init
-
-        C, F, nt = S.shape
-        out = np.empty((1 + self.want_noise, C, F, nt), S.dtype)
-        if nt == 0:
-            return out
-        n_s = self.n_speech
-        for c in range(C):
-            V = np.abs(S[c])
-            if self.power != 1.0:
-                V = powered(V, self.power)
-            H = nmf(V, W=self.W, H=frame_init(V, self.W.shape[1]).astype(V.dtype), beta=self.beta,
-                    update_W=False, max_iter=self.max_iter, tol=0, sparsity=self.lam,
-                    accelerate=self.accelerate).H
-            M = _clean_mask(self.Ws @ H[:n_s], self.Wn @ H[n_s:], self.q)
-            np.multiply(M, S[c], out=out[0, c])
-            if self.want_noise:
-                np.subtract(S[c], out[0, c], out=out[1, c])
-        return out
-
-
-def _clean_mask(ec, en, q):
-    """``soft_masks([ec, en], mask_power=q)[0]`` (same arithmetic), computed in place."""
-    m = np.maximum(ec, en)
-    zero = m == 0
-    np.divide(ec, m, out=ec, where=~zero)
-    np.divide(en, m, out=en, where=~zero)
-    if q != 1.0:
-        np.power(ec, q, out=ec)
-        np.power(en, q, out=en)
-    en += ec
-    np.divide(ec, en, out=ec, where=~zero)
-    ec[zero] = 0.5
-    return ec
-
-
-class _Synthesis:
-    """Overlap-add of frames arriving in order into samples, each returned once final.
-
-    The inverse STFT of :func:`nmfaudio.istft` for a signal of ``n`` samples and ``T`` frames
-    (centred, ``hop`` dividing ``n_fft``), with :mod:`nmfaudio._stft_blocks`' transform and
-    window-sum-square normalisation (summed in the same order), one block at a time: only
-    the ``n_fft / hop - 1`` rows of ``hop`` samples later frames still overlap are kept.
-    """
-
-    def __init__(self, p, T, n, lead):
-        from . import _stft_blocks as blocks
-
-        self.p, self.T, self.n, self.lead = p, T, n, tuple(lead)
-        self.hop, self.R = p.hop_length, p.n_fft // p.hop_length
-        self.win = blocks.window(p).astype(np.float32)
-        self.w2 = (self.win * self.win).reshape(self.R, self.hop)
-        self.base = 0                 # row (of hop samples, padded signal) of carry[..., 0, :]
-        self.carry = np.zeros(self.lead + (self.R - 1, self.hop), np.float32)
-        self.start = p.n_fft // 2     # padded samples before the signal
-        self.tiny = np.finfo(np.float32).tiny
-
-    def push(self, parts, a):
-        """Add frames ``a, a+1, ...`` ``parts (*lead, n_freq, nt)``; the samples now final ``(*lead, m)``."""
-        from ._stft_blocks import overlap_add
-
-        nt = parts.shape[-1]
-        last = a + nt == self.T
-        rows = a + nt + self.R - 1 - self.base
-        buf = np.zeros(self.lead + (rows, self.hop), np.float32)
-        buf[..., :self.R - 1, :] = self.carry
-        for idx in np.ndindex(*self.lead):
-            overlap_add(buf[idx], parts[idx], a - self.base, self.p, self.win)
-        done = rows if last else a + nt - self.base  # rows no later frame reaches
-        r = np.arange(self.base, self.base + done)
-        wss = np.zeros((done, self.hop), np.float32)
-        for k in range(self.R):  # frame r - k adds w2[k] to row r (istft's summation order)
-            ok = (r - k >= 0) & (r - k < self.T)
-            wss[ok] += self.w2[k]
-        wss = np.where(wss > self.tiny, wss, np.float32(1.0))
-        y = (buf[..., :done, :] / wss).reshape(self.lead + (done * self.hop,))
-        lo, hi = self.base * self.hop - self.start, (self.base + done) * self.hop - self.start
-        self.carry = buf[..., done:done + self.R - 1, :] if not last else self.carry
-        self.base += done
-        i, j = max(0, lo), min(self.n, hi)
-        return y[..., i - lo:max(i, j) - lo]
-
-
-class _Reader:
-    """Samples ``[start, start + n)`` of an open sound file, float32 ``(channels, m)`` blocks."""
-
-    def __init__(self, f, path, start, n, block):
-        self.f, self.path, self.start, self.n, self.block = f, path, start, n, block
-        self.sr, self.channels = f.samplerate, f.channels
-
-    def read(self, i, j):
-        self.f.seek(self.start + i)
-        data = self.f.read(j - i, dtype="float32", always_2d=True)
-        if data.shape[0] != j - i:
-            raise AudioFileError(f"{self.path!r} ended early: expected {j - i} samples at "
-                                 f"{(self.start + i) / self.sr:.2f} s, read {data.shape[0]}")
-        if not np.isfinite(data).all():
-            bad = np.flatnonzero(~np.isfinite(data).all(axis=1))[0]
-            raise ParameterError(f"{self.path!r} holds NaN/Inf samples at "
-                                 f"{(self.start + i + bad) / self.sr:.3f} s; expected finite audio")
-        return np.ascontiguousarray(data.T)
-
-    def blocks(self):
-        for i in range(0, self.n, self.block):
-            j = min(self.n, i + self.block)
-            yield j, self.read(i, j)
-
-
-class _Writer:
-    """An output written block by block to a temporary file, with :func:`nmfaudio.save`'s rules
-    (format from the extension, bit depth, clipping warning for integer and lossy subtypes)."""
-
-    def __init__(self, stack, path, sr, channels, *, bit_depth, channel_mask, overwrite):
-        import soundfile as sf
-
-        from ._formats import RATES, check_mask, format_of, subtype_for
-        from .io import atomic_write
-
-        self.path = Path(path)
-        fmt = format_of(self.path)
-        self.subtype = subtype_for(self.path, bit_depth=bit_depth)
-        if self.subtype in RATES and sr not in RATES[self.subtype]:
-            raise ParameterError(f"cannot write {str(path)!r} at sr={sr}: {self.subtype} takes "
-                                 f"{', '.join(map(str, RATES[self.subtype]))} Hz; use .flac or .wav")
-        self.mask = check_mask(channel_mask, channels, fmt, path) if channel_mask is not None else None
-        self.tmp = stack.enter_context(atomic_write(self.path, overwrite=overwrite))
-        self.clip = not self.subtype.startswith(("FLOAT", "DOUBLE"))
-        self.peak = 0.0
-        self.file = sf.SoundFile(str(self.tmp), "w", samplerate=sr, channels=channels,
-                                 format="WAVEX" if self.mask is not None else fmt, subtype=self.subtype)
-
-    def write(self, x):
-        data = np.ascontiguousarray(x.T)
-        if self.clip and data.size:
-            self.peak = max(self.peak, float(np.max(np.abs(data))))
-            data = np.clip(data, -1.0, 1.0)
-        self.file.write(data)
-
-    def close(self):
-        from ._formats import patch_mask
-
-        self.file.close()
-        if self.mask is not None:
-            patch_mask(Path(self.tmp), self.mask)
-        if self.peak > 1.0:
-            warnings.warn(f"{str(self.path)!r}: samples up to {self.peak:.3f} "
-                          f"({20 * np.log10(self.peak):+.1f} dBFS) exceed [-1, 1] and are clipped for "
-                          f"{self.subtype}; write 32-bit float WAV to keep them", stacklevel=4)
 
 
 def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary=None,
@@ -288,8 +86,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         of :func:`nmfaudio.denoise`; with both models fixed, the plain iterations of each
         frame's solve (so that the result equals :func:`nmfaudio.denoise`).
     frame_iter : int > 0 or None
-        Iterations of each frame's solve once learned templates are fixed (default
-        :data:`FRAME_ITER`, accelerated per frame).
+        Plain iterations of each frame's solve once learned templates are fixed (default
+        :data:`FRAME_ITER`).
     subsample_frames : int > 0
         At most this many frames (over all channels), evenly spaced, to learn on; a shorter
         file is learned on all its frames.
@@ -317,8 +115,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     The free templates (speech, or the noise beside a speech dictionary; blind, also the
     noise from its minimum-statistics floor) are learned on an evenly spaced subsample of at
     most ``subsample_frames`` frames instead of all of them; then every frame's activations
-    are solved with all templates fixed (``frame_iter`` accelerated iterations, with the same
-    sparsity), instead of being learned jointly with them. On the 6-second items of the
+    are solved with all templates fixed (``frame_iter`` iterations, with the same sparsity),
+    instead of being learned jointly with them. On the 6-second items of the
     quality benchmark (all frames learned on) this costs little; see ``docs/denoising.md``.
     With both models fixed the result equals :func:`nmfaudio.denoise` up to float rounding.
     The file is not resampled: a dictionary at another rate raises.
@@ -357,6 +155,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     subsample_frames = check_positive_int(subsample_frames, "subsample_frames")
     block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)
     random_state = check_seed(random_state)
+    if _dn.GAIN_SMOOTH:
+        raise ParameterError("streaming needs frame-local gains; GAIN_SMOOTH must be 0")
     ref = noise_dictionary or speech_dictionary
     path = Path(os.fspath(path))
     targets = {"clean": Path(os.fspath(out))}
@@ -383,7 +183,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
             if d is not None and d.sr != sr:
                 raise ParameterError(f"{str(path)!r} is at {sr} Hz but dictionary {d.name!r} was trained "
                                      f"at {d.sr} Hz; resample the file first (streaming does not resample)")
-        reader = _Reader(f, str(path), start, n, max(1, int(round(block_seconds * sr))))
+        reader = blocks.Reader(f, str(path), start, n, max(1, int(round(block_seconds * sr))))
         beta, power = _dn._model_settings(noise_dictionary, speech_dictionary)
         if noise_region is not None:
             bounds = _dn.region_bounds(n, sr, noise_region, min_samples=params.n_fft + params.hop_length)
@@ -407,12 +207,13 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         else:
             W = np.concatenate([speech_dictionary.W, noise_dictionary.W], axis=1)
             n_s, lam, n_iter, accelerate, done = speech_dictionary.W.shape[1], 0.0, max_iter, False, 0.0
-        model = _Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,
-                       max_iter=n_iter, accelerate=accelerate, want_noise="noise" in targets)
-        writers = [_Writer(stack, t, sr, C, bit_depth=bit_depth, channel_mask=channel_mask,
+        model = blocks.Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,
+                             max_iter=n_iter, accelerate=accelerate, want_noise="noise" in targets,
+                             floor_db=_dn.GAIN_FLOOR_DB)
+        writers = [blocks.Writer(stack, t, sr, C, bit_depth=bit_depth, channel_mask=channel_mask,
                            overwrite=overwrite) for t in targets.values()]
         an = StreamingSTFT(params, channels=C, dtype=np.float32)
-        syn = _Synthesis(params, T, n, (len(writers), C))
+        syn = blocks.Synthesis(params, T, n, (len(writers), C))
         t = 0
 
         def step(S):
@@ -477,10 +278,10 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
     floor = None
     if blind:
         win = max(3, int(round(_dn.MINSTAT_SECONDS * reader.sr / params.hop_length)))
-        floor = _FloorAt(picks, T, win, _dn.MINSTAT_PERCENTILE)
+        floor = blocks.FloorAt(picks, T, win, _dn.MINSTAT_PERCENTILE)
     if floor is None and 4 * len(picks) <= T:
         # the chosen frames only, read where they are (the others are not needed)
-        Vs = _frames_at(reader, picks, params, C, power, progress)
+        Vs = blocks.frames_at(reader, picks, params, C, power, progress)
         return _fit_subsample(Vs, None, reader.sr, params, beta, noise_dictionary, speech_dictionary,
                               Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
     an = StreamingSTFT(params, channels=C, dtype=np.float32)
@@ -510,29 +311,6 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
     Fs = None if floor is None else np.ascontiguousarray(np.concatenate(list(floor.result()), axis=-1))
     return _fit_subsample(Vs, Fs, reader.sr, params, beta, noise_dictionary, speech_dictionary,
                           Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
-
-
-def _frames_at(reader, picks, params, C, power, progress, batch=256):
-    """``|STFT| ** power`` of frames ``picks`` only, channels side by side ``(F, C * len(picks))``:
-    the bits :class:`nmfaudio.StreamingSTFT` gives them (same frames, same arithmetic)."""
-    from . import _stft_blocks as blocks
-    from .dictionary import powered
-
-    N, hop, pad, n = params.n_fft, params.hop_length, params.n_fft // 2, reader.n
-    win = blocks.window(params)
-    out = np.empty((C, params.n_freq, len(picks)), np.float32)
-    for b0 in range(0, len(picks), batch):
-        ts = picks[b0:b0 + batch]
-        frames = np.zeros((C, len(ts), N), np.float32)
-        for i, t in enumerate(ts):
-            a = t * hop - pad
-            lo, hi = max(0, a), min(n, a + N)
-            frames[:, i, lo - a:hi - a] = reader.read(lo, hi)
-        V = np.abs(blocks.analyze(frames, win, np.complex64))
-        out[:, :, b0:b0 + len(ts)] = np.swapaxes(powered(V, power) if power != 1.0 else V, -1, -2)
-        if progress is not None:
-            progress(reader.n / reader.sr * min(1.0, (b0 + len(ts)) / len(picks)))
-    return np.ascontiguousarray(np.concatenate(list(out), axis=-1))
 
 
 def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity,

@@ -329,7 +329,7 @@ def split_drums_file(path, out_dir=DEFAULT_OUT_DIR, *, format=None, bit_depth=No
 
 def denoise_file(path, out=".", *, noise=None, noise_dictionary=None, speech_dictionary=None,
                  noise_out=None, resample=True, format=None, bit_depth=None, offset=0.0,
-                 duration=None, overwrite=False, **options):
+                 duration=None, overwrite=False, block_seconds=None, **options):
     """Denoise an audio file into ``out`` (and the removed noise into ``noise_out``).
 
     Every output location is checked before any audio is read or computed.
@@ -359,8 +359,13 @@ def denoise_file(path, out=".", *, noise=None, noise_dictionary=None, speech_dic
         Process only ``duration`` seconds starting ``offset`` seconds in.
     overwrite : bool
         Replace existing outputs (never the input itself).
+    block_seconds : float > 0 or None
+        Process the file block by block in bounded memory, whatever its length
+        (:func:`nmfaudio.denoise_stream`; ``callback(done, total)`` then counts seconds of
+        audio; no resampling; ``audio``/``sources`` of the result are None).
     **options
-        Passed to :func:`nmfaudio.denoise_sources` (``max_iter``, ``callback``, ...).
+        Passed to :func:`nmfaudio.denoise_sources` (``max_iter``, ``callback``, ...), or to
+        :func:`nmfaudio.denoise_stream` with ``block_seconds``.
 
     Returns
     -------
@@ -389,6 +394,20 @@ def denoise_file(path, out=".", *, noise=None, noise_dictionary=None, speech_dic
         _check_targets(noise, targets.values(), None, bit_depth)
     _refuse_existing(targets.values(), overwrite)
     ref = noise_dictionary or speech_dictionary
+    if block_seconds is not None:
+        from .denoise_stream import denoise_stream
+
+        written = denoise_stream(path, targets["clean"], noise_out=targets.get("noise"), noise=noise,
+                                 noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
+                                 offset=offset, duration=duration, bit_depth=bit_depth,
+                                 channel_mask=_mask(info, targets.values()), overwrite=overwrite,
+                                 block_seconds=block_seconds, **options)
+        n = info.frames - int(round(offset * info.sr))
+        if duration is not None:
+            n = min(n, max(1, int(round(duration * info.sr))))
+        return FileResult(paths=written, sr=info.sr, channels=info.channels, duration_seconds=n / info.sr,
+                          processing_sr=info.sr,
+                          stft_params=ref.stft if ref is not None else default_denoise_stft(info.sr))
     y0, file_sr = load(path, offset=offset, duration=duration)
 
     def run(y, sr):

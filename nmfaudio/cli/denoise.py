@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from ..denoise import DENOISE_ITER, NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS
 from ._common import (add_output_args, like_input, nonneg_float, positive_float, positive_int,
-                      refuse_existing)
+                      positive_seconds, refuse_existing)
 from ._progress import add_ux_args, output_settings
+
+#: Inputs at least this long (seconds processed) are denoised block by block in bounded memory
+#: (nmfaudio.denoise_stream) unless a dictionary asks for resampling. The environment variable
+#: NMFAUDIO_DENOISE_LONG_SECONDS overrides it (for tests).
+LONG_SECONDS = 120.0
 
 
 def _regions(text: str):
@@ -57,6 +62,10 @@ def add_parser(sub):
     g.add_argument("--mask-power", type=positive_float, default=None, metavar="P",
                    help="soft-mask exponent (default 1 without --speech-dict, 2 with it; larger is "
                         "closer to a binary mask)")
+    p.add_argument("--block-seconds", type=positive_seconds, default=None, metavar="S",
+                   help=f"read, denoise and write S seconds at a time so that memory stays bounded "
+                        f"(default: 10 s blocks for inputs of {LONG_SECONDS / 60:g} minutes or more, "
+                        "else the whole input at once)")
     add_output_args(p)
     add_ux_args(p)
     p.set_defaults(func=run)
@@ -85,20 +94,29 @@ def run(args) -> int:
     summary = Summary("denoise", args)
     noise_dict = SourceDictionary.load(args.noise_dict) if args.noise_dict else None
     speech_dict = SourceDictionary.load(args.speech_dict) if args.speech_dict else None
-    with Progress(args.iterations, desc="denoise", enabled=show_progress(args)) as bar:
-        if args.noise_region is not None:
-            knobs["noise_region"] = args.noise_region
+    block = _block_seconds(args, noise_dict or speech_dict)
+    if args.noise_region is not None:
+        knobs["noise_region"] = args.noise_region
+    with Progress(None if block else args.iterations, desc="denoise", unit="s" if block else "it",
+                  enabled=show_progress(args)) as bar:
         res = denoise_file(args.noisy, args.out, noise=args.noise, noise_dictionary=noise_dict,
                            speech_dictionary=speech_dict, noise_out=args.noise_out,
                            format=args.format, bit_depth=args.bit_depth, offset=args.start,
-                           duration=args.duration, overwrite=args.overwrite,
-                           max_iter=args.iterations, callback=bar.callback, mask_power=args.mask_power,
-                           **{k: v for k, v in knobs.items() if v is not None})
+                           duration=args.duration, overwrite=args.overwrite, block_seconds=block,
+                           max_iter=args.iterations, callback=bar.steps if block else bar.callback,
+                           mask_power=args.mask_power, **{k: v for k, v in knobs.items() if v is not None})
     paths = [str(p) for p in res.paths.values()]
     if args.plot:
         from ..display import plot_separation, save_figure
 
-        fig = plot_separation(res.audio, res.sources, sr=res.processing_sr, stft_params=res.stft_params,
+        audio, sources, plot_sr = res.audio, res.sources, res.processing_sr
+        if audio is None:  # block mode: nothing kept in memory; read the input and outputs back
+            from ..io import load
+
+            audio = load(args.noisy, offset=args.start, duration=args.duration)[0]
+            sources = {k: load(p)[0] for k, p in res.paths.items()}
+            plot_sr = res.sr
+        fig = plot_separation(audio, sources, sr=plot_sr, stft_params=res.stft_params,
                               title=f"nmfaudio denoise: {Path(args.noisy).name}")
         save_figure(fig, args.plot, overwrite=args.overwrite)
     mode = ("noise sample" if args.noise else "noise region" if args.noise_region
@@ -116,6 +134,30 @@ def run(args) -> int:
     summary.doc["final_loss_iteration"] = bar.iteration
     summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations, "noise_components": args.noise_components,
                                "speech_components": args.speech_components, "sparsity": args.sparsity,
-                               "mask_power": args.mask_power, **output_settings(args)}
+                               "mask_power": args.mask_power, "block_seconds": block,
+                               **output_settings(args)}
     summary.finish(paths)
     return 0
+
+
+def _block_seconds(args, ref):
+    """Block length of the bounded-memory path, or None for the offline one: ``--block-seconds``,
+    else 10 s for inputs of :data:`LONG_SECONDS` or more that need no resampling."""
+    import os
+
+    from ..denoise_stream import BLOCK_SECONDS
+    from ..io import audio_info
+
+    if args.block_seconds is not None:
+        return args.block_seconds
+    try:
+        info = audio_info(args.noisy)
+    except Exception:
+        return None  # unreadable: the offline path reports it
+    if ref is not None and ref.sr != info.sr:
+        return None  # the dictionary's rate: resampled offline
+    seconds = max(0.0, info.frames / info.sr - args.start)
+    if args.duration is not None:
+        seconds = min(seconds, args.duration)
+    threshold = float(os.environ.get("NMFAUDIO_DENOISE_LONG_SECONDS", LONG_SECONDS))
+    return BLOCK_SECONDS if seconds >= threshold else None
