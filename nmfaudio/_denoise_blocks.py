@@ -45,7 +45,7 @@ class FloorAt:
                 break
             idx = np.clip(np.arange(t - self.lo, t + self.hi + 1), 0, self.T - 1) - self.first
             block = self.buf[:, :, idx]
-            self.out.append(np.partition(block, self.rank, axis=-1)[..., self.rank])
+            self.out.append(np.partition(block, self.rank, axis=-1)[..., self.rank].copy())
             self.next += 1
         if self.next < len(self.picks):
             drop = min(max(0, self.picks[self.next] - self.lo) - self.first, self.buf.shape[-1])
@@ -251,3 +251,44 @@ def frames_at(reader, picks, params, C, power, progress, batch=256):
         if progress is not None:
             progress(reader.n / reader.sr * min(1.0, (b0 + len(ts)) / len(picks)))
     return np.ascontiguousarray(np.concatenate(list(out), axis=-1))
+
+
+def pipeline(reader, analysis, model, synthesis, writers, progress):
+    """Read and analyse block ``k + 1`` and synthesise and write block ``k - 1`` on two worker
+    threads while the model solves block ``k`` (the transforms and most numpy work release the
+    GIL); each stage keeps its order, so the output is that of the sequential loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def front(item):
+        if item is None:
+            return analysis.finish()
+        return analysis.push(item[1])
+
+    state = {"t": 0}
+
+    def back(parts, t):
+        for w, part in zip(writers, synthesis.push(parts, t)):
+            w.write(part)
+
+    items = reader.blocks()
+    with ThreadPoolExecutor(1) as fe, ThreadPoolExecutor(1) as be:
+        pending = []
+        nxt = next(items, None)
+        fut = fe.submit(front, nxt)
+        while True:
+            S = fut.result()
+            last = nxt is None
+            if not last:
+                j = nxt[0]
+                nxt = next(items, None)
+                fut = fe.submit(front, nxt)
+            pending.append(be.submit(back, model(S), state["t"]))
+            state["t"] += S.shape[-1]
+            while len(pending) > 1:  # at most one block waiting to be written
+                pending.pop(0).result()
+            if not last and progress is not None:
+                progress(j)
+            if last:
+                break
+        for p in pending:
+            p.result()

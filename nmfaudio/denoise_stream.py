@@ -214,20 +214,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                            overwrite=overwrite) for t in targets.values()]
         an = StreamingSTFT(params, channels=C, dtype=np.float32)
         syn = blocks.Synthesis(params, T, n, (len(writers), C))
-        t = 0
-
-        def step(S):
-            nonlocal t
-            y = syn.push(model(S), t)
-            t += S.shape[-1]
-            for w, part in zip(writers, y):
-                w.write(part)
-
-        for j, x in reader.blocks():
-            step(an.push(x))
-            if callback is not None:
-                callback(done + j / sr, total)
-        step(an.finish())
+        blocks.pipeline(reader, an, model, syn, writers,
+                        (lambda j: callback(done + j / sr, total)) if callback else None)
         for w in writers:
             w.close()
     return targets
