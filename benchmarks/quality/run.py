@@ -15,7 +15,9 @@ command and date; the rest of that file is kept.
 
 Music items report the mean over their sources; speech items report the speech
 source only (the noise estimate is still part of the BSS-Eval computation).
-Needs ``pip install -e ".[metrics]"`` (pystoi, pesq) for the speech metrics.
+Needs ``pip install -e ".[metrics]"`` (pystoi, pesq) for the speech metrics. The
+competitors' methods run when their packages are installed (a benchmark venv, never the
+package's dependencies): ``pip install noisereduce logmmse pyroomacoustics``.
 
 A method is a function ``fn(item) -> estimates``: an array
 ``(n_sources, n_samples)`` in the order of ``item.names``. Add one with
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import importlib
 import json
 import math
 import os
@@ -141,10 +144,20 @@ def _has(*attrs):
     return lambda: all(hasattr(nmfaudio, a) for a in attrs)
 
 
+def _import(module):
+    """Import ``module``, keeping numpy's floating-point error state (logmmse sets
+    ``np.seterr('raise')`` for the whole process when it is imported)."""
+    state = np.geterr()
+    try:
+        return importlib.import_module(module)
+    finally:
+        np.seterr(**state)
+
+
 def _importable(module):
     def check():
         try:
-            __import__(module)
+            _import(module)
         except ImportError:
             return False
         return True
@@ -310,6 +323,67 @@ def noisereduce_nonstationary(item):
     return _speech_and_rest(item, np.asarray(clean, dtype=np.float32)[..., :len(item.mixture)])
 
 
+def _with_lead(item, fn):
+    """``fn(noise clip + mixture, n_lead)`` cropped to the mixture: for enhancers that take
+    their noise estimate from the start of the signal, the noise training clip goes first."""
+    lead = item.train["noise"]
+    out = np.asarray(fn(np.concatenate([lead, item.mixture]), lead.size), dtype=np.float32)
+    return _fit_length(out[lead.size:], item.mixture.size)
+
+
+def _fit_length(y, n):
+    """``y`` cut or zero-padded to ``n`` samples (the classic enhancers drop the last partial frame)."""
+    y = np.asarray(y, dtype=np.float32)[:n]
+    return np.pad(y, (0, n - y.size))
+
+
+def _logmmse_frame(sr):
+    """logmmse's frame length in samples (20 ms, made even), as in logmmse.logmmse."""
+    n = int(math.floor(0.02 * sr))
+    return n + n % 2
+
+
+@method("logmmse", kinds=("speech",), available=_importable("logmmse"))
+def logmmse_blind(item):
+    """logmmse.logmmse(y, sr), defaults (noise from the first 6 frames, 120 ms, then VAD updates); noise = y - clean."""
+    lm = _import("logmmse")
+    clean = _fit_length(lm.logmmse(item.mixture.copy(), item.sr), item.mixture.size)
+    return _speech_and_rest(item, clean)
+
+
+@method("logmmse-noise", kinds=("speech",), available=_importable("logmmse"))
+def logmmse_noise(item):
+    """logmmse.logmmse on <noise training clip> + y with initial_noise = the clip's frames, output cropped to y."""
+    lm = _import("logmmse")
+    frames = lambda n: max(1, n // _logmmse_frame(item.sr))  # noqa: E731
+    clean = _with_lead(item, lambda y, n: lm.logmmse(y, item.sr, initial_noise=frames(n)))
+    return _speech_and_rest(item, clean)
+
+
+#: pyroomacoustics' one-shot denoisers use a streaming STFT: the output lags by half a frame.
+PRA_FRAME = 512
+
+
+def _pra(item, fn):
+    y = np.pad(item.mixture.astype(np.float64), (0, PRA_FRAME // 2))
+    out = fn(y)[PRA_FRAME // 2:]
+    return _speech_and_rest(item, _fit_length(out, item.mixture.size))
+
+
+@method("pyroomacoustics-wiener", kinds=("speech",), available=_importable("pyroomacoustics"))
+def pyroomacoustics_wiener(item):
+    """pyroomacoustics.denoise.apply_iterative_wiener(y), defaults (512-sample frames, LPC order 20), delay removed."""
+    pra = _import("pyroomacoustics.denoise")
+    return _pra(item, lambda y: pra.apply_iterative_wiener(y, frame_len=PRA_FRAME))
+
+
+@method("pyroomacoustics-specsub", kinds=("speech",), available=_importable("pyroomacoustics"))
+def pyroomacoustics_specsub(item):
+    """pyroomacoustics.denoise.apply_spectral_sub(y), defaults (nfft 512, 25 dB max reduction, 12-frame lookback), delay removed."""
+    pra = _import("pyroomacoustics.denoise")
+    return _pra(item, lambda y: pra.apply_spectral_sub(y, nfft=PRA_FRAME))
+
+
 # Drum items (kind "drums" of make_set.py; issue #9): kick/snare/hihat, no training clips.
 KINDS = KINDS + ("drums",)
 
@@ -413,9 +487,10 @@ def run_item(data_dir, entry, method_names, threads):
         row = {"item": item.id, "kind": item.kind, "part": item.part, "method": name}
         try:
             tracemalloc.start()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             est = m.fn(item)
             row["seconds"] = time.perf_counter() - t0
+            row["cpu_seconds"] = time.process_time() - c0  # all threads of this process
             row["peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()
             est = np.asarray(est)
