@@ -307,13 +307,14 @@ def _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, m
 
 @numba.njit(cache=True, nogil=True)
 def solve_frames(V, W, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, eps, tol_factor,
-                 est, edges, work):
-    """Solve every frame of ``V (F, T)`` into ``H (K, T)``; ``losses[t]`` gets the frame's final
-    β-divergence in V's units. Silent (or non-finite-mean) frames get ``h = 0``. With ``est``
-    of shape ``(n_src, F, T)`` the per-source models ``W_s H_s`` are written too (else give
-    shape ``(0, 0, 0)``). ``work`` is scratch of at least ``4 F + 5 K`` elements of W's dtype
+                 est, none, edges, work):
+    """Solve every frame of ``V (T, F)`` (frame-major: a frame is a row) into ``H (T, K)``;
+    ``losses[t]`` gets the frame's final β-divergence in V's units. Silent (or
+    non-finite-mean) frames get ``h = 0``. With ``est`` of shape ``(T, n_src, F)`` the
+    per-source models ``W_s h_s`` are written too (else give a ``(0, 0, 0)`` array);
+    ``none`` is an empty ``(0, 0)`` array of W's dtype. ``work`` is scratch of at least ``4 F + 5 K`` elements of W's dtype
     (so that a caller can keep one and allocate nothing)."""
-    F, T = V.shape
+    T, F = V.shape
     K = W.shape[1]
     dt = W.dtype.type
     tiny = dt(np.finfo(W.dtype).tiny)
@@ -329,25 +330,25 @@ def solve_frames(V, W, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, e
     h_old = work[o + 4 * K:o + 5 * K]
     models = est.shape[0] > 0
     n_src = edges.shape[0] - 1
-    none = est[:0, :0, 0]
     for t in range(T):
+        x_t = V[t]
         total = 0.0
         for f in range(F):
-            total += np.float64(V[f, t])
+            total += np.float64(x_t[f])
         scale = total / F
         if not (scale > 0.0) or not np.isfinite(scale):
             for k in range(K):
-                H[k, t] = 0.0
+                H[t, k] = 0.0
             losses[t] = 0.0
             if models:
                 for s in range(n_src):
                     for f in range(F):
-                        est[s, f, t] = 0.0
+                        est[t, s, f] = 0.0
             continue
         s = dt(scale)
         vsum = 0.0
         for f in range(F):
-            x = V[f, t] / s
+            x = x_t[f] / s
             if kind == 1 and x < eps:  # IS needs v > 0
                 x = eps
             v[f] = x
@@ -355,15 +356,15 @@ def solve_frames(V, W, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, e
         h0 = dt(vsum / K)
         for k in range(K):
             h[k] = h0
-        et = est[:, :, t] if models else none
+        et = est[t] if models else none
         loss = _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam,
                             max_iter, accelerate, eps, tol_factor, tiny, et, edges, none)
         for k in range(K):
-            H[k, t] = h[k] * s
+            H[t, k] = h[k] * s
         if models:
             for src in range(n_src):
                 for f in range(F):
-                    est[src, f, t] *= s
+                    est[t, src, f] *= s
         losses[t] = loss * scale ** beta
     return 0
 
@@ -395,68 +396,52 @@ class FrameSolver:
         F = self.W.shape[0]
         self.work_size = 4 * F + 5 * K
         self._work = np.empty(self.work_size, self.dtype)  # scratch of single-threaded calls
+        self._none = np.zeros((0, 0), self.dtype)
         self._no_models = np.zeros((0, 0, 0), self.dtype)
+        self._pool = None
 
     def solve_into(self, V, H, losses, est=None, work=None):
-        """Solve the frames of ``V (F, T)`` (this solver's dtype) into ``H (K, T)`` and
-        ``losses (T,)`` (float64), and the per-source models into ``est (n_src, F, T)`` if
-        given; all preallocated (``work``: scratch of :attr:`work_size`, default this
-        solver's own, so calls from several threads must each pass theirs). Allocates
-        nothing."""
+        """Solve the frames of ``V (T, F)`` (frame-major, C-contiguous, this solver's dtype)
+        into ``H (T, K)`` and ``losses (T,)`` (float64), and the per-source models into
+        ``est (T, n_src, F)`` if given; all preallocated, C-contiguous (``work``: scratch of
+        :attr:`work_size`, default this solver's own, so calls from several threads must
+        each pass theirs). Allocates nothing."""
         solve_frames(V, self.W, self.Wsum, H, losses, self.kind, self.beta, self.gamma,
                      self.max_iter, self.accelerate, self.eps, self.tol_factor,
-                     self._no_models if est is None else est, self.edges,
+                     self._no_models if est is None else est, self._none, self.edges,
                      self._work if work is None else work)
+
+    def solve_threads(self, V, H, losses, est, n_threads):
+        """:meth:`solve_into` with the frames split over ``n_threads`` threads (a pool kept
+        by the solver; the split does not change any result)."""
+        T = V.shape[0]
+        n_threads = max(1, min(int(n_threads), T // 8))
+        if n_threads == 1:
+            self.solve_into(V, H, losses, est)
+            return
+        if self._pool is None or self._pool[0] < n_threads:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = (n_threads, ThreadPoolExecutor(n_threads),
+                          [np.empty(self.work_size, self.dtype) for _ in range(n_threads)])
+        _, pool, works = self._pool
+        cuts = np.linspace(0, T, n_threads + 1).round().astype(int)
+        jobs = [pool.submit(self.solve_into, V[a:b], H[a:b], losses[a:b],
+                            None if est is None else est[a:b], works[i])
+                for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]))]
+        for j in jobs:
+            j.result()
 
     def solve(self, V, *, n_threads=1, models=False):
         """``(H (K, T), losses (T,))`` for ``V (F, T)``; with ``models=True`` also the
         per-source models ``est (n_src, F, T)`` (a third item)."""
-        V = np.ascontiguousarray(V, dtype=self.dtype)
-        F, T = V.shape
-        H = np.empty((self.W.shape[1], T), self.dtype)
+        Vt = np.ascontiguousarray(np.asarray(V, dtype=self.dtype).T)
+        T, F = Vt.shape
+        Ht = np.empty((T, self.W.shape[1]), self.dtype)
         losses = np.empty(T, np.float64)
-        est = np.empty((len(self.edges) - 1, F, T), self.dtype) if models else None
-        n_threads = max(1, min(int(n_threads), T // 8))
-        if n_threads == 1:
-            self.solve_into(V, H, losses, est, np.empty(self.work_size, self.dtype))
-            return (H, losses, est) if models else (H, losses)
-        from concurrent.futures import ThreadPoolExecutor
-
-        edges = np.linspace(0, T, n_threads + 1).round().astype(int)
-
-        def work(a, b):
-            Hp = np.empty((H.shape[0], b - a), self.dtype)
-            lp = np.empty(b - a, np.float64)
-            ep = None if est is None else np.empty((est.shape[0], F, b - a), self.dtype)
-            self.solve_into(np.ascontiguousarray(V[:, a:b]), Hp, lp, ep,
-                            np.empty(self.work_size, self.dtype))
-            H[:, a:b] = Hp
-            losses[a:b] = lp
-            if est is not None:
-                est[:, :, a:b] = ep
-
-        with ThreadPoolExecutor(n_threads) as ex:
-            list(ex.map(work, edges[:-1], edges[1:]))
-        return (H, losses, est) if models else (H, losses)
-
-
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def source_models(W, H, edges, out):
-    """``out[s, :, t] = W[:, a:b] @ H[a:b, t]`` for each source ``s`` with templates
-    ``edges[s]:edges[s + 1]``: the per-source models of a few frames, without BLAS (whose
-    threads cost more than the product for a block of frames). ``W (F, K)`` row-major,
-    ``H (K, T)``, ``out (S, F, T)``."""
-    F, K = W.shape
-    T = H.shape[1]
-    h = np.empty(K, W.dtype)
-    for t in range(T):
-        for k in range(K):
-            h[k] = H[k, t]
-        for s in range(edges.shape[0] - 1):
-            a, b = edges[s], edges[s + 1]
-            for f in range(F):
-                row = W[f]
-                x = W.dtype.type(0.0)
-                for k in range(a, b):
-                    x += row[k] * h[k]
-                out[s, f, t] = x
+        est = np.empty((T, len(self.edges) - 1, F), self.dtype) if models else None
+        self.solve_threads(Vt, Ht, losses, est, n_threads)
+        H = np.ascontiguousarray(Ht.T)
+        if models:
+            return H, losses, np.ascontiguousarray(est.transpose(1, 2, 0))
+        return H, losses

@@ -338,6 +338,17 @@ class StreamingSTFT:
         self._n_in = 0         # signal samples received
         self._frames = 0       # frames emitted; frame t starts at padded index t*hop
         self._start = 0        # padded index of _buf[:, 0]
+        if not hasattr(self, "_spec"):
+            self._reserve(4)
+
+    def _reserve(self, nt):
+        """Room for ``nt`` frames in the frame buffers (kept across streams, grown ×2)."""
+        C, N, F = self.channels, self.params.n_fft, self.params.n_freq
+        cap = max(nt, 2 * getattr(self, "_cap", 0))
+        self._cap = cap
+        self._fr64 = np.empty((C, cap, N), np.float64)       # windowed frames
+        self._c128 = np.empty((C, cap, F), np.complex128)    # their spectra
+        self._spec = self._c128 if self._cdt == np.complex128 else np.empty((C, cap, F), self._cdt)
 
     @property
     def frames_emitted(self):
@@ -350,47 +361,79 @@ class StreamingSTFT:
         self._buf[:, self._len:need] = x
         self._len = need
 
-    def _emit(self, n_max=None):
+    def _emit_frames(self, n_max=None):
+        """Analyse the complete frames; returns ``nt``, their spectra being ``self._spec[:, :nt]``
+        ``(channels, nt, n_freq)`` (frame-major, overwritten by the next call). Allocates
+        nothing once the buffers are large enough."""
         p = self.params
         N, hop = p.n_fft, p.hop_length
         avail = self._start + self._len  # padded samples received
         nt = 0 if avail < self._frames * hop + N else (avail - N) // hop + 1 - self._frames
         if n_max is not None:
             nt = min(nt, n_max - self._frames)
-        F = p.n_freq
         if nt <= 0:
-            return np.zeros((self.channels, F, 0), self._cdt)
+            return 0
+        if nt > self._cap:
+            self._reserve(nt)
         a = self._frames * hop - self._start
-        seg = self._buf[:, a:a + (nt - 1) * hop + N]
-        frames = np.lib.stride_tricks.sliding_window_view(seg, N, axis=-1)[:, ::hop][:, :nt]
-        S = np.ascontiguousarray(np.swapaxes(_blocks.analyze(frames, self._win, self._cdt), -1, -2))
+        C = self.channels
+        frames = np.lib.stride_tricks.as_strided(
+            self._buf[:, a:], shape=(C, nt, N),
+            strides=(self._buf.strides[0], hop * self._buf.itemsize, self._buf.itemsize))
+        # librosa's arithmetic (float64 window product, numpy's FFT, rounded to the signal's
+        # precision): the same bits per frame as stft() on the whole signal
+        fr = self._fr64[:, :nt]
+        np.multiply(frames, self._win, out=fr)
+        np.fft.rfft(fr, axis=-1, out=self._c128[:, :nt])
+        if self._spec is not self._c128:
+            self._spec[:, :nt] = self._c128[:, :nt]
         self._frames += nt
         # drop the samples no later frame needs
         drop = self._frames * hop - self._start
         if drop > 0:
+            from ._stream_kernels import shift_left
+
             keep = self._len - drop
-            self._buf[:, :keep] = self._buf[:, drop:self._len]
+            shift_left(self._buf, drop, self._len)
             self._len, self._start = keep, self._start + drop
-        return S
+        return nt
+
+    def _emit(self, n_max=None):
+        nt = self._emit_frames(n_max)
+        return np.ascontiguousarray(np.swapaxes(self._spec[:, :nt], -1, -2))
+
+    def _check_block(self, x):
+        if x.ndim != 2 or x.shape[0] != self.channels:
+            raise ParameterError(f"block has shape {x.shape}; expected ({self.channels}, n)")
 
     def push(self, x):
         """Append ``x (channels, n)``; returns the newly complete frames ``(channels, n_freq, nt)``."""
         x = np.asarray(x)
-        if x.ndim != 2 or x.shape[0] != self.channels:
-            raise ParameterError(f"block has shape {x.shape}; expected ({self.channels}, n)")
+        self._check_block(x)
         self._append(x)
         self._n_in += x.shape[1]
         return self._emit()
 
-    def finish(self):
-        """The remaining frames (end padding included), ``(channels, n_freq, nt)``; then reset."""
+    def _push_frames(self, x):
+        """As :meth:`push`, frame-major into the internal buffer: returns ``nt``, the spectra
+        being ``self._spec[:, :nt]`` until the next call."""
+        self._append(x)
+        self._n_in += x.shape[1]
+        return self._emit_frames()
+
+    def _finish_pad(self):
+        """Append the end padding; returns the number of frames still to emit."""
         p = self.params
         T = p.n_frames(self._n_in)
         end = (T - 1) * p.hop_length + p.n_fft  # padded samples the last frame reaches
         missing = end - (self._start + self._len)
         if missing > 0:
             self._append(np.zeros((self.channels, missing), self.dtype))
-        S = self._emit(n_max=T)
+        return T
+
+    def finish(self):
+        """The remaining frames (end padding included), ``(channels, n_freq, nt)``; then reset."""
+        S = self._emit(n_max=self._finish_pad())
         self.reset()
         return S
 
@@ -431,66 +474,97 @@ class StreamingISTFT:
         self._win = window(self.params)
         self._win_sq = self._win ** 2
         self._tiny = float(np.finfo(self.dtype).tiny)
+        self._L = int(np.prod(self.lead_shape, dtype=np.int64))
+        self._cap = 0
         self.reset()
 
     def reset(self):
         """Forget the signal."""
         N = self.params.n_fft
-        self._acc = np.zeros(self.lead_shape + (2 * N,), np.float64)
-        self._wss = np.zeros(2 * N, np.float64)
-        self._start = 0    # padded index of _acc[..., 0]
+        if not hasattr(self, "_acc"):
+            self._acc = np.zeros((self._L, 2 * N), np.float64)
+            self._wss = np.zeros(2 * N, np.float64)
+        else:
+            self._acc[...] = 0.0
+            self._wss[...] = 0.0
+        self._start = 0    # padded index of _acc[:, 0]
         self._frames = 0   # frames received
         self._emitted = 0  # samples returned
 
     def _grow(self, end):
         size = end - self._start
-        self._acc = _blocks.grown(self._acc, self._acc.shape[-1], size)
-        self._wss = _blocks.grown(self._wss, self._wss.size, size)
+        if size > self._acc.shape[-1]:
+            self._acc = _blocks.grown(self._acc, self._acc.shape[-1], size)
+            self._wss = _blocks.grown(self._wss, self._wss.size, size)
+
+    def _pad(self):
+        return self.params.n_fft // 2 if self.params.center else 0
+
+    def _final(self, upto):
+        """Samples final up to padded index ``upto`` (exclusive) not yet returned."""
+        return max(0, upto - (self._pad() + self._emitted))
+
+    def _take_into(self, m, out, o):
+        """The next ``m`` samples, normalised, into ``out[:, o:o + m]`` (``out (L, ·)``);
+        dropped from the buffer."""
+        from ._stream_kernels import take_final
+
+        if not m:
+            return
+        a = self._pad() + self._emitted - self._start  # the first sample not returned
+        if a > 0:  # the leading padding of a centred STFT (final once a sample is): dropped
+            self._drop(a)
+        take_final(self._acc, self._wss, m, self._tiny, out, o, True)
+        self._start += m
+        self._emitted += m
+
+    def _drop(self, n):
+        from ._stream_kernels import take_final
+
+        take_final(self._acc, self._wss, n, self._tiny, self._acc, 0, False)
+        self._start += n
 
     def _take(self, upto):
-        """Samples up to padded index ``upto`` (exclusive), normalised; dropped from the buffer."""
-        pad = self.params.n_fft // 2 if self.params.center else 0
-        lo = pad + self._emitted
-        if upto <= lo:
-            return np.zeros(self.lead_shape + (0,), self.dtype)
-        a, b = lo - self._start, upto - self._start
-        out = self._acc[..., a:b].copy()
-        w = self._wss[a:b]
-        nz = w > self._tiny
-        out[..., nz] /= w[nz]
-        self._emitted += b - a
-        keep = self._acc.shape[-1] - b
-        self._acc[..., :keep] = self._acc[..., b:]
-        self._acc[..., keep:] = 0.0
-        self._wss[:keep] = self._wss[b:]
-        self._wss[keep:] = 0.0
-        self._start += b
-        return out.astype(self.dtype)
+        m = self._final(upto)
+        out = np.empty((self._L, m), self.dtype)
+        self._take_into(m, out, 0)
+        return out.reshape(self.lead_shape + (m,))
+
+    def _push_frames(self, S, y):
+        """Add the frame-major spectra ``S (L, nt, n_freq)``, using ``y (L, ≥ nt, n_fft)``
+        (real, S's precision) as scratch for their inverse FFT; returns how many samples are
+        now final (read them with :meth:`_take_into`). Allocates nothing once the
+        accumulator is large enough."""
+        from ._stream_kernels import overlap_add
+
+        p = self.params
+        N, hop = p.n_fft, p.hop_length
+        nt = S.shape[1]
+        if nt:
+            np.fft.irfft(S, n=N, axis=-1, out=y[:, :nt])
+            t0 = self._frames
+            self._grow((t0 + nt - 1) * hop + N)
+            overlap_add(self._acc, self._wss, y, nt, self._win, self._win_sq, t0 * hop - self._start,
+                        hop)
+            self._frames += nt
+        return self._final(self._frames * hop)
 
     def push(self, S):
         """Add frames ``S (*lead_shape, n_freq, nt)``; returns the samples now final, ``(*lead_shape, m)``."""
         p = self.params
-        N, hop = p.n_fft, p.hop_length
         S = np.asarray(S)
         if S.shape[:-1] != self.lead_shape + (p.n_freq,):
             raise ParameterError(f"frames have shape {S.shape}; expected {self.lead_shape + (p.n_freq,)} + (nt,)")
         nt = S.shape[-1]
-        if nt:
-            y = np.fft.irfft(S, n=N, axis=-2) * self._win[:, None]  # (..., N, nt)
-            t0 = self._frames
-            self._grow((t0 + nt - 1) * hop + N)
-            for i in range(nt):
-                j = (t0 + i) * hop - self._start
-                self._acc[..., j:j + N] += y[..., :, i]
-                self._wss[j:j + N] += self._win_sq
-            self._frames += nt
-        return self._take(self._frames * hop)
+        Sf = np.ascontiguousarray(np.swapaxes(S.reshape((self._L,) + S.shape[-2:]), -1, -2))
+        rdt = np.float32 if Sf.dtype == np.complex64 else np.float64
+        self._push_frames(Sf, np.empty((self._L, nt, p.n_fft), rdt))
+        return self._take(self._frames * p.hop_length)
 
     def finish(self, length):
         """The remaining samples up to ``length`` signal samples in all; then reset."""
         length = check_positive_int(length, "length")
-        pad = self.params.n_fft // 2 if self.params.center else 0
-        self._grow(pad + length)
-        out = self._take(pad + length)
+        self._grow(self._pad() + length)
+        out = self._take(self._pad() + length)
         self.reset()
         return out
