@@ -172,19 +172,13 @@ def _tile_wh(W, h, wh, f0, f1):
 
 @numba.njit(cache=True, nogil=True)
 def _tile_wh_sources(W, h, wh, est, edges, f0, f1):
-    """As :func:`_tile_wh`, by source: ``est[s, f] = W[f, a:b] h[a:b]`` for the templates
-    ``a:b = edges[s]:edges[s + 1]`` of source ``s``, and ``wh[f]`` their sum in source
-    order (the last pass of a frame, whose ``h`` is the result: the per-source models come
-    with no extra pass)."""
+    """As :func:`_tile_wh` (the same ``wh``, bit for bit, so that the frame's loss and
+    decisions do not depend on whether models are asked for), plus the per-source models
+    ``est[s, f] = W[f, a:b] h[a:b]`` for the templates ``a:b = edges[s]:edges[s + 1]``
+    (the last pass of a frame, whose ``h`` is the result: the tile is in cache)."""
+    _tile_dots(W, h, wh, f0, f1, 0, W.shape[1])
     for s in range(edges.shape[0] - 1):
-        part = est[s]
-        _tile_dots(W, h, part, f0, f1, edges[s], edges[s + 1])
-        if s == 0:
-            for f in range(f0, f1):
-                wh[f] = part[f]
-        else:
-            for f in range(f0, f1):
-                wh[f] += part[f]
+        _tile_dots(W, h, est[s], f0, f1, edges[s], edges[s + 1])
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})

@@ -119,3 +119,18 @@ def take_final(acc, wss, m, tiny, out, o, write):
         wss[i] = wss[i + m]
     for i in range(cap - m, cap):
         wss[i] = 0.0
+
+
+@numba.njit(**_JIT)
+def window_frames(buf, a, hop, nt, win, out):
+    """``out[c, i] = buf[c, a + i·hop : a + i·hop + N] · win`` in float64 for ``i < nt``
+    (``N = win.size``): the windowed frames of the streaming analysis, without the cast
+    buffer numpy's mixed-precision multiply allocates."""
+    N = win.shape[0]
+    for c in range(buf.shape[0]):
+        row = buf[c]
+        for i in range(nt):
+            j = a + i * hop
+            dst = out[c, i]
+            for n in range(N):
+                dst[n] = np.float64(row[j + n]) * win[n]

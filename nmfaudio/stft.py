@@ -376,15 +376,12 @@ class StreamingSTFT:
         if nt > self._cap:
             self._reserve(nt)
         a = self._frames * hop - self._start
-        C = self.channels
-        frames = np.lib.stride_tricks.as_strided(
-            self._buf[:, a:], shape=(C, nt, N),
-            strides=(self._buf.strides[0], hop * self._buf.itemsize, self._buf.itemsize))
         # librosa's arithmetic (float64 window product, numpy's FFT, rounded to the signal's
         # precision): the same bits per frame as stft() on the whole signal
-        fr = self._fr64[:, :nt]
-        np.multiply(frames, self._win, out=fr)
-        np.fft.rfft(fr, axis=-1, out=self._c128[:, :nt])
+        from ._stream_kernels import window_frames
+
+        window_frames(self._buf, a, hop, nt, self._win, self._fr64)
+        np.fft.rfft(self._fr64[:, :nt], axis=-1, out=self._c128[:, :nt])
         if self._spec is not self._c128:
             self._spec[:, :nt] = self._c128[:, :nt]
         self._frames += nt
