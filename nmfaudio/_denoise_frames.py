@@ -8,7 +8,6 @@ Orientation: ``W (n_freq, K)`` row-major, a frame ``v (n_freq,)``; ``W h ≈ v``
 from __future__ import annotations
 
 import numba
-import numpy as np
 
 _JIT = dict(nogil=True, cache=True)
 _EPS = 1e-12

@@ -26,6 +26,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
+
+from ._kernels import log32
 
 from ._numerics import gamma as _gamma
 
@@ -60,35 +64,58 @@ def _constants(v, kind, beta):
     return c1, c2
 
 
-#: Rows of ``W`` per tile of the fused pass: a tile (TILE × K) stays in L1 between its dot
-#: products and its transposed products, so each pass reads ``W`` from memory once.
-TILE = 16
+#: Bytes of ``W`` per tile of the fused pass: a tile (rows × K) stays in L1 between its dot
+#: products and its transposed products, so each pass reads ``W`` from memory once; at
+#: least 16 rows, at most 128 (longer row loops vectorise better). The row count depends on
+#: ``W``'s shape only, so the tiles (and the order of every sum) are the same for every frame.
+TILE_BYTES = 16384
 
 
-@numba.njit(cache=True, nogil=True)
+def tile_rows(W):
+    """Rows per tile of the fused pass for the templates ``W (F, K)``."""
+    return int(min(128, max(16, TILE_BYTES // (W.shape[1] * W.itemsize) // 4 * 4)))
+
+
+def _log(x):
+    """Natural log in float64 of a float in its own precision: float32 by
+    :func:`._kernels.log32` (vectorisable, within 2.4e-7 relative of numpy's, as the offline
+    float32 passes use), float64 by ``np.log``."""
+    return np.log(np.float64(x))
+
+
+@overload(_log)
+def _log_impl(x):
+    if x == types.float32:
+        return lambda x: np.float64(log32(x))
+    return lambda x: np.log(np.float64(x))
+
+
+# Reassociation and contraction let LLVM vectorise the float64 sums and the ratios; like the
+# products' (below) it cannot make a frame's result depend on other frames: tiles always
+# start at the same rows, and the same compiled loop runs for every frame.
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _tile_elementwise(v, wh, r, b, f0, f1, kind, beta, eps, s1, s2):
     """Rows ``f0:f1``: floor ``wh`` at eps, write the update operands ``r`` (and ``b``) and
     add this tile's terms to the loss's running float64 sums ``(s1, s2)`` (their meaning
     depends on ``kind``, see :func:`_loss`). The sums run over the rows in order, so they
     do not depend on the tiling."""
+    one = wh.dtype.type(1.0)
     for f in range(f0, f1):
-        if wh[f] < eps:
-            wh[f] = eps
+        wh[f] = max(wh[f], eps)
     if kind == 0:  # KL: r = v / wh, den = W^T 1; sums Σ v log wh, Σ wh
         for f in range(f0, f1):
             r[f] = v[f] / wh[f]
-        for f in range(f0, f1):
-            if v[f] > 0.0:
-                s1 += np.float64(v[f]) * np.log(np.float64(wh[f]))
+        for f in range(f0, f1):  # v = 0 adds 0 (wh >= eps: its log is finite)
+            s1 += np.float64(v[f]) * _log(wh[f])
             s2 += np.float64(wh[f])
     elif kind == 1:  # IS: b = 1 / wh, r = v / wh^2; sums: loss, size
         for f in range(f0, f1):
-            ib = 1.0 / wh[f]
+            ib = one / wh[f]
             b[f] = ib
             r[f] = v[f] * ib * ib
         for f in range(f0, f1):
             q = np.float64(v[f]) / np.float64(wh[f])
-            lq = np.log(q)
+            lq = _log(v[f]) - _log(wh[f])
             s1 += q - lq - 1.0
             s2 += q + abs(lq) + 1.0
     elif kind == 2:  # Euclidean: r = v, b = wh; sums: loss, size
@@ -103,8 +130,8 @@ def _tile_elementwise(v, wh, r, b, f0, f1, kind, beta, eps, s1, s2):
             s2 += 0.5 * (vd * vd + xd * xd) + abs(vd * xd)
     else:  # b = wh^(β−1), r = v b / wh; sums Σ wh·b (= x^β), Σ v·b (= v x^(β−1))
         if kind == 3:  # β = 1/2: b = wh^-1/2 by a square root instead of a power
-            for f in range(f0, f1):
-                ib = 1.0 / np.sqrt(wh[f])
+            for f in range(f0, f1):  # in wh's precision (a float64 1.0 would widen it)
+                ib = one / np.sqrt(wh[f])
                 b[f] = ib
                 r[f] = v[f] * ib / wh[f]
         else:
@@ -216,8 +243,8 @@ def _tile_t(W, r, b, num, den, f0, f1, kind):
 
 
 @numba.njit(cache=True, nogil=True)
-def _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, grad, est, edges):
-    """One fused pass over the rows of ``W`` at ``h``, a tile of :data:`TILE` rows at a time
+def _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, grad, est, edges, tile):
+    """One fused pass over the rows of ``W`` at ``h``, a tile of ``tile`` rows at a time
     (``W h``, the elementwise operands, ``Wᵀ r`` and ``Wᵀ b`` while the tile is in cache):
     the H update's statistics ``num``, ``den`` (when ``grad``) and the frame's loss and the
     size of its terms. With ``est`` of shape ``(n_src, F)`` (not ``(0, 0)``) the per-source
@@ -235,8 +262,8 @@ def _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, grad, est,
     models = est.shape[0] > 0
     s1 = 0.0
     s2 = 0.0
-    for f0 in range(0, F, TILE):
-        f1 = min(F, f0 + TILE)
+    for f0 in range(0, F, tile):
+        f1 = min(F, f0 + tile)
         if models:
             _tile_wh_sources(W, h, wh, est, edges, f0, f1)
         else:
@@ -267,7 +294,7 @@ def _step(h, h_old, q, expo, tiny):
 
 @numba.njit(cache=True, nogil=True)
 def _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, max_iter,
-                 accelerate, eps, tol_factor, tiny, est, edges, none):
+                 accelerate, eps, tol_factor, tiny, est, edges, none, tile):
     """Solve one (scaled) frame ``v`` from the activations in ``h``; returns its loss. The
     passes of the last iteration skip the transposed products (nothing uses them) and, with
     a non-empty ``est``, write the per-source models of the final ``h`` (``none`` is an
@@ -276,7 +303,7 @@ def _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, m
     dt = W.dtype.type
     last = max_iter == 0
     loss, size = _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, not last,
-                       est if last else none, edges)
+                       est if last else none, edges, tile)
     alpha = 1.0
     for it in range(max_iter):
         last = it == max_iter - 1
@@ -287,13 +314,13 @@ def _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, m
         expo = dt(gam * alpha) if accelerate else dt(gam)
         _step(h, h_old, q, expo, tiny)
         trial, tsize = _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2,
-                             not last, e, edges)
+                             not last, e, edges, tile)
         if accelerate:
             sure = loss - trial > tol_factor * tsize
             if alpha > 1.0 and not sure:
                 _step(h, h_old, q, dt(gam), tiny)
                 trial, tsize = _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2,
-                                     not last, e, edges)
+                                     not last, e, edges, tile)
             alpha = min(alpha * GROW, ALPHA_MAX) if sure else 1.0
         loss = trial
     return loss
@@ -301,7 +328,7 @@ def _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, m
 
 @numba.njit(cache=True, nogil=True)
 def solve_frames(V, W, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, eps, tol_factor,
-                 est, none, edges, work):
+                 est, none, edges, work, tile):
     """Solve every frame of ``V (T, F)`` (frame-major: a frame is a row) into ``H (T, K)``;
     ``losses[t]`` gets the frame's final β-divergence in V's units. Silent (or
     non-finite-mean) frames get ``h = 0``. With ``est`` of shape ``(T, n_src, F)`` the
@@ -352,7 +379,7 @@ def solve_frames(V, W, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, e
             h[k] = h0
         et = est[t] if models else none
         loss = _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam,
-                            max_iter, accelerate, eps, tol_factor, tiny, et, edges, none)
+                            max_iter, accelerate, eps, tol_factor, tiny, et, edges, none, tile)
         for k in range(K):
             H[t, k] = h[k] * s
         if models:
@@ -389,6 +416,7 @@ class FrameSolver:
         self.edges = np.array([0, K] if edges is None else edges, np.int64)
         F = self.W.shape[0]
         self.work_size = 4 * F + 5 * K
+        self.tile = tile_rows(self.W)
         self._work = np.empty(self.work_size, self.dtype)  # scratch of single-threaded calls
         self._none = np.zeros((0, 0), self.dtype)
         self._no_models = np.zeros((0, 0, 0), self.dtype)
@@ -403,7 +431,7 @@ class FrameSolver:
         solve_frames(V, self.W, self.Wsum, H, losses, self.kind, self.beta, self.gamma,
                      self.max_iter, self.accelerate, self.eps, self.tol_factor,
                      self._no_models if est is None else est, self._none, self.edges,
-                     self._work if work is None else work)
+                     self._work if work is None else work, self.tile)
 
     def solve_threads(self, V, H, losses, est, n_threads):
         """:meth:`solve_into` with the frames split over ``n_threads`` threads (a pool kept
