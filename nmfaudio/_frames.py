@@ -7,10 +7,12 @@ file stream and the real-time processors give *the same bits* for the same frame
 whatever frames share a call:
 
 - no BLAS (OpenBLAS rounds a column differently depending on how many columns share a
-  call) and no ``fastmath`` (no reassociation, no contraction into FMAs): the products
-  are plain loops in a fixed order — ``W h`` with frequency innermost (an axpy per
-  template, vectorised over frequency), ``Wᵀ r`` with templates innermost (an axpy per
-  bin, vectorised over templates), both over the row-major ``W``;
+  call): one fused pass over the row-major ``W`` per update, in tiles of rows whose size
+  depends on ``W``'s shape only (``W h`` as row dot products, the elementwise operands,
+  ``Wᵀ r`` as axpys over the templates, while the tile is in cache). Reassociation and
+  FMA contraction are allowed (they let LLVM vectorise): the same compiled loops run over
+  the same rows for every frame, so they cannot make a frame depend on other frames;
+- frames are frame-major (``V (T, F)``, a frame a row) in :func:`solve_frames`;
 - each frame is scaled by its own mean before solving (the β-divergence is homogeneous,
   so this only makes the ``eps`` floors relative to the frame), and starts from
   ``h = Σ_f v_f / K`` (:func:`nmfaudio.supervised.frame_init`);
@@ -19,7 +21,8 @@ whatever frames share a call:
   ``8 ε`` times the size of the loss's terms, else the plain step ``h ⊙ q^γ`` (which never
   increases the loss) replaces it and α restarts at 1; α grows ×1.3 up to 5.
 
-Losses are accumulated in float64; products, ratios and iterates stay in ``W``'s dtype.
+Losses are accumulated in float64 (float32 logs by :func:`._kernels.log32`); products,
+ratios and iterates stay in ``W``'s dtype.
 """
 
 from __future__ import annotations

@@ -71,18 +71,18 @@ def test_out_receives_the_same_samples_and_returned_arrays_stay_valid(processors
     y = (0.1 * rng.standard_normal(20 * 700)).astype(np.float32)
     a, b = processors["separator"](), processors["separator"]()
     out = {k: np.empty(700, np.float32) for k in a.names}
-    kept = []
+    returned, kept = [], []
     for i in range(0, y.size, 700):
         r1 = a.process(y[i:i + 700])
         r2 = b.process(y[i:i + 700], out=out)
         assert r2 is out
-        kept.append({k: v.copy() for k, v in r1.items()})
         for k in a.names:
             np.testing.assert_array_equal(r1[k], out[k])
-        if i:
-            for k in a.names:  # an earlier result was not overwritten by this call
-                np.testing.assert_array_equal(prev[k], kept[-2][k])
-        prev = r1
+        returned.append(r1)
+        kept.append({k: v.copy() for k, v in r1.items()})
+    for r, k in zip(returned, kept):  # no later call overwrote an earlier result
+        for name in a.names:
+            np.testing.assert_array_equal(r[name], k[name])
 
 
 def test_out_is_checked(processors):
