@@ -21,14 +21,16 @@ dictionaries (CPU real-time factor), and the quality columns give SI-SDR of the 
 sources (1024-sample blocks) against the true stems and their largest difference from the
 offline result.
 
-The per-source estimates ``W_s H_s`` of a block are computed by a numba kernel
-(``_frames.source_models``; they were BLAS matrix products, whose threads made blocks of
-2048+ samples 3.6x costlier under load); ``--blas-threads 1`` limits what BLAS is left
-(the STFT and masks do not use it) for comparison.
+``--baseline DIR`` runs the same measurements with ``PYTHONPATH=DIR`` (another checkout,
+e.g. ``/work/main``) in a child process, on the same dictionaries and signal, so the two
+are side by side in one run (each implementation in its own process, one after the other;
+every figure is the median over ``--reps`` streams). A last table gives the cost of
+``StreamDenoiser`` (blind, its default STFT at 44.1 kHz) per 1024-sample block.
+``--blas-threads 1`` limits what BLAS is left (the STFT and masks do not use it).
 
 Usage::
 
-    python benchmarks/realtime.py [--seconds 60] [--blocks 128 256 512 1024 2048 4096] [--blas-threads 1]
+    python benchmarks/realtime.py [--seconds 60] [--blocks 128 256 512 1024 2048 4096] [--baseline /work/main] [--reps 3]
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+if "--child" not in sys.argv:  # a child imports the nmfaudio of its PYTHONPATH
+    sys.path.insert(0, str(HERE.parent))
 
 SR = 44100
 MUSIC = HERE.parent / "audio_fixtures" / "music"
@@ -98,14 +101,10 @@ def stream(proc, y, block, keep=False):
     return cpu, wall, None
 
 
-def run_config(label, n_fft, truth, mix, blocks):
+def run_config(label, dicts, truth, mix, blocks, reps):
     import nmfaudio
 
-    t = time.perf_counter()
-    dicts = dictionaries(n_fft)
     p = dicts[0].stft
-    print(f"[{label}] dictionaries: {sum(d.W.shape[1] for d in dicts)} templates, n_fft {p.n_fft}, "
-          f"hop {p.hop_length}, learned in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     proc = nmfaudio.StreamSeparator(dictionaries=dicts)
     stream(proc, mix[:5 * SR], 1024)  # warm-up: compile the kernels
     c0 = time.process_time()
@@ -113,28 +112,78 @@ def run_config(label, n_fft, truth, mix, blocks):
     offline_rtf = len(mix) / SR / (time.process_time() - c0)
     rows, quality = [], None
     for block in blocks:
-        cpu, wall, outs = stream(nmfaudio.StreamSeparator(dictionaries=dicts), mix, block, keep=block == 1024)
+        runs = []
+        for rep in range(reps):
+            keep = block == 1024 and rep == 0
+            cpu, wall, outs = stream(nmfaudio.StreamSeparator(dictionaries=dicts), mix, block, keep=keep)
+            runs.append((cpu, wall))
+            if keep:
+                quality = {name: nmfaudio.si_sdr(truth[name], outs[name]) for name in truth}
+                quality["max_diff"] = max(float(np.max(np.abs(outs[k] - offline[k]))) for k in truth)
+                quality["offline"] = {name: nmfaudio.si_sdr(truth[name], offline[name]) for name in truth}
         budget = block / SR
+        med = lambda f: float(np.median([f(c, w) for c, w in runs]))  # noqa: E731
         rows.append({"config": label, "n_fft": p.n_fft, "block": block,
                      "latency_ms": 1000 * (proc.latency + block) / SR,
-                     "cpu_ms": 1000 * np.median(cpu), "cpu_mean": 1000 * cpu.mean(), "wall_p50": 1000 * np.median(wall),
-                     "wall_p99": 1000 * np.percentile(wall, 99), "wall_max": 1000 * wall.max(),
-                     "budget_ms": 1000 * budget, "over": int(np.sum(wall > budget)), "n_blocks": len(wall),
-                     "rtf": len(mix) / SR / cpu.sum(), "offline_rtf": offline_rtf})
+                     "cpu_ms": med(lambda c, w: 1000 * np.median(c)), "cpu_mean": med(lambda c, w: 1000 * c.mean()),
+                     "cpu_p99": med(lambda c, w: 1000 * np.percentile(c, 99)),
+                     "wall_p50": med(lambda c, w: 1000 * np.median(w)),
+                     "wall_p99": med(lambda c, w: 1000 * np.percentile(w, 99)),
+                     "wall_max": med(lambda c, w: 1000 * w.max()),
+                     "budget_ms": 1000 * budget, "over": med(lambda c, w: int(np.sum(w > budget))),
+                     "n_blocks": len(runs[0][1]),
+                     "rtf": med(lambda c, w: len(mix) / SR / c.sum()), "offline_rtf": offline_rtf})
         print(f"[{label}] block {block}: {rows[-1]['rtf']:.1f}x real time", file=sys.stderr)
-        if outs is not None:
-            quality = {name: nmfaudio.si_sdr(truth[name], outs[name]) for name in truth}
-            quality["max_diff"] = max(float(np.max(np.abs(outs[k] - offline[k]))) for k in truth)
-            quality["offline"] = {name: nmfaudio.si_sdr(truth[name], offline[name]) for name in truth}
     return rows, quality
 
 
+def denoise_cost(mix, reps):
+    """CPU per 1024-sample block of a blind StreamDenoiser at 44.1 kHz (its default STFT)."""
+    import nmfaudio
+
+    den = nmfaudio.StreamDenoiser(sr=SR)
+    stream(den, mix[:5 * SR], 1024)
+    runs = [stream(nmfaudio.StreamDenoiser(sr=SR), mix, 1024)[0] for _ in range(reps)]
+    return {"n_fft": den.params.n_fft, "latency_ms": 1000 * (den.latency + 1024) / SR,
+            "cpu_ms": float(np.median([1000 * np.median(c) for c in runs])),
+            "cpu_p99": float(np.median([1000 * np.percentile(c, 99) for c in runs])),
+            "rtf": float(np.median([len(mix) / SR / c.sum() for c in runs]))}
+
+
+def child(args):
+    """Measure the code on sys.path (this checkout or --baseline) and print JSON."""
+    import json
+
+    import nmfaudio
+
+    data = np.load(args.data)
+    truth = {"piano": data["piano"], "flute": data["flute"]}
+    mix = truth["piano"] + truth["flute"]
+    rows, quality = [], {}
+    for label, tag in (("default STFT", "default"), ("n_fft 1024", "1024")):
+        dicts = [nmfaudio.SourceDictionary.load(Path(args.dicts) / f"{n}_{tag}.npz") for n in ("piano", "flute")]
+        r, q = run_config(label, dicts, truth, mix, args.blocks, args.reps)
+        rows += r
+        quality[label] = q
+    print(json.dumps({"rows": rows, "quality": quality, "denoise": denoise_cost(mix, args.reps),
+                      "version": nmfaudio.__file__}))
+
+
 def main(argv=None):
+    import json
+    import subprocess
+    import tempfile
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--blocks", type=int, nargs="+", default=[128, 256, 512, 1024, 2048, 4096])
+    p.add_argument("--reps", type=int, default=3, help="streams per block size (medians)")
+    p.add_argument("--baseline", default=None, help="another checkout measured the same way, side by side")
     p.add_argument("--blas-threads", type=int, default=None,
                    help="limit BLAS threads (threadpoolctl) for the whole run; default: as the environment")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--data", help=argparse.SUPPRESS)
+    p.add_argument("--dicts", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.blas_threads is not None:
         import scipy.linalg  # noqa: F401  (load every BLAS first, so that the limit reaches them all)
@@ -143,37 +192,61 @@ def main(argv=None):
         import nmfaudio  # noqa: F401
 
         threadpool_limits(args.blas_threads)
-    truth = stems(args.seconds)
-    mix = truth["piano"] + truth["flute"]
-    configs = [("default STFT", None), ("n_fft 1024", 1024)]
-    rows, quality = [], {}
-    for label, n_fft in configs:
-        r, q = run_config(label, n_fft, truth, mix, args.blocks)
-        rows += r
-        quality[label] = q
+    if args.child:
+        return child(args)
+    load0 = os.getloadavg()[0]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        truth = stems(args.seconds)
+        np.savez(Path(tmp) / "signal.npz", **truth)
+        for tag, n_fft in (("default", None), ("1024", 1024)):
+            t = time.perf_counter()
+            ds = dictionaries(n_fft)
+            for d in ds:
+                d.save(Path(tmp) / f"{d.name}_{tag}.npz")
+            print(f"dictionaries ({tag}): {sum(d.W.shape[1] for d in ds)} templates, n_fft {ds[0].stft.n_fft}, "
+                  f"hop {ds[0].stft.hop_length}, learned in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        impls = [("this checkout", str(HERE.parent))] + ([(args.baseline, args.baseline)] if args.baseline else [])
+        for label, root in impls:
+            cmd = [sys.executable, __file__, "--child", "--data", str(Path(tmp) / "signal.npz"), "--dicts", tmp,
+                   "--reps", str(args.reps), "--blocks", *map(str, args.blocks)]
+            if args.blas_threads is not None:
+                cmd += ["--blas-threads", str(args.blas_threads)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root,
+                                 env=dict(os.environ, PYTHONPATH=root))
+            sys.stderr.write(out.stderr)
+            results[label] = json.loads(out.stdout.strip().splitlines()[-1])
+            assert results[label]["version"].startswith(str(Path(root).resolve())), results[label]["version"]
     env = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                                                      "OMP_NUM_THREADS") if k in os.environ) or "no OPENBLAS_* set"
-    from threadpoolctl import threadpool_info
-
-    env += "; BLAS threads " + ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info()
-                                         if i.get("user_api") == "blas")
     print(f"StreamSeparator, {args.seconds:g} s synthetic piano+flute mix at {SR} Hz, mono, float32; "
-          f"{os.cpu_count()} CPUs; {env}\n")
-    print("| STFT | block | latency ms | CPU ms/block median / mean | wall p50 ms | wall p99 ms | wall max ms "
-          "| block ms (budget) | blocks over budget | real-time factor (CPU) | offline separate() RTF (CPU) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['config']} (n_fft {r['n_fft']}) | {r['block']} | {r['latency_ms']:.1f} | {r['cpu_ms']:.2f} / {r['cpu_mean']:.2f} "
-              f"| {r['wall_p50']:.2f} | {r['wall_p99']:.2f} | {r['wall_max']:.2f} | {r['budget_ms']:.2f} "
-              f"| {r['over']} / {r['n_blocks']} | {r['rtf']:.1f}x | {r['offline_rtf']:.1f}x |")
-    if any(quality.values()):
-        print("\n| STFT | SI-SDR piano (streamed) | SI-SDR flute (streamed) | offline piano / flute "
-              "| max abs streamed - offline |")
-        print("|---|---:|---:|---:|---:|")
-        for label, q in quality.items():
+          f"{os.cpu_count()} CPUs; {env}; load average {load0:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end; medians of {args.reps} streams\n")
+    print("| code | STFT | block | latency ms | CPU ms/block median / mean / p99 | wall p50 ms | wall p99 ms "
+          "| wall max ms | block ms (budget) | blocks over budget | × real time (CPU) | offline separate() (CPU) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    labels = list(results)
+    for i in range(len(results[labels[0]]["rows"])):
+        for label in labels:
+            r = results[label]["rows"][i]
+            print(f"| {label} | {r['config']} (n_fft {r['n_fft']}) | {r['block']} | {r['latency_ms']:.1f} "
+                  f"| {r['cpu_ms']:.2f} / {r['cpu_mean']:.2f} / {r['cpu_p99']:.2f} | {r['wall_p50']:.2f} "
+                  f"| {r['wall_p99']:.2f} | {r['wall_max']:.2f} | {r['budget_ms']:.2f} "
+                  f"| {r['over']:.0f} / {r['n_blocks']} | {r['rtf']:.1f}× | {r['offline_rtf']:.1f}× |")
+    print("\n| code | STFT | SI-SDR piano (streamed) | SI-SDR flute (streamed) | offline piano / flute "
+          "| max abs streamed − offline |")
+    print("|---|---|---:|---:|---:|---:|")
+    for label in labels:
+        for cfg, q in results[label]["quality"].items():
             if q:
-                print(f"| {label} | {q['piano']:.2f} dB | {q['flute']:.2f} dB | {q['offline']['piano']:.2f} / "
+                print(f"| {label} | {cfg} | {q['piano']:.2f} dB | {q['flute']:.2f} dB | {q['offline']['piano']:.2f} / "
                       f"{q['offline']['flute']:.2f} dB | {q['max_diff']:.1e} |")
+    print("\n| code | StreamDenoiser (blind) | latency ms | CPU ms/block median / p99 | × real time (CPU) |")
+    print("|---|---|---:|---:|---:|")
+    for label in labels:
+        d = results[label]["denoise"]
+        print(f"| {label} | n_fft {d['n_fft']}, 1024-sample blocks | {d['latency_ms']:.1f} "
+              f"| {d['cpu_ms']:.2f} / {d['cpu_p99']:.2f} | {d['rtf']:.1f}× |")
     return 0
 
 

@@ -9,7 +9,8 @@ Data flow (each step a public function): audio → :func:`stft` → magnitude ``
 
 from .exceptions import AudioFileError, ConvergenceWarning, NmfAudioError, ParameterError
 from .io import load, save
-from .stft import STFTParams, StreamingISTFT, StreamingSTFT, istft, magnitude, stft
+from .stft import STFTParams, istft, magnitude, stft
+from .streaming_stft import StreamingISTFT, StreamingSTFT
 from .nmf import NMFResult, beta_divergence, nmf
 from .masking import apply_masks, binary_masks, mask_sources, reconstruct_sources, soft_masks, sources_to_audio
 from .grouping import group_components

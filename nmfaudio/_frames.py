@@ -7,10 +7,12 @@ file stream and the real-time processors give *the same bits* for the same frame
 whatever frames share a call:
 
 - no BLAS (OpenBLAS rounds a column differently depending on how many columns share a
-  call) and no ``fastmath`` (no reassociation, no contraction into FMAs): the products
-  are plain loops in a fixed order — ``W h`` with frequency innermost (an axpy per
-  template, vectorised over frequency), ``Wᵀ r`` with templates innermost (an axpy per
-  bin, vectorised over templates), both over the row-major ``W``;
+  call): one fused pass over the row-major ``W`` per update, in tiles of rows whose size
+  depends on ``W``'s shape only (``W h`` as row dot products, the elementwise operands,
+  ``Wᵀ r`` as axpys over the templates, while the tile is in cache). Reassociation and
+  FMA contraction are allowed (they let LLVM vectorise): the same compiled loops run over
+  the same rows for every frame, so they cannot make a frame depend on other frames;
+- frames are frame-major (``V (T, F)``, a frame a row) in :func:`solve_frames`;
 - each frame is scaled by its own mean before solving (the β-divergence is homogeneous,
   so this only makes the ``eps`` floors relative to the frame), and starts from
   ``h = Σ_f v_f / K`` (:func:`nmfaudio.supervised.frame_init`);
@@ -19,13 +21,18 @@ whatever frames share a call:
   ``8 ε`` times the size of the loss's terms, else the plain step ``h ⊙ q^γ`` (which never
   increases the loss) replaces it and α restarts at 1; α grows ×1.3 up to 5.
 
-Losses are accumulated in float64; products, ratios and iterates stay in ``W``'s dtype.
+Losses are accumulated in float64 (float32 logs by :func:`._kernels.log32`); products,
+ratios and iterates stay in ``W``'s dtype.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
+
+from ._kernels import log32
 
 from ._numerics import gamma as _gamma
 
@@ -60,122 +67,214 @@ def _constants(v, kind, beta):
     return c1, c2
 
 
-@numba.njit(cache=True, nogil=True)
-def _elementwise(v, wh, r, b, kind, beta, eps, c1, c2):
-    """Floor ``wh`` at eps, write the update operands ``r`` (and ``b``), and return the
-    frame's loss and the size of its terms (for the rounding bound). The float32 work is
-    in plain loops (vectorised); the sums are float64."""
-    F = v.shape[0]
-    for f in range(F):
-        if wh[f] < eps:
-            wh[f] = eps
-    loss = 0.0
-    size = 0.0
-    if kind == 0:  # KL: r = v / wh, den = W^T 1
-        for f in range(F):
+#: Bytes of ``W`` per tile of the fused pass: a tile (rows × K) stays in L1 between its dot
+#: products and its transposed products, so each pass reads ``W`` from memory once; at
+#: least 16 rows, at most 128 (longer row loops vectorise better). The row count depends on
+#: ``W``'s shape only, so the tiles (and the order of every sum) are the same for every frame.
+TILE_BYTES = 16384
+
+
+def tile_rows(W):
+    """Rows per tile of the fused pass for the templates ``W (F, K)``."""
+    return int(min(128, max(16, TILE_BYTES // (W.shape[1] * W.itemsize) // 4 * 4)))
+
+
+def _log(x):
+    """Natural log in float64 of a float in its own precision: float32 by
+    :func:`._kernels.log32` (vectorisable, within 2.4e-7 relative of numpy's, as the offline
+    float32 passes use), float64 by ``np.log``."""
+    return np.log(np.float64(x))
+
+
+@overload(_log)
+def _log_impl(x):
+    if x == types.float32:
+        return lambda x: np.float64(log32(x))
+    return lambda x: np.log(np.float64(x))
+
+
+# Reassociation and contraction let LLVM vectorise the float64 sums and the ratios; like the
+# products' (below) it cannot make a frame's result depend on other frames: tiles always
+# start at the same rows, and the same compiled loop runs for every frame.
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _tile_elementwise(v, wh, r, b, f0, f1, kind, beta, eps, s1, s2):
+    """Rows ``f0:f1``: floor ``wh`` at eps, write the update operands ``r`` (and ``b``) and
+    add this tile's terms to the loss's running float64 sums ``(s1, s2)`` (their meaning
+    depends on ``kind``, see :func:`_loss`). The sums run over the rows in order, so they
+    do not depend on the tiling."""
+    one = wh.dtype.type(1.0)
+    for f in range(f0, f1):
+        wh[f] = max(wh[f], eps)
+    if kind == 0:  # KL: r = v / wh, den = W^T 1; sums Σ v log wh, Σ wh
+        for f in range(f0, f1):
             r[f] = v[f] / wh[f]
-        s_log = 0.0
-        s_wh = 0.0
-        for f in range(F):
-            if v[f] > 0.0:
-                s_log += np.float64(v[f]) * np.log(np.float64(wh[f]))
-            s_wh += np.float64(wh[f])
-        loss = c1 - s_log - c2 + s_wh
-        size = abs(c1) + abs(s_log) + c2 + s_wh
-    elif kind == 1:  # IS: b = 1 / wh, r = v / wh^2
-        for f in range(F):
-            ib = 1.0 / wh[f]
+        for f in range(f0, f1):  # v = 0 adds 0 (wh >= eps: its log is finite)
+            s1 += np.float64(v[f]) * _log(wh[f])
+            s2 += np.float64(wh[f])
+    elif kind == 1:  # IS: b = 1 / wh, r = v / wh^2; sums: loss, size
+        for f in range(f0, f1):
+            ib = one / wh[f]
             b[f] = ib
             r[f] = v[f] * ib * ib
-        for f in range(F):
+        for f in range(f0, f1):
             q = np.float64(v[f]) / np.float64(wh[f])
-            lq = np.log(q)
-            loss += q - lq - 1.0
-            size += q + abs(lq) + 1.0
-    elif kind == 2:  # Euclidean: r = v, b = wh
-        for f in range(F):
+            lq = _log(v[f]) - _log(wh[f])
+            s1 += q - lq - 1.0
+            s2 += q + abs(lq) + 1.0
+    elif kind == 2:  # Euclidean: r = v, b = wh; sums: loss, size
+        for f in range(f0, f1):
             r[f] = v[f]
             b[f] = wh[f]
-        for f in range(F):
+        for f in range(f0, f1):
             vd = np.float64(v[f])
             xd = np.float64(wh[f])
             d = vd - xd
-            loss += 0.5 * d * d
-            size += 0.5 * (vd * vd + xd * xd) + abs(vd * xd)
-    else:  # (v^β + (β−1) x^β − β v x^(β−1)) / (β(β−1)), with x^β = x·b and v x^(β−1) = v·b
+            s1 += 0.5 * d * d
+            s2 += 0.5 * (vd * vd + xd * xd) + abs(vd * xd)
+    else:  # b = wh^(β−1), r = v b / wh; sums Σ wh·b (= x^β), Σ v·b (= v x^(β−1))
         if kind == 3:  # β = 1/2: b = wh^-1/2 by a square root instead of a power
-            for f in range(F):
-                ib = 1.0 / np.sqrt(wh[f])
+            for f in range(f0, f1):  # in wh's precision (a float64 1.0 would widen it)
+                ib = one / np.sqrt(wh[f])
                 b[f] = ib
                 r[f] = v[f] * ib / wh[f]
         else:
-            for f in range(F):
+            for f in range(f0, f1):
                 xb1 = wh[f] ** (beta - 1.0)
                 b[f] = xb1
                 r[f] = v[f] * xb1 / wh[f]
-        s_x = 0.0
-        s_v = 0.0
-        for f in range(F):
-            s_x += np.float64(wh[f] * b[f])
-            s_v += np.float64(v[f] * b[f])
-        div = beta * (beta - 1.0)
-        t2 = (beta - 1.0) * s_x
-        t3 = -beta * s_v
-        loss = (c1 + t2 + t3) / div
-        size = (abs(c1) + abs(t2) + abs(t3)) / abs(div)
-    return loss, size
-
-
-# The two products run with reassociation and contraction (FMA) allowed: that makes LLVM
-# vectorise the row dot products, and it cannot make a frame's result depend on other frames —
-# the same compiled loop runs over the same K or F elements for every frame, whatever the call.
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _products_wh(W, h, wh):
-    """``wh = W h``, one dot product per row of the row-major ``W``."""
-    F, K = W.shape
-    for f in range(F):
-        row = W[f]
-        x = wh.dtype.type(0.0)
-        for k in range(K):
-            x += row[k] * h[k]
-        wh[f] = x
-
-
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _products_t(W, Wsum, r, b, num, den, kind):
-    """``num = Wᵀ r`` and ``den = Wᵀ b`` (KL: ``Wᵀ 1``), one axpy per row of ``W``."""
-    F, K = W.shape
-    for k in range(K):
-        num[k] = 0.0
-    if kind == 0:
-        for f in range(F):
-            rf = r[f]
-            row = W[f]
-            for k in range(K):
-                num[k] += row[k] * rf
-        for k in range(K):
-            den[k] = Wsum[k]
-    else:
-        for k in range(K):
-            den[k] = 0.0
-        for f in range(F):
-            rf = r[f]
-            bf = b[f]
-            row = W[f]
-            for k in range(K):
-                wfk = row[k]
-                num[k] += wfk * rf
-                den[k] += wfk * bf
+        for f in range(f0, f1):
+            s1 += np.float64(wh[f] * b[f])
+            s2 += np.float64(v[f] * b[f])
+    return s1, s2
 
 
 @numba.njit(cache=True, nogil=True)
-def _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2):
-    """Statistics of the H update at ``h`` (``num``, ``den``) and the frame's loss and the
-    size of its terms (for the rounding bound); ``wh``, ``r``, ``b`` are scratch."""
-    _products_wh(W, h, wh)
-    loss, size = _elementwise(v, wh, r, b, kind, beta, eps, c1, c2)
-    _products_t(W, Wsum, r, b, num, den, kind)
-    return loss, size
+def _loss(kind, beta, c1, c2, s1, s2):
+    """The frame's loss and the size of its terms (for the rounding bound) from the
+    constants :func:`_constants` and the sums of :func:`_tile_elementwise`."""
+    if kind == 0:
+        return c1 - s1 - c2 + s2, abs(c1) + abs(s1) + c2 + s2
+    if kind == 1 or kind == 2:
+        return s1, s2
+    # (v^β + (β−1) x^β − β v x^(β−1)) / (β(β−1))
+    div = beta * (beta - 1.0)
+    t2 = (beta - 1.0) * s1
+    t3 = -beta * s2
+    return (c1 + t2 + t3) / div, (abs(c1) + abs(t2) + abs(t3)) / abs(div)
+
+
+# The products run with reassociation and contraction (FMA) allowed: that makes LLVM
+# vectorise the row dot products, and it cannot make a frame's result depend on other frames —
+# the same compiled loop runs over the same K or F elements for every frame, whatever the call.
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _tile_dots(W, h, out, f0, f1, k0, k1):
+    """``out[f] = W[f, k0:k1] · h[k0:k1]`` for the rows ``f0:f1`` of the row-major ``W``, four
+    rows per sweep (each ``h[k]`` loaded once for four products)."""
+    zero = W.dtype.type(0.0)
+    n = k1 - k0
+    hh = h[k0:k1]
+    f = f0
+    while f + 4 <= f1:
+        w0, w1, w2, w3 = W[f, k0:k1], W[f + 1, k0:k1], W[f + 2, k0:k1], W[f + 3, k0:k1]
+        x0, x1, x2, x3 = zero, zero, zero, zero
+        for k in range(n):
+            hk = hh[k]
+            x0 += w0[k] * hk
+            x1 += w1[k] * hk
+            x2 += w2[k] * hk
+            x3 += w3[k] * hk
+        out[f], out[f + 1], out[f + 2], out[f + 3] = x0, x1, x2, x3
+        f += 4
+    while f < f1:
+        row = W[f, k0:k1]
+        x = zero
+        for k in range(n):
+            x += row[k] * hh[k]
+        out[f] = x
+        f += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _tile_wh(W, h, wh, f0, f1):
+    """``wh[f0:f1] = W[f0:f1] h``."""
+    _tile_dots(W, h, wh, f0, f1, 0, W.shape[1])
+
+
+@numba.njit(cache=True, nogil=True)
+def _tile_wh_sources(W, h, wh, est, edges, f0, f1):
+    """As :func:`_tile_wh` (the same ``wh``, bit for bit, so that the frame's loss and
+    decisions do not depend on whether models are asked for), plus the per-source models
+    ``est[s, f] = W[f, a:b] h[a:b]`` for the templates ``a:b = edges[s]:edges[s + 1]``
+    (the last pass of a frame, whose ``h`` is the result: the tile is in cache)."""
+    _tile_dots(W, h, wh, f0, f1, 0, W.shape[1])
+    for s in range(edges.shape[0] - 1):
+        _tile_dots(W, h, est[s], f0, f1, edges[s], edges[s + 1])
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _tile_t(W, r, b, num, den, f0, f1, kind):
+    """``num += W[f0:f1]ᵀ r[f0:f1]`` and (not KL) ``den += W[f0:f1]ᵀ b[f0:f1]``: an axpy per
+    row, rows in order, four rows per sweep over the templates so that ``num`` and ``den``
+    are loaded and stored once per four rows (the same additions in the same order as one
+    row at a time: ``((num + w₀r₀) + w₁r₁) + …``, each a fused multiply-add)."""
+    K = W.shape[1]
+    f = f0
+    while f + 4 <= f1:
+        w0, w1, w2, w3 = W[f], W[f + 1], W[f + 2], W[f + 3]
+        r0, r1, r2, r3 = r[f], r[f + 1], r[f + 2], r[f + 3]
+        if kind == 0:
+            for k in range(K):
+                num[k] = num[k] + w0[k] * r0 + w1[k] * r1 + w2[k] * r2 + w3[k] * r3
+        else:
+            b0, b1, b2, b3 = b[f], b[f + 1], b[f + 2], b[f + 3]
+            for k in range(K):
+                num[k] = num[k] + w0[k] * r0 + w1[k] * r1 + w2[k] * r2 + w3[k] * r3
+                den[k] = den[k] + w0[k] * b0 + w1[k] * b1 + w2[k] * b2 + w3[k] * b3
+        f += 4
+    while f < f1:
+        row = W[f]
+        rf = r[f]
+        if kind == 0:
+            for k in range(K):
+                num[k] = num[k] + row[k] * rf
+        else:
+            bf = b[f]
+            for k in range(K):
+                num[k] = num[k] + row[k] * rf
+                den[k] = den[k] + row[k] * bf
+        f += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, grad, est, edges, tile):
+    """One fused pass over the rows of ``W`` at ``h``, a tile of ``tile`` rows at a time
+    (``W h``, the elementwise operands, ``Wᵀ r`` and ``Wᵀ b`` while the tile is in cache):
+    the H update's statistics ``num``, ``den`` (when ``grad``) and the frame's loss and the
+    size of its terms. With ``est`` of shape ``(n_src, F)`` (not ``(0, 0)``) the per-source
+    models ``W_s h_s`` are written too. ``wh``, ``r``, ``b`` are scratch."""
+    F, K = W.shape
+    if grad:
+        for k in range(K):
+            num[k] = 0.0
+        if kind == 0:
+            for k in range(K):
+                den[k] = Wsum[k]
+        else:
+            for k in range(K):
+                den[k] = 0.0
+    models = est.shape[0] > 0
+    s1 = 0.0
+    s2 = 0.0
+    for f0 in range(0, F, tile):
+        f1 = min(F, f0 + tile)
+        if models:
+            _tile_wh_sources(W, h, wh, est, edges, f0, f1)
+        else:
+            _tile_wh(W, h, wh, f0, f1)
+        s1, s2 = _tile_elementwise(v, wh, r, b, f0, f1, kind, beta, eps, s1, s2)
+        if grad:
+            _tile_t(W, r, b, num, den, f0, f1, kind)
+    return _loss(kind, beta, c1, c2, s1, s2)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -197,61 +296,83 @@ def _step(h, h_old, q, expo, tiny):
 
 
 @numba.njit(cache=True, nogil=True)
-def _solve_frame(W, Wt, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, max_iter,
-                 accelerate, eps, tol_factor, tiny):
+def _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, max_iter,
+                 accelerate, eps, tol_factor, tiny, est, edges, none, tile):
+    """Solve one (scaled) frame ``v`` from the activations in ``h``; returns its loss. The
+    passes of the last iteration skip the transposed products (nothing uses them) and, with
+    a non-empty ``est``, write the per-source models of the final ``h`` (``none`` is an
+    empty ``(0, 0)`` array: no models)."""
     c1, c2 = _constants(v, kind, beta)
-    """Solve one (scaled) frame ``v`` from the activations in ``h``; returns its loss."""
     dt = W.dtype.type
-    loss, size = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2)
+    last = max_iter == 0
+    loss, size = _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, not last,
+                       est if last else none, edges, tile)
     alpha = 1.0
     for it in range(max_iter):
+        last = it == max_iter - 1
+        e = est if last else none
         _quotient(num, den, q, eps)
         for k in range(h.shape[0]):
             h_old[k] = h[k]
         expo = dt(gam * alpha) if accelerate else dt(gam)
         _step(h, h_old, q, expo, tiny)
-        trial, tsize = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2)
+        trial, tsize = _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2,
+                             not last, e, edges, tile)
         if accelerate:
             sure = loss - trial > tol_factor * tsize
             if alpha > 1.0 and not sure:
                 _step(h, h_old, q, dt(gam), tiny)
-                trial, tsize = _pass(W, Wt, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2)
+                trial, tsize = _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2,
+                                     not last, e, edges, tile)
             alpha = min(alpha * GROW, ALPHA_MAX) if sure else 1.0
         loss = trial
     return loss
 
 
 @numba.njit(cache=True, nogil=True)
-def solve_frames(V, W, Wt, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, eps, tol_factor):
-    """Solve every frame of ``V (F, T)`` into ``H (K, T)``; ``losses[t]`` gets the frame's final
-    β-divergence in V's units. Silent (or non-finite-mean) frames get ``h = 0``."""
-    F, T = V.shape
+def solve_frames(V, W, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, eps, tol_factor,
+                 est, none, edges, work, tile):
+    """Solve every frame of ``V (T, F)`` (frame-major: a frame is a row) into ``H (T, K)``;
+    ``losses[t]`` gets the frame's final β-divergence in V's units. Silent (or
+    non-finite-mean) frames get ``h = 0``. With ``est`` of shape ``(T, n_src, F)`` the
+    per-source models ``W_s h_s`` are written too (else give a ``(0, 0, 0)`` array);
+    ``none`` is an empty ``(0, 0)`` array of W's dtype. ``work`` is scratch of at least ``4 F + 5 K`` elements of W's dtype
+    (so that a caller can keep one and allocate nothing)."""
+    T, F = V.shape
     K = W.shape[1]
     dt = W.dtype.type
     tiny = dt(np.finfo(W.dtype).tiny)
-    v = np.empty(F, W.dtype)
-    wh = np.empty(F, W.dtype)
-    r = np.empty(F, W.dtype)
-    b = np.empty(F, W.dtype)
-    num = np.empty(K, W.dtype)
-    den = np.empty(K, W.dtype)
-    q = np.empty(K, W.dtype)
-    h = np.empty(K, W.dtype)
-    h_old = np.empty(K, W.dtype)
+    v = work[0:F]
+    wh = work[F:2 * F]
+    r = work[2 * F:3 * F]
+    b = work[3 * F:4 * F]
+    o = 4 * F
+    num = work[o:o + K]
+    den = work[o + K:o + 2 * K]
+    q = work[o + 2 * K:o + 3 * K]
+    h = work[o + 3 * K:o + 4 * K]
+    h_old = work[o + 4 * K:o + 5 * K]
+    models = est.shape[0] > 0
+    n_src = edges.shape[0] - 1
     for t in range(T):
+        x_t = V[t]
         total = 0.0
         for f in range(F):
-            total += np.float64(V[f, t])
+            total += np.float64(x_t[f])
         scale = total / F
         if not (scale > 0.0) or not np.isfinite(scale):
             for k in range(K):
-                H[k, t] = 0.0
+                H[t, k] = 0.0
             losses[t] = 0.0
+            if models:
+                for s in range(n_src):
+                    for f in range(F):
+                        est[t, s, f] = 0.0
             continue
         s = dt(scale)
         vsum = 0.0
         for f in range(F):
-            x = V[f, t] / s
+            x = x_t[f] / s
             if kind == 1 and x < eps:  # IS needs v > 0
                 x = eps
             v[f] = x
@@ -259,10 +380,15 @@ def solve_frames(V, W, Wt, Wsum, H, losses, kind, beta, gam, max_iter, accelerat
         h0 = dt(vsum / K)
         for k in range(K):
             h[k] = h0
-        loss = _solve_frame(W, Wt, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam,
-                            max_iter, accelerate, eps, tol_factor, tiny)
+        et = est[t] if models else none
+        loss = _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam,
+                            max_iter, accelerate, eps, tol_factor, tiny, et, edges, none, tile)
         for k in range(K):
-            H[k, t] = h[k] * s
+            H[t, k] = h[k] * s
+        if models:
+            for src in range(n_src):
+                for f in range(F):
+                    est[t, src, f] *= s
         losses[t] = loss * scale ** beta
     return 0
 
@@ -273,13 +399,14 @@ class FrameSolver:
     ``solve(V) -> (H, losses)`` with ``V (n_freq, n_frames)``: the result for a frame depends
     on that frame only (see the module docstring). ``n_threads > 1`` splits the frames over
     threads (the kernel releases the GIL); the split does not change any result.
+    ``edges`` (``n_src + 1`` increasing template indices) lets :meth:`solve_into` also write
+    the per-source models ``W_s H_s`` from the last pass of each frame.
     """
 
-    def __init__(self, W, *, beta, max_iter, accelerate):
+    def __init__(self, W, *, beta, max_iter, accelerate, edges=None):
         W = np.asarray(W)
         self.dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         self.W = np.ascontiguousarray(W, dtype=self.dtype)
-        self.Wt = np.ascontiguousarray(self.W.T)
         self.Wsum = self.W.sum(axis=0)
         self.beta = float(beta)
         self.kind = _kind(self.beta)
@@ -288,56 +415,58 @@ class FrameSolver:
         self.accelerate = bool(accelerate)
         self.eps = self.dtype.type(np.finfo(self.dtype).eps)
         self.tol_factor = 8.0 * float(np.finfo(self.dtype).eps)
+        K = self.W.shape[1]
+        self.edges = np.array([0, K] if edges is None else edges, np.int64)
+        F = self.W.shape[0]
+        self.work_size = 4 * F + 5 * K
+        self.tile = tile_rows(self.W)
+        self._work = np.empty(self.work_size, self.dtype)  # scratch of single-threaded calls
+        self._none = np.zeros((0, 0), self.dtype)
+        self._no_models = np.zeros((0, 0, 0), self.dtype)
+        self._pool = None
 
-    def solve_into(self, V, H, losses):
-        """Solve the frames of ``V (F, T)`` (this solver's dtype) into ``H (K, T)`` and
-        ``losses (T,)`` (float64), both preallocated."""
-        solve_frames(V, self.W, self.Wt, self.Wsum, H, losses, self.kind, self.beta, self.gamma,
-                     self.max_iter, self.accelerate, self.eps, self.tol_factor)
+    def solve_into(self, V, H, losses, est=None, work=None):
+        """Solve the frames of ``V (T, F)`` (frame-major, C-contiguous, this solver's dtype)
+        into ``H (T, K)`` and ``losses (T,)`` (float64), and the per-source models into
+        ``est (T, n_src, F)`` if given; all preallocated, C-contiguous (``work``: scratch of
+        :attr:`work_size`, default this solver's own, so calls from several threads must
+        each pass theirs). Allocates nothing."""
+        solve_frames(V, self.W, self.Wsum, H, losses, self.kind, self.beta, self.gamma,
+                     self.max_iter, self.accelerate, self.eps, self.tol_factor,
+                     self._no_models if est is None else est, self._none, self.edges,
+                     self._work if work is None else work, self.tile)
 
-    def solve(self, V, *, n_threads=1):
-        """``(H (K, T), losses (T,))`` for ``V (F, T)``."""
-        V = np.asarray(V, dtype=self.dtype)
-        T = V.shape[1]
-        H = np.empty((self.W.shape[1], T), self.dtype)
-        losses = np.empty(T, np.float64)
+    def solve_threads(self, V, H, losses, est, n_threads):
+        """:meth:`solve_into` with the frames split over ``n_threads`` threads (a pool kept
+        by the solver; the split does not change any result)."""
+        T = V.shape[0]
         n_threads = max(1, min(int(n_threads), T // 8))
         if n_threads == 1:
-            self.solve_into(V, H, losses)
-            return H, losses
-        from concurrent.futures import ThreadPoolExecutor
+            self.solve_into(V, H, losses, est)
+            return
+        if self._pool is None or self._pool[0] < n_threads:
+            from concurrent.futures import ThreadPoolExecutor
 
-        edges = np.linspace(0, T, n_threads + 1).round().astype(int)
+            self._pool = (n_threads, ThreadPoolExecutor(n_threads),
+                          [np.empty(self.work_size, self.dtype) for _ in range(n_threads)])
+        _, pool, works = self._pool
+        cuts = np.linspace(0, T, n_threads + 1).round().astype(int)
+        jobs = [pool.submit(self.solve_into, V[a:b], H[a:b], losses[a:b],
+                            None if est is None else est[a:b], works[i])
+                for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]))]
+        for j in jobs:
+            j.result()
 
-        def work(a, b):
-            Hp = np.empty((H.shape[0], b - a), self.dtype)
-            lp = np.empty(b - a, np.float64)
-            self.solve_into(np.ascontiguousarray(V[:, a:b]), Hp, lp)
-            H[:, a:b] = Hp
-            losses[a:b] = lp
-
-        with ThreadPoolExecutor(n_threads) as ex:
-            list(ex.map(work, edges[:-1], edges[1:]))
+    def solve(self, V, *, n_threads=1, models=False):
+        """``(H (K, T), losses (T,))`` for ``V (F, T)``; with ``models=True`` also the
+        per-source models ``est (n_src, F, T)`` (a third item)."""
+        Vt = np.ascontiguousarray(np.asarray(V, dtype=self.dtype).T)
+        T, F = Vt.shape
+        Ht = np.empty((T, self.W.shape[1]), self.dtype)
+        losses = np.empty(T, np.float64)
+        est = np.empty((T, len(self.edges) - 1, F), self.dtype) if models else None
+        self.solve_threads(Vt, Ht, losses, est, n_threads)
+        H = np.ascontiguousarray(Ht.T)
+        if models:
+            return H, losses, np.ascontiguousarray(est.transpose(1, 2, 0))
         return H, losses
-
-
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def source_models(W, H, edges, out):
-    """``out[s, :, t] = W[:, a:b] @ H[a:b, t]`` for each source ``s`` with templates
-    ``edges[s]:edges[s + 1]``: the per-source models of a few frames, without BLAS (whose
-    threads cost more than the product for a block of frames). ``W (F, K)`` row-major,
-    ``H (K, T)``, ``out (S, F, T)``."""
-    F, K = W.shape
-    T = H.shape[1]
-    h = np.empty(K, W.dtype)
-    for t in range(T):
-        for k in range(K):
-            h[k] = H[k, t]
-        for s in range(edges.shape[0] - 1):
-            a, b = edges[s], edges[s + 1]
-            for f in range(F):
-                row = W[f]
-                x = W.dtype.type(0.0)
-                for k in range(a, b):
-                    x += row[k] * h[k]
-                out[s, f, t] = x

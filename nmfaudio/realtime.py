@@ -23,10 +23,16 @@ __all__ = ["StreamSeparator", "BlockProcessor"]
 
 class BlockProcessor:
     """Base of the block processors: input checks, streaming STFT and overlap-add, the
-    fixed-latency output queue. A subclass sets ``names``, ``sr``, ``params`` (centred
-    STFT) and ``latency`` (``n_fft - 1``), calls :meth:`reset` at the end of ``__init__``
-    and implements ``_separate_frames(S (C, F, nt)) -> (n_src, C, F, nt)``, the masked
-    source spectra of complete mixture frames, in order."""
+    fixed-latency output queue, all on buffers allocated once per stream (grown, ×2, when a
+    block brings more frames than any before), so that a steady-state :meth:`process`
+    allocates nothing but its output (and nothing with ``out=``).
+
+    A subclass sets ``names``, ``sr``, ``params`` (centred STFT) and ``latency``
+    (``n_fft - 1``), calls :meth:`reset` at the end of ``__init__`` and implements
+    ``_separate_into(nt)``: the masked source spectra of the ``nt`` mixture frames just
+    analysed (``self._analysis._spec[:, :nt]``, ``(C, nt, n_freq)`` complex, frame-major,
+    in order) written to ``self._src[:, :, :nt]`` (``(n_src, C, nt, n_freq)``); and
+    ``_reserve_model(cap)`` to size its own buffers for ``cap`` frames per call."""
 
     # ------------------------------------------------------------------ state
     def reset(self):
@@ -38,23 +44,37 @@ class BlockProcessor:
         self._analysis = None
         self._synthesis = None
         self._n_in = 0
-        self._fifo = None   # (n_src, C, m) separated samples not yet returned
+        self._fifo = None   # (n_src * C, m) separated samples not yet returned
         self._fifo_len = 0
         self._n_sep = 0     # separated samples queued so far
+        self._cap = 0
 
     def _start(self, x, mono):
-        from .stft import StreamingISTFT, StreamingSTFT
+        from .streaming_stft import StreamingISTFT, StreamingSTFT
 
         C = x.shape[0]
+        n_src = len(self.names)
         self._channels, self._dtype, self._mono = C, x.dtype, mono
         self._analysis = StreamingSTFT(self.params, channels=C, dtype=x.dtype)
-        self._synthesis = StreamingISTFT(self.params, lead_shape=(len(self.names), C), dtype=x.dtype)
+        self._synthesis = StreamingISTFT(self.params, lead_shape=(n_src, C), dtype=x.dtype)
         # the first `latency` output samples are zeros
-        self._fifo = np.zeros((len(self.names), C, max(self.latency, 1) * 2), x.dtype)
+        self._fifo = np.zeros((n_src * C, max(self.latency, 1) * 2 + 4096), x.dtype)
         self._fifo_len = self.latency
+        self._reserve(4)
+
+    def _reserve(self, nt):
+        """Frame buffers for ``nt`` frames per call (at least twice the previous size)."""
+        cap = max(nt, 2 * self._cap)
+        self._cap = cap
+        p, C, n_src = self.params, self._channels, len(self.names)
+        cdt = np.complex64 if self._dtype == np.float32 else np.complex128
+        self._src = np.empty((n_src, C, cap, p.n_freq), cdt)   # masked source spectra
+        self._ifft = np.empty((n_src * C, cap, p.n_fft), self._dtype)  # their inverse FFTs
+        self._reserve_model(cap)
 
     def _check(self, block, sr):
         from ._checks import show
+        from ._stream_kernels import count_nonfinite
 
         if sr is not None and int(sr) != self.sr:
             raise ParameterError(f"sr={show(sr)} but this processor works at {self.sr} Hz; "
@@ -66,8 +86,8 @@ class BlockProcessor:
             raise ParameterError(f"block has shape {x.shape}; expected (n,) or (channels, n) with n >= 1")
         mono = x.ndim == 1
         x2 = x[None] if mono else x
-        if not np.isfinite(x2).all():
-            bad = int(np.size(x2) - np.count_nonzero(np.isfinite(x2)))
+        bad = count_nonfinite(x2)
+        if bad:
             raise ParameterError(f"block has {bad} NaN/Inf sample(s); expected finite audio")
         if self._channels is not None:
             if mono != self._mono or x2.shape[0] != self._channels:
@@ -80,25 +100,61 @@ class BlockProcessor:
                                      f"{self._dtype}; call reset() to change it")
         return x2, mono
 
+    def _check_out(self, out, n):
+        """The caller's output arrays, checked: ``{name: array}`` shaped and typed like the block."""
+        shape = (n,) if self._mono else (self._channels, n)
+        if not isinstance(out, dict) or set(out) != set(self.names):
+            raise ParameterError(f"out must be a dict with the keys {self.names}, "
+                                 f"got {type(out).__name__}")
+        for name in self.names:
+            o = out[name]
+            if not isinstance(o, np.ndarray) or o.shape != shape or o.dtype != self._dtype:
+                got = (f"{o.shape} {o.dtype}" if isinstance(o, np.ndarray) else type(o).__name__)
+                raise ParameterError(f"out[{name!r}] is {got}; expected an array of shape "
+                                     f"{shape} and dtype {self._dtype}")
+        return out
+
     # --------------------------------------------------------------- processing
-    def _queue(self, y):
+    def _run_frames(self, nt, limit=None):
+        """Separate the ``nt`` frames just analysed and queue the samples now final (at most
+        up to ``limit`` signal samples in all)."""
+        if nt > self._cap:
+            self._reserve(nt)
+        L = self._src.shape[0] * self._src.shape[1]
+        if nt:
+            self._separate_into(nt)
+        m = self._synthesis._push_frames(self._src.reshape(L, self._cap, -1)[:, :nt], self._ifft)
+        if limit is not None:
+            m = min(m, max(0, limit - self._n_sep))
+        self._take(m)
+
+    def _take(self, m):
         from ._stft_blocks import grown
 
-        m = y.shape[-1]
         need = self._fifo_len + m
-        self._fifo = grown(self._fifo, self._fifo_len, need)
-        self._fifo[..., self._fifo_len:need] = y
+        if need > self._fifo.shape[-1]:
+            self._fifo = grown(self._fifo, self._fifo_len, need)
+        self._synthesis._take_into(m, self._fifo, self._fifo_len)
         self._fifo_len = need
         self._n_sep += m
 
-    def _pop(self, n):
-        out = self._fifo[..., :n].copy()
-        rest = self._fifo_len - n
-        self._fifo[..., :rest] = self._fifo[..., n:self._fifo_len]
-        self._fifo_len = rest
-        return {name: (out[s, 0] if self._mono else out[s]) for s, name in enumerate(self.names)}
+    def _pop(self, n, out):
+        """The first ``n`` queued samples into ``out`` (a dict of arrays, or None: new ones)."""
+        from ._stream_kernels import shift_left
 
-    def process(self, block, *, sr=None):
+        n_src, C = len(self.names), self._channels
+        q = self._fifo[:, :n].reshape(n_src, C, n)
+        if out is None:
+            res = q.copy()
+            out = {name: (res[s, 0] if self._mono else res[s]) for s, name in enumerate(self.names)}
+        else:
+            for s, name in enumerate(self.names):
+                out[name][...] = q[s, 0] if self._mono else q[s]
+        shift_left(self._fifo, n, self._fifo_len)
+        self._fifo_len -= n
+        return out
+
+    def process(self, block, *, sr=None, out=None):
         """Separate one block; returns ``{name: samples}``, each shaped and typed like ``block``.
 
         Parameters
@@ -106,30 +162,43 @@ class BlockProcessor:
         block : np.ndarray [shape=(n,) or (channels, n), float32 or float64]
         sr : int or None
             If given, checked against :attr:`sr`.
+        out : dict of np.ndarray or None
+            ``{name: array}`` of the block's shape and dtype to write the outputs into (and
+            return): then a steady-state call allocates nothing. By default new arrays are
+            returned (never views of the processor's buffers: they stay valid).
         """
         x, mono = self._check(block, sr)
         if self._channels is None:
             self._start(x, mono)
-        S = self._analysis.push(x)
-        self._n_in += x.shape[-1]
-        self._queue(self._synthesis.push(self._separate_frames(S)))
-        return self._pop(x.shape[-1])
+        n = x.shape[-1]
+        if out is not None:
+            out = self._check_out(out, n)
+        nt = self._analysis._push_frames(x)
+        self._n_in += n
+        self._run_frames(nt)
+        return self._pop(n, out)
 
     def flush(self):
         """The last :attr:`latency` samples of every source; then a new stream starts."""
         if self._channels is None:
             raise ParameterError("flush() before any block: nothing to flush")
-        y = self._synthesis.push(self._separate_frames(self._analysis.finish()))
-        y = y[..., :max(0, self._n_in - self._n_sep)]  # the end padding's frames reach past the end
-        self._queue(y)
+        an, syn = self._analysis, self._synthesis
+        nt = an._emit_frames(n_max=an._finish_pad())
+        # the end padding's frames reach past the end: queue the signal's samples only
+        self._run_frames(nt, limit=self._n_in)
         if self._n_sep < self._n_in:
-            self._queue(self._synthesis.finish(self._n_in))
-        out = self._pop(self._fifo_len)
+            pad = syn._pad()
+            syn._grow(pad + self._n_in)
+            self._take(min(syn._final(pad + self._n_in), self._n_in - self._n_sep))
+        out = self._pop(self._fifo_len, None)
         self.reset()
         return out
 
     def _reset_model(self):
         """Subclasses with per-stream state (adapted models) forget it here."""
+
+    def _reserve_model(self, cap):
+        """Subclasses size their per-call buffers for ``cap`` frames here."""
 
 
 class StreamSeparator(BlockProcessor):
@@ -161,7 +230,7 @@ class StreamSeparator(BlockProcessor):
         Delay in samples between input and output: ``n_fft - 1`` (a sample is final once
         the last frame overlapping it is complete). 2047 samples = 46 ms at 44.1 kHz with
         the default ``n_fft=2048``; a smaller ``n_fft`` (dictionaries trained with it)
-        lowers it.
+        lowers it (the default STFT at 44.1 kHz, n_fft 4096: 4095 samples, 93 ms).
 
     Notes
     -----
@@ -224,36 +293,40 @@ class StreamSeparator(BlockProcessor):
         self.beta = float(dicts[0].beta)
         self.power = float(dicts[0].power)
         self.latency = p.n_fft - 1
+        self.n_sources = len(dicts)
+        edges = np.cumsum([0] + [d.n_components for d in dicts]).astype(np.int64)
         self._solvers = {}
         for dt in (np.float32, np.float64):
             W, _ = stacked_templates(dicts, dt)
             self._solvers[np.dtype(dt)] = FrameSolver(W, beta=self.beta, max_iter=self.max_iter,
-                                                      accelerate=self.accelerate)
-        edges = np.cumsum([0] + [d.n_components for d in dicts])
-        self._edges = edges.astype(np.int64)  # templates of source s: edges[s]:edges[s + 1]
+                                                      accelerate=self.accelerate, edges=edges)
         self.reset()
 
-    def _separate_frames(self, S):
-        """Masked source spectra ``(n_src, C, F, nt)`` of the mixture frames ``S (C, F, nt)``."""
-        from ._frames import source_models
-        from .masking import mask_sources
+    def _reserve_model(self, cap):
+        solver = self._solvers[np.dtype(self._dtype)]
+        C, F, K = self._channels, self.params.n_freq, solver.W.shape[1]
+        self._V = np.empty((C, cap, F), self._dtype)                   # magnitudes, frame-major
+        self._H = np.empty((C, cap, K), self._dtype)
+        self._losses = np.empty((C, cap), np.float64)
+        self._est = np.empty((C, cap, self.n_sources, F), self._dtype)  # per-source models
+        self._zs = np.empty(self.n_sources, self._dtype)
 
-        C, F, nt = S.shape
-        if nt == 0:
-            return np.zeros((len(self.names),) + S.shape, S.dtype)
-        V = np.abs(S)
-        if self.power != 1.0:
-            from .dictionary import powered
+    def _separate_into(self, nt):
+        """Masked source spectra of the ``nt`` mixture frames just analysed."""
+        from ._stream_kernels import count_nonfinite, soft_mask_apply
 
-            V = powered(V, self.power)
-        solver = self._solvers[np.dtype(V.dtype)]
-        # long blocks (file streaming) go over threads; the split does not change any frame
-        H = np.stack([solver.solve(V[c], n_threads=self.n_threads if nt >= 32 else 1)[0]
-                      for c in range(C)])
-        est = np.empty((C, len(self.names), F, nt), V.dtype)
+        S = self._analysis._spec
+        C = self._channels
+        solver = self._solvers[np.dtype(self._dtype)]
         for c in range(C):
-            source_models(solver.W, H[c], self._edges, est[c])
-        est = np.swapaxes(est, 0, 1)
-        _, S_src = mask_sources(S, est, mask_power=self.mask_power, spectrogram_power=self.power)
-        return S_src
-
+            V = self._V[c, :nt]
+            np.abs(S[c, :nt], out=V)
+            if self.power != 1.0:
+                np.power(V, V.dtype.type(self.power), out=V)
+                if count_nonfinite(V):
+                    raise ParameterError(f"the spectrogram to the power {self.power} overflows "
+                                         f"{V.dtype}; expected audio at a normal level")
+            # long blocks (file streaming) go over threads; the split does not change any frame
+            threads = self.n_threads if nt >= 32 else 1
+            solver.solve_threads(V, self._H[c, :nt], self._losses[c, :nt], self._est[c, :nt], threads)
+        soft_mask_apply(S, self._est, self.mask_power / self.power, self._src, self._zs, nt)

@@ -44,6 +44,8 @@ MEMORY_SECONDS = 4.0
 #: the tracked noise floor, which rises by at most FLOOR_RISE_DB per second.
 FLOOR_RATIO = 1.1
 FLOOR_RISE_DB = 3.0
+#: Updates of a warm-started frame (0: no warm start), see ``warm_start``.
+WARM_START = 0
 
 
 def bundled_speech_templates(params, sr):
@@ -95,6 +97,9 @@ class StreamDenoiser(BlockProcessor):
         Soft-mask exponent on magnitudes (2 = Wiener).
     random_state : int
         Seed of the random starting templates.
+    warm_start : int >= 0
+        If > 0, a frame starts from the previous frame's activations and runs this many
+        updates instead of ``n_iter`` from the flat start (0: every frame starts flat).
 
     Attributes
     ----------
@@ -126,7 +131,8 @@ class StreamDenoiser(BlockProcessor):
     def __init__(self, noise=None, *, sr=None, noise_dictionary=None, speech_dictionary=None,
                  n_speech_components=SPEECH_COMPONENTS, n_noise_components=NOISE_COMPONENTS,
                  sparsity=SPARSITY, n_iter=ITERATIONS, memory_seconds=MEMORY_SECONDS,
-                 adapt_speech=True, speech_prior=True, mask_power=2.0, random_state=0):
+                 adapt_speech=True, speech_prior=True, mask_power=2.0, random_state=0,
+                 warm_start=WARM_START):
         from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
         from ._numerics import gamma
         from .denoise import default_denoise_stft, learn_noise_dictionary
@@ -161,6 +167,11 @@ class StreamDenoiser(BlockProcessor):
         Kn = check_positive_int(n_noise_components, "n_noise_components")
         self.sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
         self.n_iter = check_positive_int(n_iter, "n_iter")
+        if isinstance(warm_start, (bool, np.bool_)) or not isinstance(warm_start, (int, np.integer)) \
+                or warm_start < 0:
+            raise ParameterError(f"warm_start={warm_start!r} must be an integer >= 0 (updates of a "
+                                 "frame started from the previous frame's activations; 0: off)")
+        self.warm_start = int(warm_start)
         memory = check_finite_float(memory_seconds, "memory_seconds", low=0.0, low_open=True)
         self.mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
         if not isinstance(adapt_speech, (bool, np.bool_)):
@@ -204,79 +215,53 @@ class StreamDenoiser(BlockProcessor):
         self._lam = np.where(np.arange(K) < self._Ks, self.sparsity, 0.0)
         self._A = np.zeros((F, K))
         self._B = np.zeros((F, K))
-        self._floor = None
-        self._frames_seen = 0
+        # [noise floor (-1: none yet), frames seen, frames since a silent one], shared by the
+        # channels (one model, one floor); activations are per channel
+        self._state = np.array([-1.0, 0.0, 0.0])
+        self._h = None
+        self._hprev = None
 
-    # ------------------------------------------------------------------ model
-    def _solve(self, v, W, lam):
-        """Activations of the scaled frame ``v`` on templates ``W``; also ``ŵ = W h``."""
-        eps = 1e-12
-        beta, g = self.beta, self.gamma
-        K = W.shape[1]
-        h = np.full(K, v.sum() / K)
-        for _ in range(self.n_iter):
-            wh = np.maximum(W @ h, eps)
-            if beta == 1.0:
-                num, den = W.T @ (v / wh), W.sum(axis=0)
-            else:
-                b = wh ** (beta - 1.0)
-                num, den = W.T @ (v * b / wh), W.T @ b
-            step = num / (den + lam + eps)
-            h *= step if g == 1.0 else step ** g
-        return h, np.maximum(W @ h, eps)
+    def _reserve_model(self, cap):
+        C, F = self._channels, self.params.n_freq
+        K = self._W.shape[1]
+        self._V = np.empty((C, cap, F), np.float64)
+        self._mag = np.empty((cap, F), np.float32) if self._dtype == np.float32 else None
+        self._est = np.empty((C, cap, 2, F), np.float64)
+        self._scratch = np.empty((4, F), np.float64)
+        self._kwork = np.empty((2, K), np.float64)
+        self._zs = np.empty(2, np.float64)
+        if self._h is None or self._h.shape[0] != C:
+            self._h = np.zeros((C, K))
+            self._hprev = np.zeros((C, K))
 
-    def _learn(self, v, h, wh, cols):
-        """One online majorise-minimise step of the templates ``cols``: running statistics of
-        the auxiliary function, ``A ← ρ A + W ⊙ (r hᵀ)``, ``B ← ρ B + b hᵀ``, then ``W = A / B``
-        with unit-sum columns (the batch MM update when ρ = 1 and W stops moving)."""
-        beta, rho = self.beta, self._rho
-        b = wh ** (beta - 1.0) if beta != 1.0 else np.ones_like(wh)
-        r = v * b / wh
-        W = self._W[:, cols]
-        self._A[:, cols] = rho * self._A[:, cols] + W * np.outer(r, h)
-        self._B[:, cols] = rho * self._B[:, cols] + np.outer(b, h)
-        W = self._A[:, cols] / np.maximum(self._B[:, cols], 1e-30)
-        keep = self._B[:, cols].sum(axis=0) > 0  # a template never active keeps its shape
-        W = np.where(keep, W, self._W[:, cols])
-        self._W[:, cols] = W / np.maximum(W.sum(axis=0), 1e-30)
+    def _separate_into(self, nt):
+        """Masked speech and noise spectra of the ``nt`` frames just analysed; the model
+        learns from them frame by frame (channels in turn)."""
+        from ._denoise_frames import denoise_frames
+        from ._stream_kernels import count_nonfinite, soft_mask_apply
 
-    def _frame(self, v):
-        """Speech and noise models of one magnitude frame (and the model's update)."""
-        scale = float(v.mean())
-        if not scale > 0.0:
-            return np.zeros_like(v), np.zeros_like(v)
-        vs = v / scale
-        Ks = self._Ks
-        h, wh = self._solve(vs, self._W, self._lam)
-        est_s = self._W[:, :Ks] @ h[:Ks]
-        est_n = self._W[:, Ks:] @ h[Ks:]
-        if self.blind:
-            self._floor = scale if self._floor is None else min(self._floor * self._floor_rise, scale)
-            if scale <= FLOOR_RATIO * self._floor:
-                # noise-like frame: fit it with the noise templates alone and learn from it
-                Wn = self._W[:, Ks:]
-                hn, whn = self._solve(vs, Wn, 0.0)
-                self._learn(vs, hn, whn, slice(Ks, None))
-            elif self.adapt_speech:
-                self._learn(vs, h[:Ks], wh, slice(0, Ks))
-        elif self.adapt_speech:
-            self._learn(vs, h[:Ks], wh, slice(0, Ks))
-        self._frames_seen += 1
-        return est_s, est_n
-
-    def _separate_frames(self, S):
-        from .masking import mask_sources
-
-        C, F, nt = S.shape
-        if nt == 0:
-            return np.zeros((2,) + S.shape, S.dtype)
-        V = np.abs(S).astype(np.float64)
-        if self.power != 1.0:
-            V = V ** self.power
-        est = np.zeros((2, C, F, nt))
-        for t in range(nt):
-            for c in range(C):
-                est[0, c, :, t], est[1, c, :, t] = self._frame(V[c, :, t])
-        _, S_src = mask_sources(S, est.astype(V.dtype if S.dtype == np.complex128 else np.float32),
-                                mask_power=self.mask_power, spectrogram_power=self.power)
-        return S_src
+        S = self._analysis._spec
+        for c in range(self._channels):
+            V = self._V[c, :nt]
+            if self._mag is None:
+                np.abs(S[c, :nt], out=V)
+            else:  # |S| in the frames' precision, then widened (as np.abs(S).astype(float64))
+                np.abs(S[c, :nt], out=self._mag[:nt])
+                V[...] = self._mag[:nt]
+            if self.power != 1.0:
+                np.power(V, self.power, out=V)
+                if count_nonfinite(V):
+                    raise ParameterError(f"the spectrogram to the power {self.power} overflows")
+        # frames in time order, the channels of a frame one after the other
+        args = (self._W, self._A, self._B, self._lam, self._Ks, self._state)
+        rest = (self._scratch, self._kwork, self.n_iter, self.warm_start, self.beta, self.gamma,
+                self._rho, self.blind, self.adapt_speech, FLOOR_RATIO, self._floor_rise)
+        if self._channels == 1:
+            denoise_frames(self._V[0], nt, *args, self._est[0], self._h[0], self._hprev[0], *rest)
+        else:
+            for t in range(nt):
+                for c in range(self._channels):
+                    denoise_frames(self._V[c, t:t + 1], 1, *args, self._est[c, t:t + 1],
+                                   self._h[c], self._hprev[c], *rest)
+        # masks in float64 (the models' precision), applied to the frames in theirs
+        soft_mask_apply(S, self._est, self.mask_power / self.power, self._src, self._zs, nt)
