@@ -131,7 +131,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
 
     from .dictionary import SourceDictionary
     from .io import check_output, load
-    from .stft import StreamingSTFT
+    from .streaming_stft import StreamingSTFT
 
     for label, d in (("noise_dictionary", noise_dictionary), ("speech_dictionary", speech_dictionary)):
         if d is not None and not isinstance(d, SourceDictionary):
@@ -256,7 +256,7 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
     """First pass: the subsample (and blind, its noise floor); the free templates learned on it.
     Returns ``(W, n_speech, sparsity per component)``."""
     from .dictionary import powered
-    from .stft import StreamingSTFT
+    from .streaming_stft import StreamingSTFT
 
     picks = np.unique(np.linspace(0, T - 1, max(1, min(T, cap // C))).round().astype(np.int64))
     blind = noise_dictionary is None and speech_dictionary is None
