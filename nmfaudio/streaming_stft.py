@@ -124,7 +124,9 @@ class StreamingSTFT:
 
     def _emit(self, n_max=None):
         nt = self._emit_frames(n_max)
-        return np.ascontiguousarray(np.swapaxes(self._spec[:, :nt], -1, -2))
+        # a copy (C order): np.ascontiguousarray would return a view of the internal buffer
+        # when it happens to be contiguous (one channel, one frame), which the next call overwrites
+        return np.swapaxes(self._spec[:, :nt], -1, -2).copy()
 
     def _check_block(self, x):
         if x.ndim != 2 or x.shape[0] != self.channels:
