@@ -309,6 +309,20 @@ class _Callback:
         self.slow = self.flagged = self.xruns = 0
         self.error = None
         self.done = threading.Event()
+        self._n = None
+
+    def _buffers(self, n):
+        """The block and output arrays for ``n``-sample blocks, kept between calls (the audio
+        thread then allocates nothing in steady state with a :class:`~nmfaudio.realtime.BlockProcessor`;
+        another processor gets ``out=None`` and returns new arrays)."""
+        if self._n != n:
+            from .realtime import BlockProcessor
+
+            self._n = n
+            self._block = np.zeros(n, np.float32)
+            self._out = ({name: np.zeros(n, np.float32) for name in self.processor.names}
+                         if isinstance(self.processor, BlockProcessor) else None)
+        return self._block, self._out
 
     def __call__(self, indata, outdata, frames, time_info, status):
         t0 = time.perf_counter()
@@ -316,8 +330,10 @@ class _Callback:
             outdata.fill(0)
             return
         try:
-            block = np.array(indata[:, 0], dtype=np.float32)
-            out = self.processor.process(block)
+            block, out = self._buffers(frames)
+            block[:] = indata[:, 0]
+            out = self.processor.process(block, out=out) if out is not None \
+                else self.processor.process(block)
             for j, name in enumerate(self.chosen):
                 outdata[:, j] = out[name]
             if self.on_block is not None:
@@ -376,7 +392,8 @@ def run_live(processor, *, source=None, block_size=1024, input_device=None, outp
         ``callback(indata, outdata, frames, time, status)`` (``None``: :func:`sounddevice_stream`;
         e.g. ``functools.partial(ArrayStream, y)`` for a file).
     on_block : callable or None
-        ``on_block(block, outputs, seconds)`` after each block, in the audio thread (keep it short).
+        ``on_block(block, outputs, seconds)`` after each block, in the audio thread (keep it short;
+        ``block`` and ``outputs`` are reused by the next block: copy what you keep).
     warm_up : bool
         Before opening the stream, run a little low-level noise through the processor and call its
         ``reset()``, so that compiling the kernels does not make the first blocks late; the

@@ -385,3 +385,39 @@ def test_cli_unknown_source_exit_2(dict_files, monkeypatch, capsys):
     monkeypatch.setattr(live, "import_sounddevice", lambda: _fake_sounddevice([MIC, SPEAKERS]))
     code, out, err = _cli(["--dict", dict_files[0], "--dict", dict_files[1], "--source", "drums"], capsys)
     assert code == 2 and "the sources are piano, flute" in err
+
+
+def test_audio_callback_allocates_nothing_in_steady_state(dicts, mix):
+    # The callback reuses its block and output arrays (process(block, out=...)): after the
+    # first calls, a block costs only Python bookkeeping (~2 KB), well below one block of
+    # samples (a copy of the input or one output alone is 8 KB at 2048 samples).
+    import tracemalloc
+
+    from nmfaudio.live import _Callback
+
+    proc = nmfaudio.StreamSeparator(dictionaries=dicts)
+    n = 2048
+    cb = _Callback(proc, ["piano", "flute"], n, None, None)
+    outdata = np.zeros((n, 2), np.float32)
+    blocks = [np.ascontiguousarray(mix[i:i + n, None]) for i in range(0, len(mix) - n + 1, n)]
+    for x in blocks[:8]:
+        cb(x, outdata, n, None, None)
+    peaks = []
+    tracemalloc.start()
+    try:
+        for x in blocks[8:]:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            cb(x, outdata, n, None, None)
+            peaks.append(tracemalloc.get_traced_memory()[1] - base)
+    finally:
+        tracemalloc.stop()
+    assert cb.error is None
+    assert np.median(peaks) < 4096, peaks
+    # and what it plays is the separator's output for that block
+    ref = nmfaudio.StreamSeparator(dictionaries=dicts)
+    for x in blocks[:-1]:
+        ref.process(x[:, 0])
+    last = ref.process(blocks[-1][:, 0])
+    np.testing.assert_array_equal(outdata[:, 0], last["piano"])
+    np.testing.assert_array_equal(outdata[:, 1], last["flute"])
