@@ -74,10 +74,6 @@ VERSIONS = ("noisereduce", "logmmse", "pyroomacoustics", "librosa", "scikit-lear
             "pystoi", "pesq", "mir_eval")
 
 
-def _csv(text):
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
 def _positive(text):
     try:
         n = int(text)
@@ -92,9 +88,9 @@ def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=quality.DEFAULT_DATA,
                    help="folder with manifest.json (default benchmarks/quality/data/)")
-    p.add_argument("--methods", type=_csv, default=None, metavar="A,B",
+    p.add_argument("--methods", type=quality._csv, default=None, metavar="A,B",
                    help=f"methods to run, in this order (default all: {','.join(METHOD_NAMES)})")
-    p.add_argument("--items", type=_csv, default=None, metavar="ID1,ID2",
+    p.add_argument("--items", type=quality._csv, default=None, metavar="ID1,ID2",
                    help="speech item ids (default every item of the chosen parts)")
     p.add_argument("--tune", action="store_true",
                    help="also run the tune part (default: the test part only)")

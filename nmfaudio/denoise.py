@@ -204,6 +204,33 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     check_denoise_options(locals())  # an option this mode ignores raises
     if noise is not None and noise_dictionary is not None:
         raise ParameterError("give either noise (an audio sample) or noise_dictionary, not both")
+    Kn, Ks, sparsity, mask_power, max_iter = _check_numbers(
+        n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary)
+    random_state = check_seed(random_state)
+    _check_dictionary_types(noise_dictionary, speech_dictionary)
+
+    # STFT settings: from a dictionary if one is given, else the default for this rate.
+    for d in (noise_dictionary, speech_dictionary):
+        if d is not None and d.sr != sr:
+            raise ParameterError(
+                f"the audio is at {sr} Hz but dictionary {d.name!r} was trained at {d.sr} Hz; "
+                f"resample the audio (nmfaudio.load(path, sr={d.sr}))"
+            )
+    params = stft_settings(noise_dictionary, speech_dictionary, stft_params)
+    if params is None:
+        params = default_denoise_stft(sr)
+
+    S, est, power = _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
+                         sparsity=sparsity, max_iter=max_iter, random_state=random_state,
+                         callback=callback)
+    return _reconstruct(S, est, params=params, power=power, mask_power=mask_power,
+                        length=y.shape[-1], dtype=y.dtype)
+
+
+def _check_numbers(n_noise_components, n_speech_components, sparsity, mask_power, max_iter,
+                   speech_dictionary):
+    """The checked ``(Kn, Ks, sparsity, mask_power, max_iter)`` of :func:`denoise_sources` and
+    :func:`nmfaudio.denoise_stream` (``mask_power=None``: the default of the mode)."""
     Kn = check_positive_int(n_noise_components, "n_noise_components")
     Ks = check_positive_int(n_speech_components, "n_speech_components")
     sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
@@ -211,36 +238,31 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
         mask_power = MASK_POWER if speech_dictionary is None else MASK_POWER_SPEECH_DICT
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     max_iter = check_positive_int(max_iter, "max_iter")
-    random_state = check_seed(random_state)
+    return Kn, Ks, sparsity, mask_power, max_iter
+
+
+def _check_dictionary_types(noise_dictionary, speech_dictionary):
     for label, d in (("noise_dictionary", noise_dictionary), ("speech_dictionary", speech_dictionary)):
         if d is not None and not isinstance(d, SourceDictionary):
             raise ParameterError(f"{label} must be a SourceDictionary, got {type(d).__name__}")
 
-    # STFT settings: from a dictionary if one is given, else the default for this rate.
-    ref = noise_dictionary or speech_dictionary
-    if ref is not None:
-        params = ref.stft
-        for d in (noise_dictionary, speech_dictionary):
-            if d is not None and d.sr != sr:
-                raise ParameterError(
-                    f"the audio is at {sr} Hz but dictionary {d.name!r} was trained at {d.sr} Hz; "
-                    f"resample the audio (nmfaudio.load(path, sr={d.sr}))"
-                )
-            if d is not None and d.stft != params:
-                raise ParameterError(
-                    f"noise and speech dictionaries have different STFT settings: "
-                    f"{noise_dictionary.stft} vs {speech_dictionary.stft}"
-                )
-        if stft_params is not None and stft_params != params:
-            raise ParameterError(f"stft_params={stft_params} conflicts with the dictionary's {params}")
-    else:
-        params = stft_params if stft_params is not None else default_denoise_stft(sr)
 
-    S, est, power = _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
-                         sparsity=sparsity, max_iter=max_iter, random_state=random_state,
-                         callback=callback)
-    return _reconstruct(S, est, params=params, power=power, mask_power=mask_power,
-                        length=y.shape[-1], dtype=y.dtype)
+def stft_settings(noise_dictionary, speech_dictionary, stft_params):
+    """The dictionaries' STFT settings (which must agree with each other and with
+    ``stft_params`` when given), else ``stft_params`` (None: the caller's default)."""
+    ref = noise_dictionary or speech_dictionary
+    if ref is None:
+        return stft_params
+    params = ref.stft
+    for d in (noise_dictionary, speech_dictionary):
+        if d is not None and d.stft != params:
+            raise ParameterError(
+                f"noise and speech dictionaries have different STFT settings: "
+                f"{noise_dictionary.stft} vs {speech_dictionary.stft}"
+            )
+    if stft_params is not None and stft_params != params:
+        raise ParameterError(f"stft_params={stft_params} conflicts with the dictionary's {params}")
+    return params
 
 
 def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity, max_iter,

@@ -129,13 +129,10 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     """
     import soundfile as sf
 
-    from .dictionary import SourceDictionary
     from .io import check_output, load
     from .streaming_stft import StreamingSTFT
 
-    for label, d in (("noise_dictionary", noise_dictionary), ("speech_dictionary", speech_dictionary)):
-        if d is not None and not isinstance(d, SourceDictionary):
-            raise ParameterError(f"{label} must be a SourceDictionary, got {type(d).__name__}")
+    _dn._check_dictionary_types(noise_dictionary, speech_dictionary)
     given = [n for n, v in (("noise", noise), ("noise_region", noise_region),
                             ("noise_dictionary", noise_dictionary)) if v is not None]
     if len(given) > 1:
@@ -144,20 +141,14 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                    noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
                                    n_noise_components=n_noise_components,
                                    n_speech_components=n_speech_components, sparsity=sparsity))
-    Kn = check_positive_int(n_noise_components, "n_noise_components")
-    Ks = check_positive_int(n_speech_components, "n_speech_components")
-    sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
-    if mask_power is None:
-        mask_power = _dn.MASK_POWER if speech_dictionary is None else _dn.MASK_POWER_SPEECH_DICT
-    mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
-    max_iter = check_positive_int(max_iter, "max_iter")
+    Kn, Ks, sparsity, mask_power, max_iter = _dn._check_numbers(
+        n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary)
     frame_iter = check_positive_int(FRAME_ITER if frame_iter is None else frame_iter, "frame_iter")
     subsample_frames = check_positive_int(subsample_frames, "subsample_frames")
     block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)
     random_state = check_seed(random_state)
     if _dn.GAIN_SMOOTH:
         raise ParameterError("streaming needs frame-local gains; GAIN_SMOOTH must be 0")
-    ref = noise_dictionary or speech_dictionary
     path = Path(os.fspath(path))
     targets = {"clean": Path(os.fspath(out))}
     if noise_out is not None:
@@ -171,7 +162,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     with f, contextlib.ExitStack() as stack:
         sr, C = f.samplerate, f.channels
         start, n = _excerpt(f, path, offset, duration)
-        params = _stft_settings(ref, noise_dictionary, speech_dictionary, stft_params)
+        params = _dn.stft_settings(noise_dictionary, speech_dictionary, stft_params)
         params = params if params is not None else _dn.default_denoise_stft(sr)
         if not params.center or params.n_fft % params.hop_length:
             raise ParameterError(f"streaming needs a centred STFT whose hop divides n_fft; got {params}")
@@ -219,19 +210,6 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         for w in writers:
             w.close()
     return targets
-
-
-def _stft_settings(ref, noise_dictionary, speech_dictionary, stft_params):
-    if ref is None:
-        return stft_params
-    params = ref.stft
-    for d in (noise_dictionary, speech_dictionary):
-        if d is not None and d.stft != params:
-            raise ParameterError(f"noise and speech dictionaries have different STFT settings: "
-                                 f"{noise_dictionary.stft} vs {speech_dictionary.stft}")
-    if stft_params is not None and stft_params != params:
-        raise ParameterError(f"stft_params={stft_params} conflicts with the dictionary's {params}")
-    return params
 
 
 def _excerpt(f, path, offset, duration):
