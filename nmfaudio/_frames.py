@@ -32,6 +32,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from ._frame_products import tile_t, tile_wh, tile_wh_sources
 from ._kernels import log32
 
 from ._numerics import gamma as _gamma
@@ -67,16 +68,21 @@ def _constants(v, kind, beta):
     return c1, c2
 
 
-#: Bytes of ``W`` per tile of the fused pass: a tile (rows × K) stays in L1 between its dot
-#: products and its transposed products, so each pass reads ``W`` from memory once; at
-#: least 16 rows, at most 128 (longer row loops vectorise better). The row count depends on
-#: ``W``'s shape only, so the tiles (and the order of every sum) are the same for every frame.
-TILE_BYTES = 16384
+#: Rows of ``W`` per tile of the fused pass: ``W h``, the elementwise operands and ``Wᵀ r``
+#: run over one tile while it is in cache, so each pass reads ``W`` from memory once. 128 rows
+#: unless that tile would exceed :data:`TILE_BYTES` (half the L2 of the 2-core machine
+#: measured). Measured there (``benchmarks/realtime.py``; 20 accelerated iterations, β = 1/2):
+#: 2049 bins × 288 templates float32, 16-row tiles 2.1–2.4 ms a frame, 128-row tiles 1.6–1.7 ms;
+#: longer tiles mean fewer per-tile loop starts. The row count depends on ``W``'s shape only,
+#: and no sum depends on the tiling (rows are added in order), so every frame gets the same bits.
+TILE_ROWS = 128
+TILE_BYTES = 524288
 
 
 def tile_rows(W):
     """Rows per tile of the fused pass for the templates ``W (F, K)``."""
-    return int(min(128, max(16, TILE_BYTES // (W.shape[1] * W.itemsize) // 4 * 4)))
+    fit = TILE_BYTES // (W.shape[1] * W.itemsize) // 4 * 4
+    return int(max(16, min(TILE_ROWS, fit)))
 
 
 def _log(x):
@@ -163,88 +169,6 @@ def _loss(kind, beta, c1, c2, s1, s2):
     return (c1 + t2 + t3) / div, (abs(c1) + abs(t2) + abs(t3)) / abs(div)
 
 
-# The products run with reassociation and contraction (FMA) allowed: that makes LLVM
-# vectorise the row dot products, and it cannot make a frame's result depend on other frames —
-# the same compiled loop runs over the same K or F elements for every frame, whatever the call.
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _tile_dots(W, h, out, f0, f1, k0, k1):
-    """``out[f] = W[f, k0:k1] · h[k0:k1]`` for the rows ``f0:f1`` of the row-major ``W``, four
-    rows per sweep (each ``h[k]`` loaded once for four products)."""
-    zero = W.dtype.type(0.0)
-    n = k1 - k0
-    hh = h[k0:k1]
-    f = f0
-    while f + 4 <= f1:
-        w0, w1, w2, w3 = W[f, k0:k1], W[f + 1, k0:k1], W[f + 2, k0:k1], W[f + 3, k0:k1]
-        x0, x1, x2, x3 = zero, zero, zero, zero
-        for k in range(n):
-            hk = hh[k]
-            x0 += w0[k] * hk
-            x1 += w1[k] * hk
-            x2 += w2[k] * hk
-            x3 += w3[k] * hk
-        out[f], out[f + 1], out[f + 2], out[f + 3] = x0, x1, x2, x3
-        f += 4
-    while f < f1:
-        row = W[f, k0:k1]
-        x = zero
-        for k in range(n):
-            x += row[k] * hh[k]
-        out[f] = x
-        f += 1
-
-
-@numba.njit(cache=True, nogil=True)
-def _tile_wh(W, h, wh, f0, f1):
-    """``wh[f0:f1] = W[f0:f1] h``."""
-    _tile_dots(W, h, wh, f0, f1, 0, W.shape[1])
-
-
-@numba.njit(cache=True, nogil=True)
-def _tile_wh_sources(W, h, wh, est, edges, f0, f1):
-    """As :func:`_tile_wh` (the same ``wh``, bit for bit, so that the frame's loss and
-    decisions do not depend on whether models are asked for), plus the per-source models
-    ``est[s, f] = W[f, a:b] h[a:b]`` for the templates ``a:b = edges[s]:edges[s + 1]``
-    (the last pass of a frame, whose ``h`` is the result: the tile is in cache)."""
-    _tile_dots(W, h, wh, f0, f1, 0, W.shape[1])
-    for s in range(edges.shape[0] - 1):
-        _tile_dots(W, h, est[s], f0, f1, edges[s], edges[s + 1])
-
-
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _tile_t(W, r, b, num, den, f0, f1, kind):
-    """``num += W[f0:f1]ᵀ r[f0:f1]`` and (not KL) ``den += W[f0:f1]ᵀ b[f0:f1]``: an axpy per
-    row, rows in order, four rows per sweep over the templates so that ``num`` and ``den``
-    are loaded and stored once per four rows (the same additions in the same order as one
-    row at a time: ``((num + w₀r₀) + w₁r₁) + …``, each a fused multiply-add)."""
-    K = W.shape[1]
-    f = f0
-    while f + 4 <= f1:
-        w0, w1, w2, w3 = W[f], W[f + 1], W[f + 2], W[f + 3]
-        r0, r1, r2, r3 = r[f], r[f + 1], r[f + 2], r[f + 3]
-        if kind == 0:
-            for k in range(K):
-                num[k] = num[k] + w0[k] * r0 + w1[k] * r1 + w2[k] * r2 + w3[k] * r3
-        else:
-            b0, b1, b2, b3 = b[f], b[f + 1], b[f + 2], b[f + 3]
-            for k in range(K):
-                num[k] = num[k] + w0[k] * r0 + w1[k] * r1 + w2[k] * r2 + w3[k] * r3
-                den[k] = den[k] + w0[k] * b0 + w1[k] * b1 + w2[k] * b2 + w3[k] * b3
-        f += 4
-    while f < f1:
-        row = W[f]
-        rf = r[f]
-        if kind == 0:
-            for k in range(K):
-                num[k] = num[k] + row[k] * rf
-        else:
-            bf = b[f]
-            for k in range(K):
-                num[k] = num[k] + row[k] * rf
-                den[k] = den[k] + row[k] * bf
-        f += 1
-
-
 @numba.njit(cache=True, nogil=True)
 def _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, grad, est, edges, tile):
     """One fused pass over the rows of ``W`` at ``h``, a tile of ``tile`` rows at a time
@@ -268,12 +192,12 @@ def _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, grad, est,
     for f0 in range(0, F, tile):
         f1 = min(F, f0 + tile)
         if models:
-            _tile_wh_sources(W, h, wh, est, edges, f0, f1)
+            tile_wh_sources(W, h, wh, est, edges, f0, f1)
         else:
-            _tile_wh(W, h, wh, f0, f1)
+            tile_wh(W, h, wh, f0, f1)
         s1, s2 = _tile_elementwise(v, wh, r, b, f0, f1, kind, beta, eps, s1, s2)
         if grad:
-            _tile_t(W, r, b, num, den, f0, f1, kind)
+            tile_t(W, r, b, num, den, f0, f1, kind)
     return _loss(kind, beta, c1, c2, s1, s2)
 
 
@@ -297,19 +221,22 @@ def _step(h, h_old, q, expo, tiny):
 
 @numba.njit(cache=True, nogil=True)
 def _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, max_iter,
-                 accelerate, eps, tol_factor, tiny, est, edges, none, tile):
+                 accelerate, eps, tol_factor, tiny, est, edges, none, tile, rtol):
     """Solve one (scaled) frame ``v`` from the activations in ``h``; returns its loss. The
     passes of the last iteration skip the transposed products (nothing uses them) and, with
     a non-empty ``est``, write the per-source models of the final ``h`` (``none`` is an
-    empty ``(0, 0)`` array: no models)."""
+    empty ``(0, 0)`` array: no models). With ``rtol > 0`` an iteration that lowers the loss
+    by at most ``rtol × |loss|`` makes the next one the last (a decision on this frame's
+    own losses, so it keeps the result frame-local)."""
     c1, c2 = _constants(v, kind, beta)
     dt = W.dtype.type
     last = max_iter == 0
     loss, size = _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2, not last,
                        est if last else none, edges, tile)
     alpha = 1.0
+    stop = False
     for it in range(max_iter):
-        last = it == max_iter - 1
+        last = stop or it == max_iter - 1
         e = est if last else none
         _quotient(num, den, q, eps)
         for k in range(h.shape[0]):
@@ -325,13 +252,17 @@ def _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam, m
                 trial, tsize = _pass(W, Wsum, v, h, wh, r, b, num, den, kind, beta, eps, c1, c2,
                                      not last, e, edges, tile)
             alpha = min(alpha * GROW, ALPHA_MAX) if sure else 1.0
+        if last:
+            return trial
+        if rtol > 0.0 and loss - trial <= rtol * abs(loss):
+            stop = True
         loss = trial
     return loss
 
 
 @numba.njit(cache=True, nogil=True)
 def solve_frames(V, W, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, eps, tol_factor,
-                 est, none, edges, work, tile):
+                 est, none, edges, work, tile, rtol):
     """Solve every frame of ``V (T, F)`` (frame-major: a frame is a row) into ``H (T, K)``;
     ``losses[t]`` gets the frame's final β-divergence in V's units. Silent (or
     non-finite-mean) frames get ``h = 0``. With ``est`` of shape ``(T, n_src, F)`` the
@@ -382,7 +313,8 @@ def solve_frames(V, W, Wsum, H, losses, kind, beta, gam, max_iter, accelerate, e
             h[k] = h0
         et = est[t] if models else none
         loss = _solve_frame(W, Wsum, v, h, h_old, q, wh, r, b, num, den, kind, beta, gam,
-                            max_iter, accelerate, eps, tol_factor, tiny, et, edges, none, tile)
+                            max_iter, accelerate, eps, tol_factor, tiny, et, edges, none, tile,
+                            rtol)
         for k in range(K):
             H[t, k] = h[k] * s
         if models:
@@ -400,10 +332,12 @@ class FrameSolver:
     on that frame only (see the module docstring). ``n_threads > 1`` splits the frames over
     threads (the kernel releases the GIL); the split does not change any result.
     ``edges`` (``n_src + 1`` increasing template indices) lets :meth:`solve_into` also write
-    the per-source models ``W_s H_s`` from the last pass of each frame.
+    the per-source models ``W_s H_s`` from the last pass of each frame. ``rtol > 0`` stops a
+    frame's iterations early once an iteration lowers its loss by at most ``rtol`` of it
+    (per frame, so still frame-local); ``0`` runs ``max_iter`` iterations.
     """
 
-    def __init__(self, W, *, beta, max_iter, accelerate, edges=None):
+    def __init__(self, W, *, beta, max_iter, accelerate, edges=None, rtol=0.0):
         W = np.asarray(W)
         self.dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         self.W = np.ascontiguousarray(W, dtype=self.dtype)
@@ -413,6 +347,7 @@ class FrameSolver:
         self.gamma = _gamma(self.beta)
         self.max_iter = int(max_iter)
         self.accelerate = bool(accelerate)
+        self.rtol = float(rtol)
         self.eps = self.dtype.type(np.finfo(self.dtype).eps)
         self.tol_factor = 8.0 * float(np.finfo(self.dtype).eps)
         K = self.W.shape[1]
@@ -434,7 +369,7 @@ class FrameSolver:
         solve_frames(V, self.W, self.Wsum, H, losses, self.kind, self.beta, self.gamma,
                      self.max_iter, self.accelerate, self.eps, self.tol_factor,
                      self._no_models if est is None else est, self._none, self.edges,
-                     self._work if work is None else work, self.tile)
+                     self._work if work is None else work, self.tile, self.rtol)
 
     def solve_threads(self, V, H, losses, est, n_threads):
         """:meth:`solve_into` with the frames split over ``n_threads`` threads (a pool kept

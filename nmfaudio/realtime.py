@@ -265,7 +265,7 @@ class StreamSeparator(BlockProcessor):
         from ._checks import check_finite_float, check_positive_int
         from ._frames import FrameSolver
         from .dictionary import check_dictionaries
-        from .supervised import stacked_templates, supervised_settings
+        from .supervised import SUPERVISED_RTOL, stacked_templates, supervised_settings
 
         if (dictionaries is None) == (instruments is None):
             raise ParameterError("give exactly one of dictionaries=[...] or instruments=[...]")
@@ -299,7 +299,8 @@ class StreamSeparator(BlockProcessor):
         for dt in (np.float32, np.float64):
             W, _ = stacked_templates(dicts, dt)
             self._solvers[np.dtype(dt)] = FrameSolver(W, beta=self.beta, max_iter=self.max_iter,
-                                                      accelerate=self.accelerate, edges=edges)
+                                                      accelerate=self.accelerate, edges=edges,
+                                                      rtol=SUPERVISED_RTOL)
         self.reset()
 
     def _reserve_model(self, cap):

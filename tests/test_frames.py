@@ -73,3 +73,38 @@ def test_inputs_unchanged():
     FrameSolver(W, beta=0.5, max_iter=5, accelerate=True).solve(V)
     np.testing.assert_array_equal(W, W0)
     np.testing.assert_array_equal(V, V0)
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0])
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_early_stop_is_frame_local(beta, accelerate):
+    """rtol > 0 stops each frame on its own losses: subsets and threads give the same bits."""
+    W, V, _ = _planted(T=50, seed=4)
+    V = V * (1 + 0.2 * np.random.default_rng(2).random(V.shape)).astype(np.float32)
+    fs = FrameSolver(W, beta=beta, max_iter=40, accelerate=accelerate, rtol=1e-3)
+    H, loss = fs.solve(V)
+    for a, b in [(0, 1), (5, 13), (20, 50)]:
+        Hs, ls = fs.solve(V[:, a:b])
+        np.testing.assert_array_equal(Hs, H[:, a:b])
+        np.testing.assert_array_equal(ls, loss[a:b])
+    np.testing.assert_array_equal(fs.solve(V, n_threads=2)[0], H)
+
+
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_early_stop_stops_early_and_costs_little_loss(accelerate):
+    """A loose rtol stops before max_iter (the result differs from the full run and from
+    rtol=0, which is unchanged); its loss stays within 15% of the full run's (plain steps
+    converge slowly) and below a run of 2 iterations."""
+    W, V, _ = _planted(T=30, seed=5)
+    V = V * (1 + 0.2 * np.random.default_rng(3).random(V.shape)).astype(np.float32)
+    full = FrameSolver(W, beta=1.0, max_iter=60, accelerate=accelerate)
+    H0, l0 = full.solve(V)
+    H1, l1 = FrameSolver(W, beta=1.0, max_iter=60, accelerate=accelerate, rtol=0.0).solve(V)
+    np.testing.assert_array_equal(H1, H0)
+    He, le = FrameSolver(W, beta=1.0, max_iter=60, accelerate=accelerate, rtol=1e-2).solve(V)
+    assert not np.array_equal(He, H0)
+    _, l2 = FrameSolver(W, beta=1.0, max_iter=2, accelerate=accelerate).solve(V)
+    assert le.sum() <= l0.sum() * 1.15 and le.sum() < l2.sum()
+    # stopping later never gives a worse total: rtol 1e-4 lies between
+    _, lm = FrameSolver(W, beta=1.0, max_iter=60, accelerate=accelerate, rtol=1e-4).solve(V)
+    assert l0.sum() * (1 - 1e-6) <= lm.sum() <= le.sum() * (1 + 1e-6)
