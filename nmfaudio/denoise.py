@@ -39,6 +39,9 @@ MASK_POWER_SPEECH_DICT = 2.0
 #: Floor of the clean gain in dB (None: none); temporal smoothing of the gain (frames each side).
 GAIN_FLOOR_DB = None
 GAIN_SMOOTH = 0
+#: Clean gain from speech-enhancement rules with the model as noise / speech power estimate
+#: (nmfaudio._postfilter: a rule name or a dict of its parameters); None: the model's soft mask.
+POSTFILTER = None
 #: Free speech templates: None (random start), "init" (start from the bundled speech model),
 #: "fixed" (bundled speech model fixed, plus SPEECH_COMPONENTS free random ones).
 SPEECH_PRIOR = None
@@ -301,8 +304,13 @@ def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):
 
 
 def _reconstruct(S, est, *, params, power, mask_power, length, dtype):
-    g = _clean_gain(S, est, power=power, mask_power=mask_power, floor_db=GAIN_FLOOR_DB,
-                    smooth=GAIN_SMOOTH)
+    if POSTFILTER is not None:
+        from ._postfilter import model_gain
+
+        g = model_gain(S, est, power=power, setting=POSTFILTER)
+    else:
+        g = _clean_gain(S, est, power=power, mask_power=mask_power, floor_db=GAIN_FLOOR_DB,
+                        smooth=GAIN_SMOOTH)
     Sc = g * S
     return sources_to_audio(np.stack([Sc, S - Sc]), ("clean", "noise"), stft_params=params,
                             length=length, dtype=dtype)

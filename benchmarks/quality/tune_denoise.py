@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Tune the offline denoiser (nmfaudio.denoise) on the *tune* part only.
 
-    python benchmarks/quality/tune_denoise.py --mode noise|blind|region [--grid NAME]
+    python benchmarks/quality/tune_denoise.py --mode noise|blind|dicts [--fit NAME] [--post NAME]
 
 Each *fit* setting (module constants of nmfaudio.denoise and denoise() options that change the
 factorisation) is fitted once per item; each *post* setting (mask power, gain floor, gain
-smoothing) then only re-masks. Prints one markdown row per (fit, post) setting: mean and median
-SDR / SI-SDR / STOI / PESQ-WB of the speech over the 18 tune items, how many items beat the
-first row's SDR, and how many are harmed (STOI < noisy STOI − 0.02). The test part is never read.
+smoothing, POSTFILTER) then only re-masks. Prints one markdown row per (fit, post) setting: mean
+and median SDR / SI-SDR / STOI / PESQ-WB of the speech over the 18 tune items, how many items beat
+the first row's SDR, and how many are harmed (STOI < noisy STOI − 0.02). The test part is read
+only with ``--part test`` (meant for one chosen setting, ``--rows``, once it has won on tune).
 """
 
 from __future__ import annotations
@@ -60,6 +61,24 @@ POST_GRIDS = {
     "floor": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None, -25.0, -20.0, -15.0, -10.0],
               "GAIN_SMOOTH": [0]},
 }
+#: post grids given as rows (a list): POSTFILTER settings (nmfaudio._postfilter) after today's
+#: default row. "dd": rule x alpha x xi_min x gain floor (37 rows, the coarse pass).
+_DEFAULT_POST = {"mask_power": 1.0, "GAIN_FLOOR_DB": None, "GAIN_SMOOTH": 0, "POSTFILTER": None}
+POST_GRIDS["dd"] = [_DEFAULT_POST] + [
+    {**_DEFAULT_POST, "POSTFILTER": {"rule": r, "alpha": a, "xi_min_db": x, "gain_min_db": g}}
+    for r in ("wiener", "lsa", "model") for a in (0.9, 0.95, 0.98) for x in (-25.0, -15.0)
+    for g in (None, -20.0)]
+#: "dd2", the second pass after "dd" lost everywhere: noise power scaled up (4/π turns a squared
+#: mean magnitude into a power; 2 over-subtracts), less smoothing of the model's ξ, and the LSA
+#: gain on the model's ξ; ξ_min -25 dB and no gain floor (the floor cost SDR in every "dd" row).
+_PF = {"xi_min_db": -25.0, "gain_min_db": None}
+POST_GRIDS["dd2"] = [_DEFAULT_POST] + [
+    {**_DEFAULT_POST, "POSTFILTER": {**_PF, **pf}} for pf in (
+        [{"rule": r, "alpha": a, "noise_scale": k} for r, alphas in
+         (("wiener", (0.9, 0.95, 0.98)), ("lsa", (0.95, 0.98))) for a in alphas
+         for k in (4 / np.pi, 2.0)]
+        + [{"rule": "model", "alpha": a} for a in (0.5, 0.7)]
+        + [{"rule": "model-lsa", "alpha": a} for a in (0.5, 0.9)])]
 
 
 def _fit_item(item, mode, fit):
@@ -109,20 +128,40 @@ def _score(item, clean, mix):
     return out
 
 
+def _pf_label(pf):
+    """Short label of a POSTFILTER setting: rule α ξ_min/G_min (dB)."""
+    if pf is None:
+        return "none (soft mask)"
+    if isinstance(pf, str):
+        return pf
+    extra = {k: v for k, v in pf.items() if k not in ("rule", "alpha", "xi_min_db", "gain_min_db")}
+    return (f"{pf['rule']} α={pf.get('alpha', 0.98):g} ξmin={pf.get('xi_min_db', -25.0):g} "
+            f"Gmin={pf.get('gain_min_db')}" + (f" {extra}" if extra else ""))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=["noise", "blind", "dicts"], default="noise")
     ap.add_argument("--fit", choices=sorted(FIT_GRIDS) + sorted(DICT_GRIDS), default="base",
                     help="fit grid (dicts mode: 'dicts' or 'dicts2')")
     ap.add_argument("--post", choices=sorted(POST_GRIDS), default="base")
-    ap.add_argument("--items", type=int, default=None, help="first N tune items only")
+    ap.add_argument("--items", type=int, default=None, help="first N items only")
+    ap.add_argument("--rows", default=None,
+                    help="comma-separated row indices of the post grid to run (e.g. 0,7)")
+    ap.add_argument("--part", choices=["tune", "test"], default="tune",
+                    help="benchmark part (test: only for a setting that already won on tune)")
+    ap.add_argument("--json", default=None, help="also write the per-item scores of every row here")
     args = ap.parse_args(argv)
     run._limit_threads(1)
     entries = [e for e in run.read_manifest(run.DEFAULT_DATA)["items"]
-               if e["kind"] == "speech" and e.get("part") == "tune"][:args.items]
+               if e["kind"] == "speech" and e.get("part") == args.part][:args.items]
     fits = DICT_GRIDS[args.fit] if args.mode == "dicts" else FIT_GRIDS[args.fit]
     pg = POST_GRIDS["base" if args.mode == "dicts" else args.post]
-    posts = [dict(zip(pg, v)) for v in itertools.product(*pg.values())]
+    posts = (list(pg) if isinstance(pg, list)
+             else [dict(zip(pg, v)) for v in itertools.product(*pg.values())])
+    if args.rows:
+        posts = [posts[int(r)] for r in args.rows.split(",")]
+    with_pf = any(p.get("POSTFILTER") is not None for p in posts)
     scores = {}  # (fit index, post index) -> list of metric dicts
     for e in entries:
         item = run.load_item(run.DEFAULT_DATA, e)
@@ -134,23 +173,37 @@ def main(argv=None):
             S, est, power, params = _fit_item(item, args.mode, fit)
             for j, post in enumerate(posts):
                 dn.GAIN_FLOOR_DB, dn.GAIN_SMOOTH = post["GAIN_FLOOR_DB"], post["GAIN_SMOOTH"]
+                dn.POSTFILTER = post.get("POSTFILTER")
                 clean = dn._reconstruct(S, est, params=params, power=power, mask_power=post["mask_power"],
                                         length=item.mixture.shape[-1], dtype=item.mixture.dtype)["clean"]
                 scores.setdefault((i, j), []).append(_score(item, clean, mix))
+            dn.POSTFILTER = None
         print(f"  {e['id']} done", file=sys.stderr, flush=True)
-    print(f"{args.mode}: {len(entries)} tune items; fit grid {args.fit!r}, post grid {args.post!r}")
-    print("| fit | mask_power | floor dB | smooth | SDR mean | median | SI-SDR | STOI | PESQ | SDR better | harmed |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"{args.mode}: {len(entries)} {args.part} items; fit grid {args.fit!r}, post grid {args.post!r}"
+          + (f", rows {args.rows}" if args.rows else ""))
+    pf_head = "post-filter | " if with_pf else ""
+    print(f"| fit | {pf_head}mask_power | floor dB | smooth | SDR mean | median | SI-SDR | STOI | PESQ "
+          "| SDR better | harmed |")
+    print("|---|" + "---|" * (11 if with_pf else 10))
     ref = [r["sdr"] for r in scores[(0, 0)]]
     for (i, j), rows in scores.items():
         sdr = [r["sdr"] for r in rows]
         fit, post = fits[i], posts[j]
         harmed = sum(r["stoi_improvement"] < -run.HARM for r in rows)
         better = sum(a > b + 0.05 for a, b in zip(sdr, ref))
-        print(f"| {fit or 'default'} | {post['mask_power']:g} | {post['GAIN_FLOOR_DB']} | {post['GAIN_SMOOTH']} "
+        pf = f"{_pf_label(post.get('POSTFILTER'))} | " if with_pf else ""
+        print(f"| {fit or 'default'} | {pf}{post['mask_power']:g} | {post['GAIN_FLOOR_DB']} | {post['GAIN_SMOOTH']} "
               f"| {np.mean(sdr):.2f} | {np.median(sdr):.2f} | {np.mean([r['si_sdr'] for r in rows]):.2f} "
               f"| {np.mean([r['stoi'] for r in rows]):.3f} | {np.mean([r['pesq'] for r in rows]):.2f} "
               f"| {better}/{len(rows)} | {harmed} |", flush=True)
+    if args.json:
+        import json
+
+        keys = ("sdr", "si_sdr", "stoi", "pesq", "stoi_improvement")
+        Path(args.json).write_text(json.dumps([
+            {"fit": fits[i], "post": posts[j], "items": [e["id"] for e in entries],
+             **{k: [r.get(k) for r in rows] for k in keys}}
+            for (i, j), rows in scores.items()], indent=1, default=str))
     return 0
 
 
