@@ -77,9 +77,12 @@ def separate_supervised_spectrogram(S, dictionaries, *, n_free=0, free_name="res
     mask_power : float > 0
         Soft-mask exponent on magnitudes (2 = Wiener).
     max_iter : int > 0 or None
-        Fixed number of iterations (no early stop: with only H learning every
-        frame is solved independently of the others). ``None``: 20 accelerated
-        or, when not accelerated, 100 plain iterations.
+        Iterations. With fixed templates only (``n_free == 0``) every frame is
+        solved on its own, for at most ``max_iter`` iterations: it stops one
+        iteration after its loss fell by at most ``SUPERVISED_RTOL`` (1e-3) of
+        itself, a decision on that frame alone (streamed == offline). With free
+        components exactly ``max_iter``. ``None``: 20 accelerated or, when not
+        accelerated, 100 plain iterations.
     accelerate : bool or None
         ``nmf(..., accelerate=True)``: with fixed templates only, over-relaxed steps
         safeguarded frame by frame (each frame's loss non-increasing, frames still
