@@ -33,6 +33,9 @@ class Separation:
     labels : np.ndarray [shape=(K,)]
         Source index of each component.
     n_iter : int
+        Iterations run; for the frame-by-frame supervised solve, the most any frame
+        could run (each frame may stop earlier, see ``max_iter`` of
+        :func:`nmfaudio.separate_supervised_spectrogram`).
     loss : float
 
     Examples
