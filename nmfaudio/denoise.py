@@ -337,14 +337,9 @@ def _model_settings(noise_dictionary, speech_dictionary):
 
 def _speech_prior(params, sr, dtype):
     """The bundled ``speech`` model's templates at the bin frequencies of ``params``, unit sum."""
-    from .models import load_model
+    from .models import model_templates
 
-    model = load_model("speech")
-    f_model = np.arange(model.stft.n_freq) * model.sr / model.stft.n_fft
-    f_new = np.arange(params.n_freq) * sr / params.n_fft
-    W = np.stack([np.interp(f_new, f_model, w) for w in model.W.astype(np.float64).T], axis=1)
-    W = np.maximum(W, 1e-9 * W.max())
-    return (W / W.sum(axis=0)).astype(dtype)
+    return model_templates("speech", params, sr).astype(dtype)
 
 
 def _minstat_noise(V, params, sr):

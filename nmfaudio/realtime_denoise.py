@@ -49,18 +49,11 @@ WARM_START = 0
 
 
 def bundled_speech_templates(params, sr):
-    """The bundled ``speech`` model's templates mapped to another STFT: each template, a
-    spectral shape over frequency in Hz, is interpolated linearly at the bin frequencies of
-    ``params`` at ``sr`` (held at its last value above the model's highest frequency) and
-    normalised to unit sum. Returns ``W (params.n_freq, 64)`` float64."""
-    from .models import load_model
+    """The bundled ``speech`` model's templates mapped to another STFT
+    (:func:`nmfaudio.models.model_templates`): ``W (params.n_freq, 64)`` float64, unit sum."""
+    from .models import model_templates
 
-    model = load_model("speech")
-    f_model = np.arange(model.stft.n_freq) * model.sr / model.stft.n_fft
-    f_new = np.arange(params.n_freq) * sr / params.n_fft
-    W = np.stack([np.interp(f_new, f_model, w) for w in model.W.astype(np.float64).T], axis=1)
-    W = np.maximum(W, 1e-9 * W.max())
-    return W / W.sum(axis=0)
+    return model_templates("speech", params, sr)
 
 
 class StreamDenoiser(BlockProcessor):

@@ -172,3 +172,24 @@ def test_cli_models_table_and_json(capsys):
     data = json.loads(capsys.readouterr().out)
     assert [m["name"] for m in data] == NAMES
     assert all(m["licence"] and m["training_material"] and m["bytes"] > 0 for m in data)
+
+
+def test_model_templates_map_a_model_to_another_stft():
+    """At the model's own STFT the mapped templates are the model's (unit sum, float64); at
+    another STFT they have its bins, unit sum, no zeros; the two users share them."""
+    from nmfaudio.denoise import _speech_prior
+    from nmfaudio.models import model_templates
+    from nmfaudio.realtime_denoise import bundled_speech_templates
+
+    m = nmfaudio.load_model("speech")
+    same = model_templates("speech", m.stft, m.sr)
+    assert same.dtype == np.float64 and same.shape == m.W.shape
+    np.testing.assert_allclose(same, m.W / m.W.sum(axis=0), rtol=1e-5, atol=1e-8 * same.max())
+    p = nmfaudio.STFTParams(n_fft=512)
+    other = model_templates("speech", p, 16000)
+    assert other.shape == (p.n_freq, m.W.shape[1]) and np.all(other > 0)
+    np.testing.assert_allclose(other.sum(axis=0), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(bundled_speech_templates(p, 16000), other)
+    np.testing.assert_array_equal(_speech_prior(p, 16000, np.float32), other.astype(np.float32))
+    with pytest.raises(nmfaudio.ParameterError, match="unknown model"):
+        model_templates("kazoo", p, 16000)

@@ -16,7 +16,7 @@ from importlib import resources
 from ..exceptions import ParameterError
 from .store import INDEX_FILE, read_model
 
-__all__ = ["list_models", "load_model", "model_dictionaries"]
+__all__ = ["list_models", "load_model", "model_dictionaries", "model_templates"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,3 +124,34 @@ def model_dictionaries(instruments):
     if dup:
         raise ParameterError(f"instruments={names!r} names {', '.join(dup)} more than once; give each once")
     return [load_model(n) for n in names]
+
+
+def model_templates(name, params, sr):
+    """A bundled model's templates mapped to another STFT.
+
+    Each template, a spectral shape over frequency in Hz, is interpolated linearly at the
+    bin frequencies of ``params`` at ``sr`` (held at its last value above the model's
+    highest frequency), floored at 1e-9 of the largest value and normalised to unit sum.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_models`.
+    params : STFTParams
+        The STFT the templates are wanted for.
+    sr : int > 0
+        Its sample rate.
+
+    Returns
+    -------
+    W : np.ndarray [shape=(params.n_freq, K)]
+        float64, columns of unit sum (frequency first, as ``V ≈ W H``).
+    """
+    import numpy as np
+
+    model = load_model(name)
+    f_model = np.arange(model.stft.n_freq) * model.sr / model.stft.n_fft
+    f_new = np.arange(params.n_freq) * sr / params.n_fft
+    W = np.stack([np.interp(f_new, f_model, w) for w in model.W.astype(np.float64).T], axis=1)
+    W = np.maximum(W, 1e-9 * W.max())
+    return W / W.sum(axis=0)
