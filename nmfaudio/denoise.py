@@ -53,6 +53,10 @@ BLIND_NOISE = "minstat"
 BETA = 1.0
 MINSTAT_SECONDS = 1.5
 MINSTAT_PERCENTILE = 10
+#: Frames of context each side (nmfaudio._context) with a noise sample / region or blind; 0 = none.
+#: CONTEXT_READ: "mean" (overlap-average of the stacked model) or "centre" (its middle block).
+CONTEXT = 0
+CONTEXT_READ = "mean"
 
 
 def default_denoise_stft(sr) -> STFTParams:
@@ -274,18 +278,24 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
     beta, power = _model_settings(noise_dictionary, speech_dictionary)
     S, V = spectrogram(y, stft_params=params, power=power)
     lead, T = S.shape[:-2], S.shape[-1]
-    V = stack_channels(V)
+    c = CONTEXT if noise_dictionary is None and speech_dictionary is None else 0
+    if c:
+        from . import _context
+    V = stack_channels(_context.stack_frames(V, c) if c else V)
     if noise is not None:
         noise = valid_audio(noise, "noise")
-        noise_dictionary = learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
-                                                  random_state=random_state, beta=beta, power=power)
+        noise_dictionary = (_context.NoiseTemplates(noise, params, c, n_components=Kn, beta=beta, power=power,
+                                                    random_state=random_state) if c else
+                            learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
+                                                   random_state=random_state, beta=beta, power=power))
     W0, n_s, update_W, lam = _initial_templates(V, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
                                                 sparsity=sparsity, random_state=random_state,
                                                 params=params, sr=sr)
     res = nmf(V, W=W0, H=frame_init(V, W0.shape[1]).astype(V.dtype), beta=beta, update_W=update_W,
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
-    return S, source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T), power
+    est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
+    return S, (_context.read_model(est, S.shape[-2], c, CONTEXT_READ) if c else est), power
 
 
 def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):

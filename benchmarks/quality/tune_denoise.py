@@ -42,6 +42,19 @@ FIT_GRIDS = {
     "model": [{}, {"BETA": 0.5}, {"BETA": 0.0}, {"n_fft": 1024}, {"n_fft": 4096},
               {"n_noise_components": 8}, {"n_noise_components": 32},
               {"n_speech_components": 64}, {"sparsity": 0.0}, {"sparsity": 0.3}],
+    # temporal context (issue #14): frames stacked c each side (nmfaudio._context); stacked
+    # templates are richer, hence also more speech components; n_speech_components 64 alone as
+    # the control; "centre" reads the middle block of the stacked model instead of the mean.
+    "context": [{}, {"CONTEXT": 1}, {"CONTEXT": 2}, {"CONTEXT": 3},
+                {"CONTEXT": 1, "n_speech_components": 48}, {"CONTEXT": 2, "n_speech_components": 48},
+                {"CONTEXT": 2, "n_speech_components": 64}, {"CONTEXT": 3, "n_speech_components": 64},
+                {"CONTEXT": 2, "CONTEXT_READ": "centre"}, {"n_speech_components": 64}],
+    # second pass after "context" (more speech components lost): fewer of them, more noise ones
+    "context2": [{}, {"CONTEXT": 1, "n_speech_components": 24}, {"CONTEXT": 1, "n_speech_components": 16},
+                 {"CONTEXT": 1, "n_noise_components": 32}, {"CONTEXT": 2, "n_noise_components": 32},
+                 {"CONTEXT": 2, "n_speech_components": 16, "n_noise_components": 32}],
+    # the best rows of "context" / "context2" in --mode blind (stacked min-statistics floor)
+    "context-best": [{}, {"CONTEXT": 1}, {"CONTEXT": 1, "n_speech_components": 24}, {"CONTEXT": 2}],
 }
 #: "dicts" mode (nmfaudio.separate with speech + noise dictionaries): learn_dictionary options
 #: for the speech dictionary ("speech_" prefix) and both (no prefix).
