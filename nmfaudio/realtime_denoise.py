@@ -48,14 +48,6 @@ FLOOR_RISE_DB = 3.0
 WARM_START = 0
 
 
-def bundled_speech_templates(params, sr):
-    """The bundled ``speech`` model's templates mapped to another STFT
-    (:func:`nmfaudio.models.model_templates`): ``W (params.n_freq, 64)`` float64, unit sum."""
-    from .models import model_templates
-
-    return model_templates("speech", params, sr)
-
-
 class StreamDenoiser(BlockProcessor):
     """Denoise a stream block by block, learning the speech (and, blind, the noise) as it goes.
 
@@ -81,7 +73,7 @@ class StreamDenoiser(BlockProcessor):
         Time constant of the running statistics (older frames are forgotten).
     speech_prior : bool
         Without a ``speech_dictionary``, start the speech templates from the bundled
-        ``speech`` model (:func:`bundled_speech_templates`; trained on synthetic voices, see
+        ``speech`` model (:func:`nmfaudio.models.model_templates`; trained on synthetic voices, see
         :func:`nmfaudio.list_models`) rather than from random templates.
     adapt_speech : bool
         Let the speech templates adapt (default). ``False`` with a ``speech_dictionary``
@@ -180,7 +172,9 @@ class StreamDenoiser(BlockProcessor):
         if speech_dictionary is not None:
             self._W_speech0 = speech_dictionary.W
         elif speech_prior:
-            self._W_speech0 = bundled_speech_templates(self.params, self.sr)
+            from .models import model_templates
+
+            self._W_speech0 = model_templates("speech", self.params, self.sr)
         else:
             self._W_speech0 = None
         self._W_noise0 = None if noise_dictionary is None else noise_dictionary.W
