@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dictionary import spectrogram
+from .dictionary import training_frames, unit_sum
 from .exceptions import ParameterError
 from .nmf import nmf
 
@@ -24,7 +24,7 @@ __all__ = ["stack_frames", "unstack_mean", "read_model", "NoiseTemplates"]
 
 def _check_context(c):
     if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0:
-        raise ValueError(f"context must be an integer >= 0, got {c!r}")
+        raise ParameterError(f"context must be an integer >= 0, got {c!r}")
     return int(c)
 
 
@@ -93,7 +93,7 @@ def unstack_mean(V_ctx, n_freq, c, n_frames):
     """
     c = _check_context(c)
     if V_ctx.shape[-2] != (2 * c + 1) * n_freq or V_ctx.shape[-1] != n_frames:
-        raise ValueError(f"V_ctx has shape {V_ctx.shape}; expected (..., {(2 * c + 1) * n_freq}, "
+        raise ParameterError(f"V_ctx has shape {V_ctx.shape}; expected (..., {(2 * c + 1) * n_freq}, "
                          f"{n_frames}) for n_freq={n_freq}, c={c}")
     if c == 0:
         return V_ctx
@@ -127,7 +127,7 @@ def read_model(est, n_freq, c, how="mean"):
         return unstack_mean(est, n_freq, c, est.shape[-1])
     if how == "centre":
         return np.ascontiguousarray(est[..., c * n_freq:(c + 1) * n_freq, :])
-    raise ValueError(f"how must be 'mean' or 'centre', got {how!r}")
+    raise ParameterError(f"how must be 'mean' or 'centre', got {how!r}")
 
 
 class NoiseTemplates:
@@ -157,12 +157,8 @@ class NoiseTemplates:
 
     def __init__(self, noise, params, c, *, n_components, beta, power, random_state, max_iter=200,
                  tol=1e-4):
-        _, V = spectrogram(noise.astype(np.float32, copy=False), stft_params=params, power=power)
-        V = stack_frames(V.reshape(-1, V.shape[-2], V.shape[-1]), c)
-        V = np.ascontiguousarray(np.concatenate(list(V), axis=1))
+        V = training_frames([noise], params, power, transform=lambda Vc: stack_frames(Vc, c))
         if not np.any(V > 0):
             raise ParameterError("the noise sample is silent; cannot learn templates")
         W = nmf(V, n_components, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state).W
-        W = W.astype(np.float64)
-        norms = W.sum(axis=0)
-        self.W = (W / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self.W = unit_sum(W).astype(np.float32)

@@ -252,6 +252,27 @@ DEFAULT_PITCH_SHIFTS = (-4, -3, -2, -1, 1, 2, 3, 4)
 DEFAULT_COMPONENTS = 16
 
 
+def training_frames(clips, params, power, transform=None):
+    """The frames dictionaries learn on: every clip's float32 spectrogram ``|STFT| ** power``,
+    each channel (after ``transform(V (n_freq, n_frames))``, if given) side by side along time.
+
+    Returns ``V (n_rows, total frames)``, C-contiguous (``n_rows = n_freq`` without a transform).
+    """
+    frames = []
+    for c in clips:
+        _, V = spectrogram(c.astype(np.float32, copy=False), stft_params=params, power=power)
+        for Vc in V.reshape(-1, V.shape[-2], V.shape[-1]):
+            frames.append(Vc if transform is None else transform(Vc))
+    return np.ascontiguousarray(np.concatenate(frames, axis=1))
+
+
+def unit_sum(W):
+    """``W`` (float64) with every non-zero column scaled to sum 1 (zero columns kept)."""
+    W = np.asarray(W, dtype=np.float64)
+    norms = W.sum(axis=0)
+    return W / np.where(norms > 0, norms, 1.0)
+
+
 def default_stft(sr) -> STFTParams:
     """≈ 93 ms frames (2048 samples at 22.05 kHz; the nearest power of two), hop a quarter."""
     sr = check_positive_int(sr, "sr")
@@ -328,15 +349,8 @@ def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=D
     beta = resolve_beta(beta)
     shifts = [check_finite_float(s, "pitch_shifts", low=-24, high=24) for s in pitch_shifts]
     clip_list = _as_clip_list(clips)
-    dtype = np.float32
-    frames = []
-    seconds = 0.0
-    for c in clip_list:
-        seconds += c.shape[-1] / sr
-        _, V = spectrogram(c.astype(dtype, copy=False), stft_params=params, power=power)
-        V = V.reshape(-1, V.shape[-2], V.shape[-1])
-        frames.extend(list(V))
-    V = np.ascontiguousarray(np.concatenate(frames, axis=1))
+    seconds = sum(c.shape[-1] / sr for c in clip_list)
+    V = training_frames(clip_list, params, power)
     if not np.any(V > 0):
         raise ParameterError(f"the training clips for {name!r} are silent; cannot learn templates")
     res = nmf(V, K, beta=beta, max_iter=max_iter, tol=tol, random_state=random_state,
@@ -345,8 +359,7 @@ def learn_dictionary(clips, sr, *, name, n_components=DEFAULT_COMPONENTS, beta=D
     shifts = [x for x in shifts if x != 0]
     if shifts:
         W = np.concatenate([W] + _pitch_shifted(W, shifts), axis=1)
-    norms = W.sum(axis=0)
-    W = W / np.where(norms > 0, norms, 1.0)
+    W = unit_sum(W)
     info = {"train_seconds": round(seconds, 3), "n_clips": len(clip_list), "n_iter": res.n_iter,
             "base_components": K, "pitch_shifts": shifts, "loss": res.loss}
     return SourceDictionary(name=name, W=W.astype(np.float32), sr=sr, stft=params, beta=beta,
