@@ -11,6 +11,22 @@ def rng():
     return np.random.default_rng(12345)
 
 
+def _speech_like(sr, n):
+    """Harmonic bursts with pauses (a crude voiced-speech stand-in), float32 (n,)."""
+    t = np.arange(n) / sr
+    f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 12))
+    env = (np.sin(2 * np.pi * 1.3 * t) > 0.2).astype(float)
+    return (0.3 * x * env).astype(np.float32)
+
+
+@pytest.fixture
+def speech_like():
+    """``speech_like(sr, n)``: harmonic bursts with pauses (a crude voiced-speech stand-in)."""
+    return _speech_like
+
+
 @pytest.fixture
 def planted(rng):
     """A strictly positive V = W H with K = 3, float64."""

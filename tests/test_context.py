@@ -11,19 +11,10 @@ from nmfaudio._context import NoiseTemplates, read_model, stack_frames, unstack_
 dn = importlib.import_module("nmfaudio.denoise")
 
 
-def _speech_like(sr, n):
-    t = np.arange(n) / sr
-    f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    x = sum(np.sin(k * phase) / k for k in range(1, 12))
-    env = (np.sin(2 * np.pi * 1.3 * t) > 0.2).astype(float)
-    return (0.3 * x * env).astype(np.float32)
-
-
 @pytest.fixture
-def noisy(rng):
+def noisy(rng, speech_like):
     sr = 16000
-    s = _speech_like(sr, 2 * sr)
+    s = speech_like(sr, 2 * sr)
     n = (0.05 * rng.standard_normal(2 * sr)).astype(np.float32)
     n_train = (0.05 * rng.standard_normal(2 * sr)).astype(np.float32)
     return sr, s, n, n_train

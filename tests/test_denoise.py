@@ -5,20 +5,10 @@ import nmfaudio
 from nmfaudio import ParameterError
 
 
-def _speech_like(sr, n, rng):
-    """Harmonic bursts with pauses (a crude voiced-speech stand-in)."""
-    t = np.arange(n) / sr
-    f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    x = sum(np.sin(k * phase) / k for k in range(1, 12))
-    env = (np.sin(2 * np.pi * 1.3 * t) > 0.2).astype(float)
-    return (0.3 * x * env).astype(np.float32)
-
-
 @pytest.fixture
-def noisy(rng):
+def noisy(rng, speech_like):
     sr = 16000
-    s = _speech_like(sr, 3 * sr, rng)
+    s = speech_like(sr, 3 * sr)
     noise_all = 0.05 * np.cumsum(rng.standard_normal(5 * sr)) / 30
     noise_all = (noise_all - np.convolve(noise_all, np.ones(200) / 200, "same")).astype(np.float32)
     noise_all += (0.03 * rng.standard_normal(5 * sr)).astype(np.float32)
@@ -46,10 +36,10 @@ def test_blind_denoise_improves(noisy):
     assert sdr(s, clean) > sdr(s, y) + 2
 
 
-def test_denoise_with_dictionaries(noisy):
+def test_denoise_with_dictionaries(noisy, speech_like):
     sr, s, n, n_train = noisy
     p = nmfaudio.denoise.__module__ and __import__("nmfaudio.denoise", fromlist=["x"]).default_denoise_stft(sr)
-    ds = nmfaudio.learn_dictionary(_speech_like(sr, 2 * sr, None)[::-1].copy(), sr, name="speech",
+    ds = nmfaudio.learn_dictionary(speech_like(sr, 2 * sr)[::-1].copy(), sr, name="speech",
                                    stft_params=p, n_components=16, max_iter=50)
     dn = nmfaudio.learn_dictionary(n_train, sr, name="noise", stft_params=p, n_components=8, max_iter=50)
     y = s + n
@@ -133,7 +123,7 @@ def test_denoise_keeps_dtype_and_leaves_inputs_alone(noisy, dtype, with_noise):
     assert np.max(np.abs(parts["clean"] + parts["noise"] - y)) < 1e-4
 
 
-def test_default_mask_power_depends_on_the_mode(noisy):
+def test_default_mask_power_depends_on_the_mode(noisy, speech_like):
     sr, s, n, n_train = noisy
     y = s + n
     dn = _dn()
@@ -141,7 +131,7 @@ def test_default_mask_power_depends_on_the_mode(noisy):
         default = nmfaudio.denoise(y, sr, max_iter=20, **kw)
         assert np.array_equal(default, nmfaudio.denoise(y, sr, max_iter=20, mask_power=dn.MASK_POWER, **kw))
         assert not np.array_equal(default, nmfaudio.denoise(y, sr, max_iter=20, mask_power=3.0, **kw))
-    ds = nmfaudio.learn_dictionary(_speech_like(sr, 2 * sr, None)[::-1].copy(), sr, name="speech",
+    ds = nmfaudio.learn_dictionary(speech_like(sr, 2 * sr)[::-1].copy(), sr, name="speech",
                                    stft_params=dn.default_denoise_stft(sr), n_components=8, max_iter=30)
     default = nmfaudio.denoise(y, sr, speech_dictionary=ds, max_iter=20)
     wiener = nmfaudio.denoise(y, sr, speech_dictionary=ds, max_iter=20, mask_power=dn.MASK_POWER_SPEECH_DICT)
