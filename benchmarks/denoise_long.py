@@ -11,7 +11,11 @@ system, all threads). "x real time" is the audio duration over the wall time.
 Methods: ``stream-noise`` (``denoise_stream(noise=<sample file>)``), ``stream-region``
 (``noise_region=(0, 3)``), ``stream-blind`` (no noise model: minimum-statistics floor),
 ``offline-noise`` (``nmfaudio.load`` + ``nmfaudio.denoise(noise=...)`` + ``nmfaudio.save``, what
-``nmfaudio denoise`` did before; only up to ``--offline-max-minutes``).
+``nmfaudio denoise`` did before; only up to ``--offline-max-minutes``), and the baselines side by
+side: ``noisereduce`` (``noisereduce.reduce_noise(stationary=True, y_noise=<sample>)``, its defaults,
+which process the file in 600 000-sample chunks) and ``noisereduce-nonstationary`` (no noise sample),
+each reading the file whole as float32 and writing the result with soundfile; only up to
+``--baseline-max-minutes``.
 
 Usage::
 
@@ -34,7 +38,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SR = 44100
-METHODS = ("stream-noise", "stream-region", "stream-blind", "offline-noise")
+METHODS = ("stream-noise", "stream-region", "stream-blind", "offline-noise", "noisereduce",
+           "noisereduce-nonstationary")
+#: methods that hold the whole file in memory: run only up to --baseline-max-minutes
+WHOLE_FILE = ("noisereduce", "noisereduce-nonstationary")
 
 
 def _clips():
@@ -83,7 +90,15 @@ def child(args):
     import nmfaudio
 
     out = Path(args.out)
-    if args.method == "offline-noise":
+    if args.method in WHOLE_FILE:
+        import noisereduce
+        import soundfile as sf
+
+        y, sr = sf.read(args.file, dtype="float32")
+        kw = {"stationary": True, "y_noise": sf.read(args.noise, dtype="float32")[0]} \
+            if args.method == "noisereduce" else {"stationary": False}
+        sf.write(str(out), noisereduce.reduce_noise(y=y, sr=sr, **kw), sr, subtype="FLOAT")
+    elif args.method == "offline-noise":
         y, sr = nmfaudio.load(args.file)
         noise, _ = nmfaudio.load(args.noise)
         nmfaudio.save(out, nmfaudio.denoise(y, sr, noise=noise), sr, overwrite=True)
@@ -111,6 +126,7 @@ def main(argv=None):
     p.add_argument("--minutes", type=float, nargs="+", default=[3, 10, 20, 120])
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     p.add_argument("--offline-max-minutes", type=float, default=10.0)
+    p.add_argument("--baseline-max-minutes", type=float, default=20.0)
     p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "nmfaudio-denoise-long"))
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--method")
@@ -122,6 +138,14 @@ def main(argv=None):
         return child(args)
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        import noisereduce
+        from importlib.metadata import version
+        print(f"noisereduce {version('noisereduce')}", flush=True)
+    except ImportError:
+        if any(m in WHOLE_FILE for m in args.methods):
+            raise SystemExit("denoise_long.py: the noisereduce baselines need 'pip install noisereduce' "
+                             "(or pass --methods without them)")
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores; numbers are indicative)", flush=True)
     print("| minutes | method | peak RSS (MiB) | wall (s) | CPU (s) | x real time (wall) |")
     print("|---|---|---|---|---|---|", flush=True)
@@ -129,6 +153,8 @@ def main(argv=None):
         path, sample = write_inputs(workdir, minutes)
         for method in args.methods:
             if method.startswith("offline") and minutes > args.offline_max_minutes:
+                continue
+            if method in WHOLE_FILE and minutes > args.baseline_max_minutes:
                 continue
             r = run_one(method, path, sample, workdir)
             if r is None:

@@ -73,3 +73,19 @@ def test_bad_audio(y, match):
 def test_istft_bad_input():
     with pytest.raises(ParameterError, match="frequency bins"):
         istft(np.zeros((100, 10), np.complex64), n_fft=512)
+
+
+@pytest.mark.parametrize("window", ["hann", "hamming", "blackman", "boxcar"])
+@pytest.mark.parametrize("n_fft,win_length", [(2, 1), (2, 2), (8, 5), (512, 512), (2048, 1500),
+                                              (4096, 4096), (1025, 1024)])
+def test_window_is_librosas_bit_for_bit(window, n_fft, win_length):
+    # the Hann window is built without importing librosa.filters; it must be librosa's exactly
+    import librosa
+
+    from nmfaudio.stft import STFTParams, window as stft_window
+
+    p = STFTParams(n_fft=n_fft, hop_length=max(1, win_length // 4), win_length=win_length, window=window)
+    ref = librosa.util.pad_center(librosa.filters.get_window(window, win_length, fftbins=True), size=n_fft)
+    got = stft_window(p)
+    assert got.dtype == ref.dtype and got.shape == (n_fft,)
+    np.testing.assert_array_equal(got, ref)
