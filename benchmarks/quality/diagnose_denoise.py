@@ -1,0 +1,326 @@
+#!/usr/bin/env python
+"""Where does ``nmfaudio.denoise(noise=clip)`` lose? Oracle and candidate experiments, tune part.
+
+    python benchmarks/quality/diagnose_denoise.py --experiment limits|noisedict|adapt|reassign|twopass
+
+Every experiment refits today's model (16 noise templates learned on the noise clip, fixed; 32
+free sparse speech templates; KL on magnitudes; 100 iterations; soft mask, power 1) and changes
+one thing; rows report mean / median SDR, STOI, PESQ-WB of the speech over the items and how many
+items beat / fall below the ``default`` row by more than 0.05 dB SDR.
+
+- ``limits``: the noise templates learned on the *true* noise of the mixture instead of the clip
+  (how much the clip/mixture mismatch costs); the fitted components assigned to speech or noise by
+  their share of the ideal ratio mask (how much a perfect grouping of today's components would
+  give); the speaker-dependent speech + noise dictionaries (``separate``) for reference.
+- ``noisedict``: other fixed noise dictionaries from the same clip: pitch-shifted copies,
+  frequency-smoothed copies (Gaussian, σ in bins), one flat column, the bundled ``drums`` model's
+  templates added (generic percussive noise), or every frame of the clip as a template (exemplars).
+- ``adapt``: the noise templates adapted on the mixture, by one factorisation of
+  ``[V_clip (repeated) | V_mix]`` with the speech activations held at zero on the clip frames.
+- ``reassign``: free components moved to the noise when log(KL fit error by the bundled speech
+  model / by the noise templates) exceeds a threshold.
+- ``twopass``: the noise templates relearned from the clip plus the mixture frames judged free of
+  speech, then the model refitted: frames chosen by the truth (speech below −10 / −20 dB of the
+  noise: the ceiling of the idea), by the first fit's speech share, or by pYIN voicing.
+- ``classifier``: the same two passes with the frames chosen by a trained frame classifier
+  (scikit-learn logistic regression or histogram gradient boosting on per-mel-band z-scores of the
+  frame against the noise clip, their ±3 / ±10-frame means, and cepstral peak prominence), label
+  "speech below −10 dB of the noise"; cross-validated: each item's classifier is trained on the
+  items of the part that share neither its voice nor its noise.
+
+Oracle rows read the true stems, so they are diagnostics, never candidates. Reads only the tune
+part unless ``--part test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+sys.path.insert(0, str(HERE))
+
+import nmfaudio  # noqa: E402
+import run  # noqa: E402
+from nmfaudio.dictionary import SourceDictionary, spectrogram  # noqa: E402
+from nmfaudio.masking import source_estimates  # noqa: E402
+from nmfaudio.nmf import nmf  # noqa: E402
+from nmfaudio.supervised import frame_init  # noqa: E402
+
+dn = sys.modules["nmfaudio.denoise"]
+KN, KS, ITER = 16, 32, 100
+
+EXPERIMENTS = {
+    "limits": {"true-noise-dict": {}, "oracle-grouping": {}, "speech+noise dicts": {}},
+    "noisedict": {"pitch ±1": {"shifts": [-1, 1]}, "pitch ±1, ±2": {"shifts": [-2, -1, 1, 2]},
+                  "+ smoothed σ=2": {"smooth": [2]}, "+ smoothed σ=2, 6": {"smooth": [2, 6]},
+                  "+ flat": {"flat": True}, "+ bundled drums model": {"models": ["drums"]},
+                  "clip frames as templates": {"exemplars": True}},
+    "adapt": {"joint": {"rep": 1}, "joint, clip ×2": {"rep": 2}, "joint, 24 noise": {"rep": 1, "Kn": 24}},
+    "reassign": {f"τ = {t:g}": {"tau": t} for t in (-0.9, -0.7, -0.5, -0.3)},
+    "twopass": {"truth < -10 dB": {"sel": "truth", "db": -10}, "truth < -20 dB": {"sel": "truth", "db": -20},
+                "model share < 0.05": {"sel": "model", "share": 0.05},
+                "model share < 0.1": {"sel": "model", "share": 0.1},
+                "model share < 0.2": {"sel": "model", "share": 0.2},
+                "pYIN p < 0.1, ±3": {"sel": "pyin", "p": 0.1, "d": 3},
+                "pYIN p < 0.3, ±3": {"sel": "pyin", "p": 0.3, "d": 3}},
+    "classifier": {f"{k} p > {t:g}": {"sel": "classifier", "model": k, "p": t}
+                   for k in ("logistic", "boosting") for t in (0.5, 0.8, 0.95)},
+}
+
+
+def _unit(W):
+    return W / np.maximum(W.sum(axis=0, keepdims=True), np.finfo(W.dtype).tiny)
+
+
+def _kl_fit_error(w, B, iters=200):
+    """Relative KL divergence of the best ``B h`` (h >= 0) to the unit-sum column ``w``."""
+    h = np.full(B.shape[1], 1.0 / B.shape[1])
+    for _ in range(iters):
+        h *= (B.T @ (w / (B @ h + 1e-12))) / B.sum(axis=0)
+    r = B @ h + 1e-12
+    return float(np.sum(w * np.log((w + 1e-12) / r) - w + r))
+
+
+class Case:
+    """One item: its mixture spectrogram, the default fit, scoring."""
+
+    def __init__(self, item):
+        self.item, self.y, self.sr = item, item.mixture, item.sr
+        self.params = dn.default_denoise_stft(self.sr)
+        self.S, self.V = spectrogram(self.y, stft_params=self.params, power=1.0)
+        js, jn = item.names.index("speech"), item.names.index("noise")
+        self.Ss = np.abs(nmfaudio.stft(item.stems[js], stft_params=self.params))
+        self.Sn = np.abs(nmfaudio.stft(item.stems[jn], stft_params=self.params))
+        self.clip = item.train["noise"]
+
+    def score(self, est):
+        clean = dn._reconstruct(self.S, est, params=self.params, power=1.0, mask_power=1.0,
+                                length=self.y.shape[-1], dtype=self.y.dtype)["clean"]
+        return self.score_clean(clean)
+
+    def score_clean(self, clean):
+        s = run._score(self.item, run._speech_and_rest(self.item, clean), False, None)[0]
+        return [s["sdr"], s["stoi"], s["pesq"]]
+
+    def fit_fixed_noise(self, Wn):
+        """Today's semi-supervised fit with the noise templates ``Wn`` fixed: the NMF result."""
+        d = SourceDictionary(name="noise", W=_unit(Wn).astype(np.float32), sr=self.sr, stft=self.params)
+        W0, n_s, upd, lam = dn._initial_templates(self.V, d, None, Kn=Wn.shape[1], Ks=KS, sparsity=dn.SPARSITY,
+                                                  random_state=0, params=self.params, sr=self.sr)
+        res = nmf(self.V, W=W0, H=frame_init(self.V, W0.shape[1]).astype(self.V.dtype), beta=1.0,
+                  update_W=upd, max_iter=ITER, tol=0, sparsity=lam, random_state=0)
+        return res, n_s
+
+    def estimates(self, res, n_s, labels=None):
+        if labels is None:
+            labels = (np.arange(res.W.shape[1]) >= n_s).astype(int)
+        return source_estimates(res.W, res.H, labels, 2, lead_shape=(), n_frames=self.V.shape[1])
+
+    def clip_templates(self, noise=None, Kn=KN, shifts=()):
+        return nmfaudio.learn_dictionary(self.clip if noise is None else noise, self.sr, name="noise",
+                                         n_components=Kn, stft_params=self.params, beta="kl",
+                                         pitch_shifts=tuple(shifts), random_state=0).W
+
+
+def run_limits(c, name, kw):
+    if name == "true-noise-dict":
+        jn = c.item.names.index("noise")
+        return c.score(c.estimates(*c.fit_fixed_noise(c.clip_templates(c.item.stems[jn]))))
+    if name == "oracle-grouping":
+        res, n_s = c.fit_fixed_noise(c.clip_templates())
+        irm = c.Ss ** 2 / np.maximum(c.Ss ** 2 + c.Sn ** 2, 1e-20)
+        share = np.array([(np.outer(res.W[:, k], res.H[k]) * irm).sum()
+                          / max(np.outer(res.W[:, k], res.H[k]).sum(), 1e-20) for k in range(res.W.shape[1])])
+        return c.score(c.estimates(res, n_s, (share < 0.5).astype(int)))
+    dicts = [nmfaudio.learn_dictionary(c.item.train[n], c.sr, name=n) for n in c.item.names]
+    return c.score_clean(nmfaudio.separate(c.y, c.sr, dictionaries=dicts)["speech"])
+
+
+def run_noisedict(c, name, kw):
+    from scipy.ndimage import gaussian_filter1d
+
+    if kw.get("exemplars"):  # every frame of the clip is a template (exemplar-based noise model)
+        _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+        keep = Vc.sum(axis=0) > 0
+        return c.score(c.estimates(*c.fit_fixed_noise(np.ascontiguousarray(Vc[:, keep]))))
+    W = _unit(c.clip_templates(shifts=kw.get("shifts", ())))
+    extra = [_unit(gaussian_filter1d(W[:, :KN], s, axis=0, mode="nearest")) for s in kw.get("smooth", [])]
+    if kw.get("flat"):
+        extra.append(np.full((W.shape[0], 1), 1.0 / W.shape[0], W.dtype))
+    if kw.get("models"):
+        from nmfaudio.models import model_templates
+
+        extra += [_unit(model_templates(m, c.params, c.sr).astype(W.dtype)) for m in kw["models"]]
+    return c.score(c.estimates(*c.fit_fixed_noise(np.concatenate([W] + extra, axis=1))))
+
+
+def run_adapt(c, name, kw):
+    from nmfaudio._random import random_templates
+
+    Kn, rep = kw.get("Kn", KN), kw["rep"]
+    _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+    Tc = Vc.shape[1] * rep
+    VJ = np.ascontiguousarray(np.concatenate([Vc] * rep + [c.V], axis=1))
+    Wn = _unit(c.clip_templates(Kn=Kn)).astype(c.V.dtype)
+    W0 = np.concatenate([random_templates(np.random.default_rng(0), c.V.shape[0], KS, c.V.dtype), Wn], axis=1)
+    H0 = frame_init(VJ, W0.shape[1]).astype(c.V.dtype)
+    H0[:KS, :Tc] = 0  # multiplicative updates keep these zeros: speech is absent from the clip
+    lam = np.where(np.arange(KS + Kn) < KS, dn.SPARSITY, 0.0)
+    res = nmf(VJ, W=W0, H=H0, beta=1.0, update_W=True, max_iter=ITER, tol=0, sparsity=lam, random_state=0)
+    labels = (np.arange(KS + Kn) >= KS).astype(int)
+    return c.score(source_estimates(res.W, res.H[:, Tc:], labels, 2, lead_shape=(), n_frames=c.V.shape[1]))
+
+
+def run_reassign(c, name, kw):
+    res, n_s = c.fit_fixed_noise(c.clip_templates())
+    prior = dn._speech_prior(c.params, c.sr, np.float64)
+    Wn = _unit(res.W[:, n_s:].astype(np.float64))
+    labels = (np.arange(res.W.shape[1]) >= n_s).astype(int)
+    for k in range(n_s):
+        w = _unit(res.W[:, k:k + 1].astype(np.float64))[:, 0]
+        if np.log(_kl_fit_error(w, prior) / _kl_fit_error(w, Wn)) > kw["tau"]:
+            labels[k] = 1
+    return c.score(c.estimates(res, n_s, labels))
+
+
+def frame_features(V, Vc, sr, n_fft, n_bands=32):
+    """Per-frame features of the mixture ``V`` against the noise clip ``Vc`` (both magnitudes):
+    ``(T, 3 * n_bands + 4)``."""
+    import librosa
+    from scipy.ndimage import uniform_filter1d
+
+    def cpp(P):  # cepstral peak prominence over quefrencies 2.5-15 ms (pitch 67-400 Hz)
+        C = np.fft.irfft(np.log(P + 1e-10), axis=0)
+        q = np.arange(C.shape[0]) / sr
+        Cb = C[(q >= 0.0025) & (q <= 0.015)]
+        return Cb.max(0) - np.median(Cb, 0)
+
+    mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_bands, fmax=sr / 2)
+    P, Pc = V.astype(np.float64) ** 2, Vc.astype(np.float64) ** 2
+    E, Ec = np.log(mel @ P + 1e-10), np.log(mel @ Pc + 1e-10)
+    z = (E - Ec.mean(1, keepdims=True)) / (Ec.std(1, keepdims=True) + 0.5)
+    c, cc = cpp(P), cpp(Pc)
+    cz = (c - cc.mean()) / (cc.std() + 1e-3)
+    tot = z.mean(0, keepdims=True)
+    return np.concatenate([z, uniform_filter1d(z, 7, axis=1, mode="nearest"),
+                           uniform_filter1d(z, 21, axis=1, mode="nearest"), cz[None],
+                           uniform_filter1d(cz, 7, mode="nearest")[None], tot,
+                           uniform_filter1d(tot, 7, axis=1, mode="nearest")], axis=0).T
+
+
+def _frame_labels(c):
+    ratio = (c.Ss ** 2).sum(0) / np.maximum((c.Sn ** 2).sum(0), 1e-20)
+    return 10 * np.log10(ratio + 1e-20)
+
+
+_CLASSIFIER_DATA = {}
+
+
+def _classifier_frames(c, kw):
+    """Frames of ``c`` a classifier trained on the other items (no shared voice or noise) calls
+    noise-only with probability > ``kw["p"]``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pool = _CLASSIFIER_DATA["pool"]
+    key = (c.item.id, kw["model"])
+    if key not in _CLASSIFIER_DATA:
+        me = c.item.info
+        train = [d for d in pool if d["voice"] != me["speech_source"] and d["noise"] != me["noise_type"]]
+        X = np.concatenate([d["X"] for d in train])
+        y = np.concatenate([d["y"] for d in train])
+        clf = (make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)) if kw["model"] == "logistic"
+               else HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=15))
+        clf.fit(X, y)
+        _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+        _CLASSIFIER_DATA[key] = clf.predict_proba(frame_features(c.V, Vc, c.sr, c.params.n_fft))[:, 1]
+    return _CLASSIFIER_DATA[key] > kw["p"]
+
+
+def _classifier_pool(data, entries):
+    pool = []
+    for e in entries:
+        c = Case(run.load_item(data, e))
+        _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+        pool.append({"voice": e["speech_source"], "noise": e["noise_type"],
+                     "X": frame_features(c.V, Vc, c.sr, c.params.n_fft), "y": (_frame_labels(c) < -10).astype(int)})
+    _CLASSIFIER_DATA["pool"] = pool
+
+
+def run_twopass(c, name, kw):
+    T = c.V.shape[1]
+    if kw["sel"] == "classifier":
+        sel = _classifier_frames(c, kw)
+    elif kw["sel"] == "truth":
+        ratio = (c.Ss ** 2).sum(0) / np.maximum((c.Sn ** 2).sum(0), 1e-20)
+        sel = 10 * np.log10(ratio + 1e-20) < kw["db"]
+    elif kw["sel"] == "model":
+        est = c.estimates(*c.fit_fixed_noise(c.clip_templates()))
+        sel = est[0].sum(0) / np.maximum(est.sum(axis=(0, 1)), 1e-20) < kw["share"]
+    else:
+        import librosa
+        from scipy.ndimage import binary_dilation
+
+        _, _, prob = librosa.pyin(c.y.astype(np.float64), fmin=65, fmax=400, sr=c.sr, frame_length=c.params.n_fft,
+                                  hop_length=c.params.hop_length, center=True)
+        sel = ~binary_dilation(prob[:T] > kw["p"], iterations=kw["d"])
+    _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+    if sel.sum() < 2:
+        return c.score(c.estimates(*c.fit_fixed_noise(c.clip_templates())))
+    Wn = nmf(np.ascontiguousarray(np.concatenate([Vc, c.V[:, sel]], axis=1)), KN, beta="kl", max_iter=200,
+             random_state=0).W
+    return c.score(c.estimates(*c.fit_fixed_noise(Wn)))
+
+
+RUNNERS = {"limits": run_limits, "noisedict": run_noisedict, "adapt": run_adapt, "reassign": run_reassign,
+           "twopass": run_twopass, "classifier": run_twopass}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--experiment", choices=sorted(EXPERIMENTS), required=True)
+    ap.add_argument("--part", choices=["tune", "test"], default="tune")
+    ap.add_argument("--items", type=int, default=None, help="first N items only")
+    ap.add_argument("--json", default=None, help="also write the per-item scores here")
+    args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    data = HERE / "data"
+    entries = [e for e in run.read_manifest(data)["items"] if e["kind"] == "speech" and e["part"] == args.part]
+    if args.experiment == "classifier":
+        _classifier_pool(data, entries)  # trained on the whole part, cross-validated per item
+    entries = entries[:args.items] if args.items else entries
+    rows = []
+    for e in entries:
+        c = Case(run.load_item(data, e))
+        row = {"id": e["id"], "noise": e["noise_type"],
+               "default": c.score(c.estimates(*c.fit_fixed_noise(c.clip_templates())))}
+        for name, kw in EXPERIMENTS[args.experiment].items():
+            row[name] = RUNNERS[args.experiment](c, name, kw)
+        rows.append(row)
+        print(f"{e['id']} ({e['noise_type']}): " + ", ".join(
+            f"{k} {v[0]:.2f}" for k, v in row.items() if k not in ("id", "noise")), file=sys.stderr, flush=True)
+    print(f"`{args.part}: {len(rows)} speech items; experiment {args.experiment!r}`\n")
+    print("| row | SDR mean | median | STOI | PESQ | SDR better | SDR worse |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name in ["default"] + list(EXPERIMENTS[args.experiment]):
+        a = np.array([r[name] for r in rows])
+        d = a[:, 0] - np.array([r["default"][0] for r in rows])
+        print(f"| {name} | {a[:, 0].mean():.2f} | {np.median(a[:, 0]):.2f} | {a[:, 1].mean():.3f} | "
+              f"{a[:, 2].mean():.2f} | {int((d > 0.05).sum())}/{len(rows)} | {int((d < -0.05).sum())}/{len(rows)} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
