@@ -91,7 +91,7 @@ def child(args):
 
     out = Path(args.out)
     if args.method in WHOLE_FILE:
-        import noisereduce
+        import noisereduce  # noqa: F401  (only its presence is checked here)
         import soundfile as sf
 
         y, sr = sf.read(args.file, dtype="float32")
@@ -139,7 +139,7 @@ def main(argv=None):
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        import noisereduce
+        import noisereduce  # noqa: F401  (only its presence is checked here)
         from importlib.metadata import version
         print(f"noisereduce {version('noisereduce')}", flush=True)
     except ImportError:

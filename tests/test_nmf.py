@@ -290,6 +290,7 @@ def test_accelerated_loss_never_increases_any_beta(rng, beta, fixed, dtype):
     kw = _fixed(fixed, W0, H0)
     res = nmf(V, 5, beta=beta, max_iter=60, tol=0, loss_every=1, accelerate=True, **kw)
     assert res.W.dtype == dtype and res.H.dtype == dtype
+    assert np.isfinite(res.W).all() and np.isfinite(res.H).all() and np.isfinite(res.losses).all()
     assert len(res.losses) == 61
     assert np.all(np.diff(res.losses) <= 1e-9 * res.losses[0])
     plain = nmf(V, 5, beta=beta, max_iter=60, tol=0, **kw)

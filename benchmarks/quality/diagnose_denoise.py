@@ -60,7 +60,9 @@ EXPERIMENTS = {
     "noisedict": {"pitch ±1": {"shifts": [-1, 1]}, "pitch ±1, ±2": {"shifts": [-2, -1, 1, 2]},
                   "+ smoothed σ=2": {"smooth": [2]}, "+ smoothed σ=2, 6": {"smooth": [2, 6]},
                   "+ flat": {"flat": True}, "+ bundled drums model": {"models": ["drums"]},
-                  "clip frames as templates": {"exemplars": True}},
+                  "clip frames as templates": {"exemplars": True},
+                  "+ 24 smooth bumps (1/2 oct)": {"bumps": (24, 0.5)},
+                  "+ 12 smooth bumps (1 oct)": {"bumps": (12, 1.0)}},
     "adapt": {"joint": {"rep": 1}, "joint, clip ×2": {"rep": 2}, "joint, 24 noise": {"rep": 1, "Kn": 24}},
     "reassign": {f"τ = {t:g}": {"tau": t} for t in (-0.9, -0.7, -0.5, -0.3)},
     "twopass": {"truth < -10 dB": {"sel": "truth", "db": -10}, "truth < -20 dB": {"sel": "truth", "db": -20},
@@ -153,6 +155,12 @@ def run_noisedict(c, name, kw):
     extra = [_unit(gaussian_filter1d(W[:, :KN], s, axis=0, mode="nearest")) for s in kw.get("smooth", [])]
     if kw.get("flat"):
         extra.append(np.full((W.shape[0], 1), 1.0 / W.shape[0], W.dtype))
+    if kw.get("bumps"):  # generic smooth spectral shapes: Gaussian bumps on log frequency
+        n, width = kw["bumps"]
+        f = np.linspace(0, c.sr / 2, W.shape[0])
+        lf = np.log2(np.maximum(f, 50.0))
+        centres = np.linspace(np.log2(80.0), np.log2(c.sr / 2), n)
+        extra.append(_unit(np.exp(-0.5 * ((lf[:, None] - centres[None]) / (width / 2)) ** 2).astype(W.dtype)))
     if kw.get("models"):
         from nmfaudio.models import model_templates
 
@@ -290,7 +298,11 @@ def main(argv=None):
     ap.add_argument("--part", choices=["tune", "test"], default="tune")
     ap.add_argument("--items", type=int, default=None, help="first N items only")
     ap.add_argument("--json", default=None, help="also write the per-item scores here")
+    ap.add_argument("--only", default=None, help="comma-separated: run only the rows whose name holds one")
     args = ap.parse_args(argv)
+    rows_of = EXPERIMENTS[args.experiment]
+    if args.only:
+        rows_of = {k: v for k, v in rows_of.items() if any(w in k for w in args.only.split(","))}
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
@@ -304,7 +316,7 @@ def main(argv=None):
         c = Case(run.load_item(data, e))
         row = {"id": e["id"], "noise": e["noise_type"],
                "default": c.score(c.estimates(*c.fit_fixed_noise(c.clip_templates())))}
-        for name, kw in EXPERIMENTS[args.experiment].items():
+        for name, kw in rows_of.items():
             row[name] = RUNNERS[args.experiment](c, name, kw)
         rows.append(row)
         print(f"{e['id']} ({e['noise_type']}): " + ", ".join(
@@ -312,7 +324,7 @@ def main(argv=None):
     print(f"`{args.part}: {len(rows)} speech items; experiment {args.experiment!r}`\n")
     print("| row | SDR mean | median | STOI | PESQ | SDR better | SDR worse |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name in ["default"] + list(EXPERIMENTS[args.experiment]):
+    for name in ["default"] + list(rows_of):
         a = np.array([r[name] for r in rows])
         d = a[:, 0] - np.array([r["default"][0] for r in rows])
         print(f"| {name} | {a[:, 0].mean():.2f} | {np.median(a[:, 0]):.2f} | {a[:, 1].mean():.3f} | "
