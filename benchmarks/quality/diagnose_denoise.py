@@ -22,6 +22,13 @@ items beat / fall below the ``default`` row by more than 0.05 dB SDR.
 - ``twopass``: the noise templates relearned from the clip plus the mixture frames judged free of
   speech, then the model refitted: frames chosen by the truth (speech below −10 / −20 dB of the
   noise: the ceiling of the idea), by the first fit's speech share, or by pYIN voicing.
+- ``eq``: the clip's noise templates may each take a smooth spectral equalisation learned on the
+  mixture: ``w_k' = w_k ⊙ (B a_k)``, ``B`` M raised-cosine bands on log frequency (a partition of
+  unity, so ``a_k = 1`` is the clip's template), ``a_k >= 0`` learned by its multiplicative
+  update and clipped to ±``db`` dB; the rest as today, with plain KL multiplicative updates (the
+  control row runs the same loop with M = 0).
+- ``prior``: the free speech templates started from the bundled speech model reduced to K
+  templates (an NMF of its 64), instead of random; ``random 24`` is the control with 24 random.
 - ``classifier``: the same two passes with the frames chosen by a trained frame classifier
   (scikit-learn logistic regression or histogram gradient boosting on per-mel-band z-scores of the
   frame against the noise clip, their ±3 / ±10-frame means, and cepstral peak prominence), label
@@ -71,6 +78,11 @@ EXPERIMENTS = {
                 "model share < 0.2": {"sel": "model", "share": 0.2},
                 "pYIN p < 0.1, ±3": {"sel": "pyin", "p": 0.1, "d": 3},
                 "pYIN p < 0.3, ±3": {"sel": "pyin", "p": 0.3, "d": 3}},
+    "eq": {"plain MU, no EQ (control)": {"M": 0}, "EQ 6 bands, ±12 dB": {"M": 6, "db": 12},
+           "EQ 6 bands, ±24 dB": {"M": 6, "db": 24}, "EQ 12 bands, ±12 dB": {"M": 12, "db": 12},
+           "EQ 3 bands, ±12 dB": {"M": 3, "db": 12}},
+    "prior": {"random 24": {"Ks": 24}, "prior init, reduced to 32": {"K": 32},
+              "prior init, reduced to 24": {"K": 24}, "prior init, reduced to 16": {"K": 16}},
     "classifier": {f"{k} p > {t:g}": {"sel": "classifier", "model": k, "p": t}
                    for k in ("logistic", "boosting") for t in (0.5, 0.8, 0.95)},
 }
@@ -288,8 +300,77 @@ def run_twopass(c, name, kw):
     return c.score(c.estimates(*c.fit_fixed_noise(Wn)))
 
 
+def _bands(f, M, sr):
+    """``(F, M)`` raised-cosine bands on log2 frequency, summing to one at every frequency."""
+    lf = np.log2(np.maximum(f, 50.0))
+    centres = np.linspace(np.log2(50.0), np.log2(sr / 2), M)
+    step = centres[1] - centres[0] if M > 1 else 1.0
+    d = np.clip(np.abs(lf[:, None] - centres[None]) / step, 0, 1)
+    B = 0.5 + 0.5 * np.cos(np.pi * d)
+    return B / B.sum(axis=1, keepdims=True)
+
+
+def run_eq(c, name, kw):
+    """Plain KL MU: free sparse speech templates + clip noise templates with a learned smooth EQ."""
+    from nmfaudio._random import random_templates
+
+    V = c.V.astype(np.float64)
+    scale = V.mean()
+    V = V / scale
+    F, T = V.shape
+    Wn = _unit(c.clip_templates().astype(np.float64))
+    Ws = random_templates(np.random.default_rng(0), F, KS, np.float64)
+    M = kw["M"]
+    B = _bands(np.linspace(0, c.sr / 2, F), M, c.sr) if M else None
+    A = np.ones((M, KN)) if M else None
+    lo, hi = 10 ** (-kw.get("db", 0) / 20), 10 ** (kw.get("db", 0) / 20)
+    H = frame_init(V, KS + KN)
+    lam = np.r_[np.full(KS, dn.SPARSITY), np.zeros(KN)][:, None]
+    eps = 1e-12
+    for _ in range(ITER):
+        Wq = Wn * (B @ A) if M else Wn
+        W = np.concatenate([Ws, Wq], axis=1)
+        R = V / np.maximum(W @ H, eps)
+        H *= (W.T @ R) / (W.sum(axis=0)[:, None] + lam)
+        R = V / np.maximum(W @ H, eps)
+        N = R @ H.T                       # numerator of every column's W update (KL)
+        D = H.sum(axis=1)[None, :]        # its denominator
+        Ws *= N[:, :KS] / np.maximum(D[:, :KS], eps)
+        n = Ws.sum(axis=0)
+        Ws /= n
+        H[:KS] *= n[:, None]
+        if M:
+            A *= (B.T @ (Wn * N[:, KS:])) / np.maximum(B.T @ (Wn * D[:, KS:]), eps)
+            g = np.exp(np.mean(np.log(np.maximum(A, eps)), axis=0))  # the overall gain goes to H
+            A /= g
+            H[KS:] *= g[:, None]
+            np.clip(A, lo, hi, out=A)
+    Wq = Wn * (B @ A) if M else Wn
+    est = np.stack([Ws @ H[:KS], Wq @ H[KS:]]) * scale
+    return c.score(est.astype(np.float32))
+
+
+def run_prior(c, name, kw):
+    saved = dn.SPEECH_PRIOR, dn._speech_prior
+    full = dn._speech_prior
+
+    def reduced(params, sr, dtype):
+        P = np.ascontiguousarray(full(params, sr, np.float64))
+        return _unit(nmf(P, kw["K"], beta="kl", max_iter=300, random_state=0).W).astype(dtype)
+
+    try:
+        if "K" in kw:
+            dn.SPEECH_PRIOR, dn._speech_prior = "init", reduced
+        S, est, _ = dn._fit(c.y, c.sr, c.params, c.clip, None, None, Kn=KN, Ks=kw.get("Ks", KS),
+                            sparsity=dn.SPARSITY, max_iter=ITER, random_state=0)
+    finally:
+        dn.SPEECH_PRIOR, dn._speech_prior = saved
+    return c.score(est)
+
+
 RUNNERS = {"limits": run_limits, "noisedict": run_noisedict, "adapt": run_adapt, "reassign": run_reassign,
-           "twopass": run_twopass, "classifier": run_twopass}
+           "twopass": run_twopass, "classifier": run_twopass, "eq": run_eq,
+           "prior": run_prior}
 
 
 def main(argv=None):
