@@ -30,7 +30,7 @@ class BlockProcessor:
     A subclass sets ``names``, ``sr``, ``params`` (centred STFT) and ``latency``
     (``n_fft - 1``), calls :meth:`reset` at the end of ``__init__`` and implements
     ``_separate_into(nt)``: the masked source spectra of the ``nt`` mixture frames just
-    analysed (``self._analysis._spec[:, :nt]``, ``(C, nt, n_freq)`` complex, frame-major,
+    analysed (``self._analysis.frames[:, :nt]``, ``(C, nt, n_freq)`` complex, frame-major,
     in order) written to ``self._src[:, :, :nt]`` (``(n_src, C, nt, n_freq)``); and
     ``_reserve_model(cap)`` to size its own buffers for ``cap`` frames per call."""
 
@@ -123,7 +123,7 @@ class BlockProcessor:
         L = self._src.shape[0] * self._src.shape[1]
         if nt:
             self._separate_into(nt)
-        m = self._synthesis._push_frames(self._src.reshape(L, self._cap, -1)[:, :nt], self._ifft)
+        m = self._synthesis.push_frames(self._src.reshape(L, self._cap, -1)[:, :nt], self._ifft)
         if limit is not None:
             m = min(m, max(0, limit - self._n_sep))
         self._take(m)
@@ -134,7 +134,7 @@ class BlockProcessor:
         need = self._fifo_len + m
         if need > self._fifo.shape[-1]:
             self._fifo = grown(self._fifo, self._fifo_len, need)
-        self._synthesis._take_into(m, self._fifo, self._fifo_len)
+        self._synthesis.take_into(m, self._fifo, self._fifo_len)
         self._fifo_len = need
         self._n_sep += m
 
@@ -173,7 +173,7 @@ class BlockProcessor:
         n = x.shape[-1]
         if out is not None:
             out = self._check_out(out, n)
-        nt = self._analysis._push_frames(x)
+        nt = self._analysis.push_frames(x)
         self._n_in += n
         self._run_frames(nt)
         return self._pop(n, out)
@@ -182,14 +182,11 @@ class BlockProcessor:
         """The last :attr:`latency` samples of every source; then a new stream starts."""
         if self._channels is None:
             raise ParameterError("flush() before any block: nothing to flush")
-        an, syn = self._analysis, self._synthesis
-        nt = an._emit_frames(n_max=an._finish_pad())
+        nt = self._analysis.finish_frames()
         # the end padding's frames reach past the end: queue the signal's samples only
         self._run_frames(nt, limit=self._n_in)
         if self._n_sep < self._n_in:
-            pad = syn._pad()
-            syn._grow(pad + self._n_in)
-            self._take(min(syn._final(pad + self._n_in), self._n_in - self._n_sep))
+            self._take(min(self._synthesis.end(self._n_in), self._n_in - self._n_sep))
         out = self._pop(self._fifo_len, None)
         self.reset()
         return out
@@ -316,7 +313,7 @@ class StreamSeparator(BlockProcessor):
         """Masked source spectra of the ``nt`` mixture frames just analysed."""
         from ._stream_kernels import count_nonfinite, soft_mask_apply
 
-        S = self._analysis._spec
+        S = self._analysis.frames
         C = self._channels
         solver = self._solvers[np.dtype(self._dtype)]
         for c in range(C):

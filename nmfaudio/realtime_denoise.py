@@ -227,7 +227,7 @@ class StreamDenoiser(BlockProcessor):
         from ._denoise_frames import denoise_frames
         from ._stream_kernels import count_nonfinite, soft_mask_apply
 
-        S = self._analysis._spec
+        S = self._analysis.frames
         for c in range(self._channels):
             V = self._V[c, :nt]
             if self._mag is None:

@@ -3,8 +3,11 @@
 The frames are those of :func:`nmfaudio.stft` on the whole signal, bit for bit, and the
 overlap-add is :func:`nmfaudio.istft`'s up to float rounding. Buffers are kept and grown
 (×2), so the block processors' steady state allocates nothing
-(:mod:`nmfaudio._stream_kernels`). Spectra are ``(..., n_freq, n_frames)`` in the public
-methods, frame-major ``(..., n_frames, n_freq)`` in the processors' internal ones.
+(:mod:`nmfaudio._stream_kernels`). Spectra are ``(..., n_freq, n_frames)`` in
+:meth:`~StreamingSTFT.push` / :meth:`~StreamingISTFT.push`; the frame-major methods
+(:meth:`~StreamingSTFT.push_frames`, :meth:`~StreamingISTFT.push_frames`, …) work on
+``(..., n_frames, n_freq)`` buffers that they own or that the caller passes, for processors
+that must not allocate per block (:class:`nmfaudio.BlockProcessor`).
 """
 
 from __future__ import annotations
@@ -88,10 +91,10 @@ class StreamingSTFT:
         self._buf[:, self._len:need] = x
         self._len = need
 
-    def _emit_frames(self, n_max=None):
-        """Analyse the complete frames; returns ``nt``, their spectra being ``self._spec[:, :nt]``
-        ``(channels, nt, n_freq)`` (frame-major, overwritten by the next call). Allocates
-        nothing once the buffers are large enough."""
+    def emit_frames(self, n_max=None):
+        """Analyse the complete frames (at most up to frame ``n_max`` in all); returns ``nt``,
+        their spectra being ``self.frames[:, :nt]``. Allocates nothing once the buffers are
+        large enough."""
         p = self.params
         N, hop = p.n_fft, p.hop_length
         avail = self._start + self._len  # padded samples received
@@ -122,8 +125,15 @@ class StreamingSTFT:
             self._len, self._start = keep, self._start + drop
         return nt
 
+    @property
+    def frames(self):
+        """The frame buffer ``(channels, ≥ nt, n_freq)`` (frame-major): its first ``nt`` rows
+        hold the spectra of the last :meth:`push_frames` / :meth:`emit_frames` call
+        (``nt`` being that call's result), overwritten by the next call."""
+        return self._spec
+
     def _emit(self, n_max=None):
-        nt = self._emit_frames(n_max)
+        nt = self.emit_frames(n_max)
         # a copy (C order): np.ascontiguousarray would return a view of the internal buffer
         # when it happens to be contiguous (one channel, one frame), which the next call overwrites
         return np.swapaxes(self._spec[:, :nt], -1, -2).copy()
@@ -140,15 +150,22 @@ class StreamingSTFT:
         self._n_in += x.shape[1]
         return self._emit()
 
-    def _push_frames(self, x):
-        """As :meth:`push`, frame-major into the internal buffer: returns ``nt``, the spectra
-        being ``self._spec[:, :nt]`` until the next call."""
+    def push_frames(self, x):
+        """As :meth:`push` (``x (channels, n)``, not checked), frame-major into the frame
+        buffer: returns ``nt``, the new spectra being ``self.frames[:, :nt]`` until the next
+        call. Allocates nothing once the buffers are large enough."""
         self._append(x)
         self._n_in += x.shape[1]
-        return self._emit_frames()
+        return self.emit_frames()
+
+    def finish_frames(self):
+        """As :meth:`finish`, frame-major: the end padding's frames into the frame buffer;
+        returns their count ``nt`` (``self.frames[:, :nt]``). Does not reset: the caller
+        reads the frames, then calls :meth:`reset`."""
+        return self.emit_frames(n_max=self._finish_pad())
 
     def _finish_pad(self):
-        """Append the end padding; returns the number of frames still to emit."""
+        """Append the end padding; returns the number of frames the signal has in all."""
         p = self.params
         T = p.n_frames(self._n_in)
         end = (T - 1) * p.hop_length + p.n_fft  # padded samples the last frame reaches
@@ -230,9 +247,10 @@ class StreamingISTFT:
         """Samples final up to padded index ``upto`` (exclusive) not yet returned."""
         return max(0, upto - (self._pad() + self._emitted))
 
-    def _take_into(self, m, out, o):
-        """The next ``m`` samples, normalised, into ``out[:, o:o + m]`` (``out (L, ·)``);
-        dropped from the buffer."""
+    def take_into(self, m, out, o):
+        """The next ``m`` final samples (``m`` at most what :meth:`push_frames` or
+        :meth:`end` returned, less those taken since), normalised, into ``out[:, o:o + m]``
+        (``out (L, ·)``, L the product of ``lead_shape``); dropped from the buffer."""
         from ._stream_kernels import take_final
 
         if not m:
@@ -253,14 +271,14 @@ class StreamingISTFT:
     def _take(self, upto):
         m = self._final(upto)
         out = np.empty((self._L, m), self.dtype)
-        self._take_into(m, out, 0)
+        self.take_into(m, out, 0)
         return out.reshape(self.lead_shape + (m,))
 
-    def _push_frames(self, S, y):
+    def push_frames(self, S, y):
         """Add the frame-major spectra ``S (L, nt, n_freq)``, using ``y (L, ≥ nt, n_fft)``
         (real, S's precision) as scratch for their inverse FFT; returns how many samples are
-        now final (read them with :meth:`_take_into`). Allocates nothing once the
-        accumulator is large enough."""
+        now final and not yet taken (read them with :meth:`take_into`). Allocates nothing once
+        the accumulator is large enough."""
         from ._stream_kernels import overlap_add
 
         p = self.params
@@ -284,8 +302,15 @@ class StreamingISTFT:
         nt = S.shape[-1]
         Sf = np.ascontiguousarray(np.swapaxes(S.reshape((self._L,) + S.shape[-2:]), -1, -2))
         rdt = np.float32 if Sf.dtype == np.complex64 else np.float64
-        self._push_frames(Sf, np.empty((self._L, nt, p.n_fft), rdt))
+        self.push_frames(Sf, np.empty((self._L, nt, p.n_fft), rdt))
         return self._take(self._frames * p.hop_length)
+
+    def end(self, length):
+        """The signal has ``length`` samples in all: returns how many of them are not yet
+        taken (all final now; read them with :meth:`take_into`, then :meth:`reset`)."""
+        length = check_positive_int(length, "length")
+        self._grow(self._pad() + length)
+        return self._final(self._pad() + length)
 
     def finish(self, length):
         """The remaining samples up to ``length`` signal samples in all; then reset."""
