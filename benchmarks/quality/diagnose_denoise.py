@@ -29,6 +29,8 @@ items beat / fall below the ``default`` row by more than 0.05 dB SDR.
   control row runs the same loop with M = 0).
 - ``prior``: the free speech templates started from the bundled speech model reduced to K
   templates (an NMF of its 64), instead of random; ``random 24`` is the control with 24 random.
+- ``continuity``: a temporal-continuity penalty (``nmf(continuity=μ)``, Virtanen 2007) on the
+  free speech activations (drum hits and clicks change faster than syllables?) or on the noise's.
 - ``classifier``: the same two passes with the frames chosen by a trained frame classifier
   (scikit-learn logistic regression or histogram gradient boosting on per-mel-band z-scores of the
   frame against the noise clip, their ±3 / ±10-frame means, and cepstral peak prominence), label
@@ -83,6 +85,8 @@ EXPERIMENTS = {
            "EQ 3 bands, ±12 dB": {"M": 3, "db": 12}},
     "prior": {"random 24": {"Ks": 24}, "prior init, reduced to 32": {"K": 32},
               "prior init, reduced to 24": {"K": 24}, "prior init, reduced to 16": {"K": 16}},
+    "continuity": {f"speech μ = {m:g}": {"speech": m} for m in (0.001, 0.003, 0.01, 0.03, 0.1)}
+    | {f"noise μ = {m:g}": {"noise": m} for m in (0.01, 0.1)},
     "classifier": {f"{k} p > {t:g}": {"sel": "classifier", "model": k, "p": t}
                    for k in ("logistic", "boosting") for t in (0.5, 0.8, 0.95)},
 }
@@ -122,13 +126,13 @@ class Case:
         s = run._score(self.item, run._speech_and_rest(self.item, clean), False, None)[0]
         return [s["sdr"], s["stoi"], s["pesq"]]
 
-    def fit_fixed_noise(self, Wn):
+    def fit_fixed_noise(self, Wn, continuity=0.0):
         """Today's semi-supervised fit with the noise templates ``Wn`` fixed: the NMF result."""
         d = SourceDictionary(name="noise", W=_unit(Wn).astype(np.float32), sr=self.sr, stft=self.params)
         W0, n_s, upd, lam = dn._initial_templates(self.V, d, None, Kn=Wn.shape[1], Ks=KS, sparsity=dn.SPARSITY,
                                                   random_state=0, params=self.params, sr=self.sr)
         res = nmf(self.V, W=W0, H=frame_init(self.V, W0.shape[1]).astype(self.V.dtype), beta=1.0,
-                  update_W=upd, max_iter=ITER, tol=0, sparsity=lam, random_state=0)
+                  update_W=upd, max_iter=ITER, tol=0, sparsity=lam, random_state=0, continuity=continuity)
         return res, n_s
 
     def estimates(self, res, n_s, labels=None):
@@ -368,9 +372,14 @@ def run_prior(c, name, kw):
     return c.score(est)
 
 
+def run_continuity(c, name, kw):
+    mu = np.r_[np.full(KS, kw.get("speech", 0.0)), np.full(KN, kw.get("noise", 0.0))]
+    return c.score(c.estimates(*c.fit_fixed_noise(c.clip_templates(), continuity=mu)))
+
+
 RUNNERS = {"limits": run_limits, "noisedict": run_noisedict, "adapt": run_adapt, "reassign": run_reassign,
            "twopass": run_twopass, "classifier": run_twopass, "eq": run_eq,
-           "prior": run_prior}
+           "prior": run_prior, "continuity": run_continuity}
 
 
 def main(argv=None):
