@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Where does ``nmfaudio.denoise(noise=clip)`` lose? Oracle and candidate experiments, tune part.
 
-    python benchmarks/quality/diagnose_denoise.py --experiment limits|noisedict|adapt|reassign|twopass
+    python benchmarks/quality/diagnose_denoise.py --experiment NAME [--only ROW,ROW] [--items N]
+
+NAME: limits, noisedict, adapt, reassign, twopass, eq, prior, continuity, classifier (below).
 
 Every experiment refits today's model (16 noise templates learned on the noise clip, fixed; 32
 free sparse speech templates; KL on magnitudes; 100 iterations; soft mask, power 1) and changes
