@@ -3,7 +3,8 @@
 
     python benchmarks/quality/diagnose_denoise.py --experiment NAME [--only ROW,ROW] [--items N]
 
-NAME: limits, noisedict, adapt, reassign, twopass, eq, prior, continuity, classifier (below).
+NAME: limits, noisedict, adapt, reassign, twopass, eq, prior, continuity, weighted, classifier
+(below).
 
 Every experiment refits today's model (16 noise templates learned on the noise clip, fixed; 32
 free sparse speech templates; KL on magnitudes; 100 iterations; soft mask, power 1) and changes
@@ -33,6 +34,10 @@ items beat / fall below the ``default`` row by more than 0.05 dB SDR.
   templates (an NMF of its 64), instead of random; ``random 24`` is the control with 24 random.
 - ``continuity``: a temporal-continuity penalty (``nmf(continuity=μ)``, Virtanen 2007) on the
   free speech activations (drum hits and clicks change faster than syllables?) or on the noise's.
+- ``weighted``: the sparsity of the free speech activations weighted per frame by how unlikely
+  speech is there: a first fit with the bundled speech model and the clip's noise templates both
+  fixed gives each frame's speech share ``p_t`` of the model; then ``λ_t = λ (1 + c (1 − p_t))``
+  (or squared), in a plain KL loop (the control row: c = 0).
 - ``classifier``: the same two passes with the frames chosen by a trained frame classifier
   (scikit-learn logistic regression or histogram gradient boosting on per-mel-band z-scores of the
   frame against the noise clip, their ±3 / ±10-frame means, and cepstral peak prominence), label
@@ -89,6 +94,12 @@ EXPERIMENTS = {
               "prior init, reduced to 24": {"K": 24}, "prior init, reduced to 16": {"K": 16}},
     "continuity": {f"speech μ = {m:g}": {"speech": m} for m in (0.001, 0.003, 0.01, 0.03, 0.1)}
     | {f"noise μ = {m:g}": {"noise": m} for m in (0.01, 0.1)},
+    "weighted": {"custom loop, flat λ (control)": {"c": 0.0}}
+    | {f"λ × (1 + {c:g}·(1 − p_t))": {"c": c} for c in (1.0, 4.0, 16.0)}
+    | {f"λ × (1 + {c:g}·(1 − p_t)²)": {"c": c, "sq": True} for c in (4.0, 16.0)}
+    | {"24 speech, flat λ": {"c": 0.0, "Ks": 24}, "24 speech, λ × (1 + 1·(1 − p_t))": {"c": 1.0, "Ks": 24},
+       "24 speech, λ × (1 + 2·(1 − p_t))": {"c": 2.0, "Ks": 24},
+       "24 speech, λ × (1 + 4·(1 − p_t)²)": {"c": 4.0, "sq": True, "Ks": 24}},
     "classifier": {f"{k} p > {t:g}": {"sel": "classifier", "model": k, "p": t}
                    for k in ("logistic", "boosting") for t in (0.5, 0.8, 0.95)},
 }
@@ -379,9 +390,50 @@ def run_continuity(c, name, kw):
     return c.score(c.estimates(*c.fit_fixed_noise(c.clip_templates(), continuity=mu)))
 
 
+def _custom_fit(c, Wn, lam_t, iters=ITER, Ks=KS):
+    """Plain KL MU with free sparse speech templates (per-frame L1 weights ``lam_t (T,)``)
+    and the fixed noise templates ``Wn``: the estimates ``(2, F, T)``."""
+    from nmfaudio._random import random_templates
+
+    V = c.V.astype(np.float64)
+    scale = V.mean()
+    V = V / scale
+    F, T = V.shape
+    Wn = _unit(Wn.astype(np.float64))
+    Ws = random_templates(np.random.default_rng(0), F, Ks, np.float64)
+    H = frame_init(V, Ks + Wn.shape[1])
+    lam = np.zeros(H.shape)
+    lam[:Ks] = lam_t[None, :]
+    eps = 1e-12
+    for _ in range(iters):
+        W = np.concatenate([Ws, Wn], axis=1)
+        R = V / np.maximum(W @ H, eps)
+        H *= (W.T @ R) / (W.sum(axis=0)[:, None] + lam)
+        R = V / np.maximum(np.concatenate([Ws, Wn], axis=1) @ H, eps)
+        Ws *= (R @ H[:Ks].T) / np.maximum(H[:Ks].sum(axis=1)[None, :], eps)
+        n = Ws.sum(axis=0)
+        Ws /= n
+        H[:Ks] *= n[:, None]
+    return (np.stack([Ws @ H[:Ks], Wn @ H[Ks:]]) * scale).astype(np.float32)
+
+
+def run_weighted(c, name, kw):
+    Wn = c.clip_templates()
+    p_t = np.ones(c.V.shape[1])
+    if kw["c"]:
+        P = dn._speech_prior(c.params, c.sr, np.float32)
+        W = np.ascontiguousarray(np.concatenate([P, _unit(Wn)], axis=1))
+        res = nmf(c.V, W=W, H=frame_init(c.V, W.shape[1]).astype(c.V.dtype), beta=1.0, update_W=False,
+                  max_iter=50, tol=0, random_state=0)
+        sp = (P @ res.H[:P.shape[1]]).sum(axis=0)
+        p_t = sp / np.maximum((W @ res.H).sum(axis=0), 1e-20)
+    g = 1.0 + kw["c"] * ((1.0 - p_t) ** 2 if kw.get("sq") else (1.0 - p_t))
+    return c.score(_custom_fit(c, Wn, dn.SPARSITY * g, Ks=kw.get("Ks", KS)))
+
+
 RUNNERS = {"limits": run_limits, "noisedict": run_noisedict, "adapt": run_adapt, "reassign": run_reassign,
            "twopass": run_twopass, "classifier": run_twopass, "eq": run_eq,
-           "prior": run_prior, "continuity": run_continuity}
+           "prior": run_prior, "continuity": run_continuity, "weighted": run_weighted}
 
 
 def main(argv=None):
