@@ -53,6 +53,11 @@ FIT_GRIDS = {
     "context2": [{}, {"CONTEXT": 1, "n_speech_components": 24}, {"CONTEXT": 1, "n_speech_components": 16},
                  {"CONTEXT": 1, "n_noise_components": 32}, {"CONTEXT": 2, "n_noise_components": 32},
                  {"CONTEXT": 2, "n_speech_components": 16, "n_noise_components": 32}],
+    # third round (2026-12-04): the near-misses of the earlier rounds together (24 speech
+    # components +0.16, sparsity 0.15 +0.25, CONTEXT 1 + 24 components +0.27)
+    "round3": [{}, {"n_speech_components": 24, "sparsity": 0.15},
+               {"n_speech_components": 24, "sparsity": 0.15, "CONTEXT": 1},
+               {"n_speech_components": 24, "sparsity": 0.2}],
     # the best rows of "context" / "context2" in --mode blind (stacked min-statistics floor)
     "context-best": [{}, {"CONTEXT": 1}, {"CONTEXT": 1, "n_speech_components": 24}, {"CONTEXT": 2}],
 }
