@@ -91,7 +91,7 @@ def child(args):
 
     out = Path(args.out)
     if args.method in WHOLE_FILE:
-        import noisereduce  # noqa: F401  (only its presence is checked here)
+        import noisereduce
         import soundfile as sf
 
         y, sr = sf.read(args.file, dtype="float32")

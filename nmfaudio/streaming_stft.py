@@ -132,8 +132,8 @@ class StreamingSTFT:
         (``nt`` being that call's result), overwritten by the next call."""
         return self._spec
 
-    def _emit(self, n_max=None):
-        nt = self.emit_frames(n_max)
+    def _copy(self, nt):
+        """The first ``nt`` spectra of the frame buffer as a new ``(channels, n_freq, nt)`` array."""
         # a copy (C order): np.ascontiguousarray would return a view of the internal buffer
         # when it happens to be contiguous (one channel, one frame), which the next call overwrites
         return np.swapaxes(self._spec[:, :nt], -1, -2).copy()
@@ -146,9 +146,7 @@ class StreamingSTFT:
         """Append ``x (channels, n)``; returns the newly complete frames ``(channels, n_freq, nt)``."""
         x = np.asarray(x)
         self._check_block(x)
-        self._append(x)
-        self._n_in += x.shape[1]
-        return self._emit()
+        return self._copy(self.push_frames(x))
 
     def push_frames(self, x):
         """As :meth:`push` (``x (channels, n)``, not checked), frame-major into the frame
@@ -176,7 +174,7 @@ class StreamingSTFT:
 
     def finish(self):
         """The remaining frames (end padding included), ``(channels, n_freq, nt)``; then reset."""
-        S = self._emit(n_max=self._finish_pad())
+        S = self._copy(self.finish_frames())
         self.reset()
         return S
 
@@ -314,8 +312,7 @@ class StreamingISTFT:
 
     def finish(self, length):
         """The remaining samples up to ``length`` signal samples in all; then reset."""
-        length = check_positive_int(length, "length")
-        self._grow(self._pad() + length)
-        out = self._take(self._pad() + length)
+        self.end(length)  # checks the length and makes room for the last samples
+        out = self._take(self._pad() + int(length))
         self.reset()
         return out
