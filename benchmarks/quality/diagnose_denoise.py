@@ -129,6 +129,15 @@ class Case:
         self.Ss = np.abs(nmfaudio.stft(item.stems[js], stft_params=self.params))
         self.Sn = np.abs(nmfaudio.stft(item.stems[jn], stft_params=self.params))
         self.clip = item.train["noise"]
+        self._clip_W = {}
+        self._Vc = None
+
+    @property
+    def Vc(self):
+        """The noise clip's magnitude spectrogram (computed once)."""
+        if self._Vc is None:
+            self._Vc = spectrogram(self.clip, stft_params=self.params, power=1.0)[1]
+        return self._Vc
 
     def score(self, est):
         clean = dn._reconstruct(self.S, est, params=self.params, power=1.0, mask_power=1.0,
@@ -154,9 +163,16 @@ class Case:
         return source_estimates(res.W, res.H, labels, 2, lead_shape=(), n_frames=self.V.shape[1])
 
     def clip_templates(self, noise=None, Kn=KN, shifts=()):
-        return nmfaudio.learn_dictionary(self.clip if noise is None else noise, self.sr, name="noise",
-                                         n_components=Kn, stft_params=self.params, beta="kl",
-                                         pitch_shifts=tuple(shifts), random_state=0).W
+        """Noise templates learned on ``noise`` (default: the clip, learned once per setting)."""
+        def learn(x):
+            return nmfaudio.learn_dictionary(x, self.sr, name="noise", n_components=Kn, stft_params=self.params,
+                                             beta="kl", pitch_shifts=tuple(shifts), random_state=0).W
+        if noise is not None:
+            return learn(noise)
+        key = (Kn, tuple(shifts))
+        if key not in self._clip_W:
+            self._clip_W[key] = learn(self.clip)
+        return self._clip_W[key]
 
 
 def run_limits(c, name, kw):
@@ -177,7 +193,7 @@ def run_noisedict(c, name, kw):
     from scipy.ndimage import gaussian_filter1d
 
     if kw.get("exemplars"):  # every frame of the clip is a template (exemplar-based noise model)
-        _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+        Vc = c.Vc
         keep = Vc.sum(axis=0) > 0
         return c.score(c.estimates(*c.fit_fixed_noise(np.ascontiguousarray(Vc[:, keep]))))
     W = _unit(c.clip_templates(shifts=kw.get("shifts", ())))
@@ -201,7 +217,7 @@ def run_adapt(c, name, kw):
     from nmfaudio._random import random_templates
 
     Kn, rep = kw.get("Kn", KN), kw["rep"]
-    _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+    Vc = c.Vc
     Tc = Vc.shape[1] * rep
     VJ = np.ascontiguousarray(np.concatenate([Vc] * rep + [c.V], axis=1))
     Wn = _unit(c.clip_templates(Kn=Kn)).astype(c.V.dtype)
@@ -277,7 +293,7 @@ def _classifier_frames(c, kw):
         clf = (make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)) if kw["model"] == "logistic"
                else HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=15))
         clf.fit(X, y)
-        _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+        Vc = c.Vc
         _CLASSIFIER_DATA[key] = clf.predict_proba(frame_features(c.V, Vc, c.sr, c.params.n_fft))[:, 1]
     return _CLASSIFIER_DATA[key] > kw["p"]
 
@@ -286,7 +302,7 @@ def _classifier_pool(data, entries):
     pool = []
     for e in entries:
         c = Case(run.load_item(data, e))
-        _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+        Vc = c.Vc
         pool.append({"voice": e["speech_source"], "noise": e["noise_type"],
                      "X": frame_features(c.V, Vc, c.sr, c.params.n_fft), "y": (_frame_labels(c) < -10).astype(int)})
     _CLASSIFIER_DATA["pool"] = pool
@@ -309,7 +325,7 @@ def run_twopass(c, name, kw):
         _, _, prob = librosa.pyin(c.y.astype(np.float64), fmin=65, fmax=400, sr=c.sr, frame_length=c.params.n_fft,
                                   hop_length=c.params.hop_length, center=True)
         sel = ~binary_dilation(prob[:T] > kw["p"], iterations=kw["d"])
-    _, Vc = spectrogram(c.clip, stft_params=c.params, power=1.0)
+    Vc = c.Vc
     if sel.sum() < 2:
         return c.score(c.estimates(*c.fit_fixed_noise(c.clip_templates())))
     Wn = nmf(np.ascontiguousarray(np.concatenate([Vc, c.V[:, sel]], axis=1)), KN, beta="kl", max_iter=200,
@@ -329,42 +345,12 @@ def _bands(f, M, sr):
 
 def run_eq(c, name, kw):
     """Plain KL MU: free sparse speech templates + clip noise templates with a learned smooth EQ."""
-    from nmfaudio._random import random_templates
-
-    V = c.V.astype(np.float64)
-    scale = V.mean()
-    V = V / scale
-    F, T = V.shape
-    Wn = _unit(c.clip_templates().astype(np.float64))
-    Ws = random_templates(np.random.default_rng(0), F, KS, np.float64)
     M = kw["M"]
-    B = _bands(np.linspace(0, c.sr / 2, F), M, c.sr) if M else None
-    A = np.ones((M, KN)) if M else None
-    lo, hi = 10 ** (-kw.get("db", 0) / 20), 10 ** (kw.get("db", 0) / 20)
-    H = frame_init(V, KS + KN)
-    lam = np.r_[np.full(KS, dn.SPARSITY), np.zeros(KN)][:, None]
-    eps = 1e-12
-    for _ in range(ITER):
-        Wq = Wn * (B @ A) if M else Wn
-        W = np.concatenate([Ws, Wq], axis=1)
-        R = V / np.maximum(W @ H, eps)
-        H *= (W.T @ R) / (W.sum(axis=0)[:, None] + lam)
-        R = V / np.maximum(W @ H, eps)
-        N = R @ H.T                       # numerator of every column's W update (KL)
-        D = H.sum(axis=1)[None, :]        # its denominator
-        Ws *= N[:, :KS] / np.maximum(D[:, :KS], eps)
-        n = Ws.sum(axis=0)
-        Ws /= n
-        H[:KS] *= n[:, None]
-        if M:
-            A *= (B.T @ (Wn * N[:, KS:])) / np.maximum(B.T @ (Wn * D[:, KS:]), eps)
-            g = np.exp(np.mean(np.log(np.maximum(A, eps)), axis=0))  # the overall gain goes to H
-            A /= g
-            H[KS:] *= g[:, None]
-            np.clip(A, lo, hi, out=A)
-    Wq = Wn * (B @ A) if M else Wn
-    est = np.stack([Ws @ H[:KS], Wq @ H[KS:]]) * scale
-    return c.score(est.astype(np.float32))
+    eq = None
+    if M:
+        db = kw.get("db", 0)
+        eq = (_bands(np.linspace(0, c.sr / 2, c.V.shape[0]), M, c.sr), 10 ** (-db / 20), 10 ** (db / 20))
+    return c.score(_kl_fit(c, c.clip_templates(), np.full(c.V.shape[1], dn.SPARSITY), eq=eq))
 
 
 def run_prior(c, name, kw):
@@ -390,9 +376,11 @@ def run_continuity(c, name, kw):
     return c.score(c.estimates(*c.fit_fixed_noise(c.clip_templates(), continuity=mu)))
 
 
-def _custom_fit(c, Wn, lam_t, iters=ITER, Ks=KS):
-    """Plain KL MU with free sparse speech templates (per-frame L1 weights ``lam_t (T,)``)
-    and the fixed noise templates ``Wn``: the estimates ``(2, F, T)``."""
+def _kl_fit(c, Wn, lam_t, iters=ITER, Ks=KS, eq=None):
+    """Plain KL MU with ``Ks`` free sparse speech templates (per-frame L1 weights ``lam_t (T,)``)
+    and the fixed noise templates ``Wn``, or with ``eq = (B, lo, hi)`` each noise template
+    ``w_k ⊙ (B a_k)`` with a learned ``a_k`` in ``[lo, hi]`` (see ``eq``): the estimates
+    ``(2, F, T)`` float32."""
     from nmfaudio._random import random_templates
 
     V = c.V.astype(np.float64)
@@ -400,21 +388,36 @@ def _custom_fit(c, Wn, lam_t, iters=ITER, Ks=KS):
     V = V / scale
     F, T = V.shape
     Wn = _unit(Wn.astype(np.float64))
+    Kn = Wn.shape[1]
     Ws = random_templates(np.random.default_rng(0), F, Ks, np.float64)
-    H = frame_init(V, Ks + Wn.shape[1])
+    H = frame_init(V, Ks + Kn)
     lam = np.zeros(H.shape)
     lam[:Ks] = lam_t[None, :]
+    A = None if eq is None else np.ones((eq[0].shape[1], Kn))
     eps = 1e-12
+
+    def noise_templates():
+        return Wn if eq is None else Wn * (eq[0] @ A)
+
     for _ in range(iters):
-        W = np.concatenate([Ws, Wn], axis=1)
+        W = np.concatenate([Ws, noise_templates()], axis=1)
         R = V / np.maximum(W @ H, eps)
         H *= (W.T @ R) / (W.sum(axis=0)[:, None] + lam)
-        R = V / np.maximum(np.concatenate([Ws, Wn], axis=1) @ H, eps)
+        R = V / np.maximum(W @ H, eps)
         Ws *= (R @ H[:Ks].T) / np.maximum(H[:Ks].sum(axis=1)[None, :], eps)
         n = Ws.sum(axis=0)
         Ws /= n
         H[:Ks] *= n[:, None]
-    return (np.stack([Ws @ H[:Ks], Wn @ H[Ks:]]) * scale).astype(np.float32)
+        if eq is not None:
+            B, lo, hi = eq
+            Nn = R @ H[Ks:].T                  # the noise columns' KL update: numerator
+            Dn = H[Ks:].sum(axis=1)[None, :]   # and denominator
+            A *= (B.T @ (Wn * Nn)) / np.maximum(B.T @ (Wn * Dn), eps)
+            g = np.exp(np.mean(np.log(np.maximum(A, eps)), axis=0))  # the overall gain goes to H
+            A /= g
+            H[Ks:] *= g[:, None]
+            np.clip(A, lo, hi, out=A)
+    return (np.stack([Ws @ H[:Ks], noise_templates() @ H[Ks:]]) * scale).astype(np.float32)
 
 
 def run_weighted(c, name, kw):
@@ -428,7 +431,7 @@ def run_weighted(c, name, kw):
         sp = (P @ res.H[:P.shape[1]]).sum(axis=0)
         p_t = sp / np.maximum((W @ res.H).sum(axis=0), 1e-20)
     g = 1.0 + kw["c"] * ((1.0 - p_t) ** 2 if kw.get("sq") else (1.0 - p_t))
-    return c.score(_custom_fit(c, Wn, dn.SPARSITY * g, Ks=kw.get("Ks", KS)))
+    return c.score(_kl_fit(c, Wn, dn.SPARSITY * g, Ks=kw.get("Ks", KS)))
 
 
 RUNNERS = {"limits": run_limits, "noisedict": run_noisedict, "adapt": run_adapt, "reassign": run_reassign,
