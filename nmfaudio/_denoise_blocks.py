@@ -11,26 +11,25 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _minstat
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = []
 
 
 class FloorAt:
-    """The minimum-statistics floor (:func:`nmfaudio.denoise._minstat_noise`) at chosen frames.
+    """The minimum-statistics floor (:func:`nmfaudio._minstat.floor`) at chosen frames.
 
     Frames arrive in order, a block at a time; only the frames some pending pick still needs
-    are kept. ``scipy.ndimage.percentile_filter(V, q, size=(1, win), mode="nearest")`` takes,
-    for frame ``t``, the ``int(win * q / 100)``-th smallest of frames ``t - win // 2`` to
-    ``t + (win - 1) // 2`` (clipped to the signal), which is what this computes.
+    are kept. Pick ``t`` takes the ``_minstat.rank(n)``-th smallest of frames ``t - lo`` to
+    ``t + hi`` (:func:`nmfaudio._minstat.bounds`) truncated to the signal, ``n`` their count,
+    which is what :func:`nmfaudio._minstat.floor` computes on the whole spectrogram.
     """
 
     def __init__(self, picks, T, win, percentile):
         self.picks = [int(t) for t in picks]
-        self.T, self.lo, self.hi = T, win // 2, win - 1 - win // 2
-        self.rank = int(float(win) * percentile / 100.0)
-        if self.rank >= win:
-            self.rank = win - 1
+        self.T, (self.lo, self.hi) = T, _minstat.bounds(win)
+        self.percentile = percentile
         self.buf, self.first = None, 0   # frames [first, first + buf.shape[-1])
         self.next = 0                    # index of the next pick to compute
         self.out = []
@@ -43,9 +42,9 @@ class FloorAt:
             t = self.picks[self.next]
             if min(self.T - 1, t + self.hi) >= have:
                 break
-            idx = np.clip(np.arange(t - self.lo, t + self.hi + 1), 0, self.T - 1) - self.first
-            block = self.buf[:, :, idx]
-            self.out.append(np.partition(block, self.rank, axis=-1)[..., self.rank].copy())
+            a, b = max(0, t - self.lo) - self.first, min(self.T, t + self.hi + 1) - self.first
+            r = _minstat.rank(b - a, self.percentile)
+            self.out.append(np.partition(self.buf[:, :, a:b], r, axis=-1)[..., r].copy())
             self.next += 1
         if self.next < len(self.picks):
             drop = min(max(0, self.picks[self.next] - self.lo) - self.first, self.buf.shape[-1])

@@ -6,7 +6,7 @@
 1. *survey* (only when some templates are learned on the input): the magnitudes of every
    frame, keeping an evenly spaced subsample of at most :data:`SUBSAMPLE_FRAMES` frames
    (and, blind, the minimum-statistics noise floor at those frames, each from its own
-   1.5 s neighbourhood exactly as :func:`nmfaudio.denoise` computes it on the whole file).
+   3 s neighbourhood exactly as :func:`nmfaudio.denoise` computes it on the whole file).
    The free templates are learned on that subsample as :func:`nmfaudio.denoise` learns them
    on all frames;
 2. with every template fixed, each frame is its own problem: its activations are solved
@@ -30,6 +30,7 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._options import check_denoise_options
 from . import _denoise_blocks as blocks
+from . import _minstat
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["denoise_stream"]
@@ -243,7 +244,7 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
                              f"BLIND_NOISE={_dn.BLIND_NOISE!r}")
     floor = None
     if blind:
-        win = max(3, int(round(_dn.MINSTAT_SECONDS * reader.sr / params.hop_length)))
+        win = _minstat.window_frames(_dn.MINSTAT_SECONDS, reader.sr, params.hop_length)
         floor = blocks.FloorAt(picks, T, win, _dn.MINSTAT_PERCENTILE)
     if floor is None and 4 * len(picks) <= T:
         # the chosen frames only, read where they are (the others are not needed)

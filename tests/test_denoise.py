@@ -168,3 +168,44 @@ def test_gain_floor_is_respected_and_parts_still_sum(noisy, monkeypatch):
     monkeypatch.setattr(dn, "GAIN_FLOOR_DB", -20.0)
     parts = nmfaudio.denoise_sources(y, sr, noise=n_train, max_iter=20)
     assert np.max(np.abs(parts["clean"] + parts["noise"] - y)) < 1e-4
+
+
+@pytest.mark.parametrize("T,win", [(1, 3), (2, 3), (7, 3), (40, 4), (40, 39), (40, 40), (40, 41), (40, 200),
+                                   (300, 65)])
+def test_minstat_floor_is_a_percentile_over_the_window_truncated_to_the_signal(T, win):
+    from nmfaudio import _minstat
+
+    rng = np.random.default_rng(T * 1000 + win)
+    V = rng.random((2, 5, T)).astype(np.float32)
+    V0 = V.copy()
+    got = _minstat.floor(V, win, 10)
+    assert got.shape == V.shape and got.dtype == V.dtype and np.array_equal(V, V0)
+    lo, hi = win // 2, win - 1 - win // 2
+    for t in range(T):
+        frames = V[..., max(0, t - lo):min(T, t + hi + 1)]
+        n = frames.shape[-1]
+        expect = np.sort(frames, axis=-1)[..., min(int(n * 10 / 100), n - 1)]
+        np.testing.assert_array_equal(got[..., t], expect)
+
+
+def test_minstat_floor_of_a_short_clip_is_not_its_edge_frame():
+    # A window far longer than the clip: repeating the edge frame (scipy's mode="nearest")
+    # would make the loud first frame most of every window; truncation uses the real frames.
+    from nmfaudio import _minstat
+
+    V = np.ones((3, 50))
+    V[:, 0] = 100.0
+    np.testing.assert_array_equal(_minstat.floor(V, 1000, 10), np.ones((3, 50)))
+
+
+def test_blind_floor_is_computed_per_channel(monkeypatch):
+    # The channels are stacked along time for the factorisation; the floor must not see the
+    # other channel's frames across that seam.
+    dn = _dn()
+    seen = []
+    real = dn._minstat_noise
+    monkeypatch.setattr(dn, "_minstat_noise", lambda V, p, sr: seen.append(V.shape) or real(V, p, sr))
+    sr = 8000
+    y = np.random.default_rng(0).standard_normal((2, sr)).astype(np.float32) * 0.1
+    nmfaudio.denoise(y, sr, max_iter=5)
+    assert len(seen) == 1 and len(seen[0]) == 3 and seen[0][0] == 2

@@ -100,6 +100,11 @@ EXPERIMENTS = {
     | {"24 speech, flat λ": {"c": 0.0, "Ks": 24}, "24 speech, λ × (1 + 1·(1 − p_t))": {"c": 1.0, "Ks": 24},
        "24 speech, λ × (1 + 2·(1 − p_t))": {"c": 2.0, "Ks": 24},
        "24 speech, λ × (1 + 4·(1 − p_t)²)": {"c": 4.0, "sq": True, "Ks": 24}},
+    "multires": {"2048 × seeds 0, 1, 2 (control)": {"ffts": (2048, 2048, 2048)},
+                 "1024 + 2048": {"ffts": (1024, 2048)}, "2048 + 4096": {"ffts": (2048, 4096)},
+                 "1024 + 2048 + 4096": {"ffts": (1024, 2048, 4096)},
+                 "1024 + 2048 + 4096, median": {"ffts": (1024, 2048, 4096), "median": True}},
+    "clipuse": {f"use > {t:g}": {"tau": t} for t in (0.1, 0.2, 0.35, 0.5, 0.75)},
     "classifier": {f"{k} p > {t:g}": {"sel": "classifier", "model": k, "p": t}
                    for k in ("logistic", "boosting") for t in (0.5, 0.8, 0.95)},
 }
@@ -240,6 +245,63 @@ def run_reassign(c, name, kw):
         if np.log(_kl_fit_error(w, prior) / _kl_fit_error(w, Wn)) > kw["tau"]:
             labels[k] = 1
     return c.score(c.estimates(res, n_s, labels))
+
+
+def _clip_use(c, res, n_s):
+    """Per free component: its activation energy per frame when the noise clip is explained by all
+    the fitted templates (fixed, plain KL MU), over its energy per frame in the mixture. Speech
+    templates should be of little use on a clip without speech; templates that took noise events
+    should explain the clip's events."""
+    W = res.W.astype(np.float64)
+    Vc = c.Vc.astype(np.float64)
+    Hc = nmf(Vc, W=W, H=frame_init(Vc, W.shape[1]), beta=1.0, update_W=False, max_iter=ITER, tol=0,
+             random_state=0).H
+    e_clip = W.sum(axis=0) * Hc.mean(axis=1)
+    e_mix = W.sum(axis=0) * res.H.astype(np.float64).mean(axis=1)
+    return (e_clip / np.maximum(e_mix, 1e-30))[:n_s]
+
+
+def _oracle_share(c, res):
+    """Each component's share of its energy under the ideal ratio mask (speech)."""
+    irm = c.Ss ** 2 / np.maximum(c.Ss ** 2 + c.Sn ** 2, 1e-20)
+    return np.array([(np.outer(res.W[:, k], res.H[k]) * irm).sum()
+                     / max(np.outer(res.W[:, k], res.H[k]).sum(), 1e-20) for k in range(res.W.shape[1])])
+
+
+def run_clipuse(c, name, kw):
+    key = "_clipuse"
+    if not hasattr(c, key):
+        res, n_s = c.fit_fixed_noise(c.clip_templates())
+        use = _clip_use(c, res, n_s)
+        noise_like = _oracle_share(c, res)[:n_s] < 0.5
+        if noise_like.any() and not noise_like.all():  # how well the feature ranks them (diagnostic)
+            from sklearn.metrics import roc_auc_score
+
+            print(f"  {c.item.id}: clip-use AUC {roc_auc_score(noise_like, use):.2f} "
+                  f"({int(noise_like.sum())} of {n_s} free components noise-like)", file=sys.stderr)
+        setattr(c, key, (res, n_s, use))
+    res, n_s, use = getattr(c, key)
+    labels = (np.arange(res.W.shape[1]) >= n_s).astype(int)
+    move = use > kw["tau"]
+    if move.all():  # keep the least clip-like one as speech
+        move[np.argmin(use)] = False
+    labels[:n_s][move] = 1
+    return c.score(c.estimates(res, n_s, labels))
+
+
+def run_multires(c, name, kw):
+    """Today's denoiser (noise sample) at several STFT sizes (hop n_fft / 4, as the default), the
+    clean waveforms averaged sample by sample (or their median); the same size repeated means
+    the random starts 0, 1, 2."""
+    outs = []
+    for seed, n_fft in enumerate(kw["ffts"]):
+        params = nmfaudio.STFTParams(n_fft=n_fft, hop_length=n_fft // 4)
+        S, est, power = dn._fit(c.y, c.sr, params, c.clip, None, None, Kn=KN, Ks=KS, sparsity=dn.SPARSITY,
+                                max_iter=ITER, random_state=seed if len(set(kw["ffts"])) == 1 else 0)
+        outs.append(dn._reconstruct(S, est, params=params, power=power, mask_power=1.0,
+                                    length=c.y.shape[-1], dtype=c.y.dtype)["clean"])
+    clean = np.median(outs, axis=0) if kw.get("median") else np.mean(outs, axis=0)
+    return c.score_clean(clean.astype(c.y.dtype))
 
 
 def frame_features(V, Vc, sr, n_fft, n_bands=32):
@@ -436,7 +498,8 @@ def run_weighted(c, name, kw):
 
 RUNNERS = {"limits": run_limits, "noisedict": run_noisedict, "adapt": run_adapt, "reassign": run_reassign,
            "twopass": run_twopass, "classifier": run_twopass, "eq": run_eq,
-           "prior": run_prior, "continuity": run_continuity, "weighted": run_weighted}
+           "prior": run_prior, "continuity": run_continuity, "weighted": run_weighted,
+           "clipuse": run_clipuse, "multires": run_multires}
 
 
 def main(argv=None):

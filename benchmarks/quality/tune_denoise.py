@@ -60,6 +60,21 @@ FIT_GRIDS = {
                {"n_speech_components": 24, "sparsity": 0.2}],
     # the best rows of "context" / "context2" in --mode blind (stacked min-statistics floor)
     "context-best": [{}, {"CONTEXT": 1}, {"CONTEXT": 1, "n_speech_components": 24}, {"CONTEXT": 2}],
+    # blind do-no-harm (2026-12-04): the harmed tune items are babble and traffic, whose floor
+    # has a speech-like spectrum; fewer / coarser floor templates, other floor windows
+    "blind-harm": [{}, {"n_noise_components": 4}, {"n_noise_components": 8},
+                   {"MINSTAT_SECONDS": 3.0}, {"MINSTAT_PERCENTILE": 5},
+                   {"MINSTAT_SECONDS": 3.0, "n_noise_components": 8}],
+    "blind-harm2": [{}, {"MINSTAT_SECONDS": 3.0, "n_noise_components": 12},
+                    {"MINSTAT_SECONDS": 4.5}, {"MINSTAT_SECONDS": 4.5, "n_noise_components": 8},
+                    {"MINSTAT_SECONDS": 4.5, "n_noise_components": 12}],
+    # chosen on tune by the do-no-harm rule (fewest harmed items, SDR and STOI not lower)
+    "blind-harm-chosen": [{}, {"MINSTAT_SECONDS": 4.5}],
+    # after the floor's window became truncated at the signal's ends (instead of repeating the
+    # edge frame) and per channel, with 4.5 s the default: the old 1.5 s as the first row
+    "blind-window": [{"MINSTAT_SECONDS": 1.5}, {"MINSTAT_SECONDS": 4.5}, {"MINSTAT_SECONDS": 3.0},
+                     {"MINSTAT_SECONDS": 6.0}],
+    "blind-window-chosen": [{"MINSTAT_SECONDS": 1.5}, {"MINSTAT_SECONDS": 3.0}],
 }
 #: "dicts" mode (nmfaudio.separate with speech + noise dictionaries): learn_dictionary options
 #: for the speech dictionary ("speech_" prefix) and both (no prefix).
