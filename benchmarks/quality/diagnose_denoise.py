@@ -3,8 +3,8 @@
 
     python benchmarks/quality/diagnose_denoise.py --experiment NAME [--only ROW,ROW] [--items N]
 
-NAME: limits, noisedict, adapt, reassign, twopass, eq, prior, continuity, weighted, classifier
-(below).
+NAME: limits, noisedict, adapt, reassign, twopass, eq, prior, continuity, weighted, classifier,
+clipuse, multires (below).
 
 Every experiment refits today's model (16 noise templates learned on the noise clip, fixed; 32
 free sparse speech templates; KL on magnitudes; 100 iterations; soft mask, power 1) and changes
@@ -43,6 +43,12 @@ items beat / fall below the ``default`` row by more than 0.05 dB SDR.
   frame against the noise clip, their ±3 / ±10-frame means, and cepstral peak prominence), label
   "speech below −10 dB of the noise"; cross-validated: each item's classifier is trained on the
   items of the part that share neither its voice nor its noise.
+
+- ``clipuse``: free components moved to the noise when they are of use on the noise clip: the
+  clip explained by all the fitted templates (fixed), a component's activation energy per frame
+  there over its energy per frame in the mixture above τ.
+- ``multires``: the denoiser at several STFT sizes, the clean waveforms averaged (or their
+  median); the same size three times is the random-start control.
 
 Oracle rows read the true stems, so they are diagnostics, never candidates. Reads only the tune
 part unless ``--part test``.
