@@ -4,7 +4,7 @@
     python benchmarks/quality/diagnose_denoise.py --experiment NAME [--only ROW,ROW] [--items N]
 
 NAME: limits, noisedict, adapt, reassign, twopass, eq, prior, continuity, weighted, classifier,
-clipuse, multires (below).
+clipuse, multires, wienerem, bootstrap (below).
 
 Every experiment refits today's model (16 noise templates learned on the noise clip, fixed; 32
 free sparse speech templates; KL on magnitudes; 100 iterations; soft mask, power 1) and changes
@@ -49,6 +49,11 @@ items beat / fall below the ``default`` row by more than 0.05 dB SDR.
   there over its energy per frame in the mixture above τ.
 - ``multires``: the denoiser at several STFT sizes, the clean waveforms averaged (or their
   median); the same size three times is the random-start control.
+
+- ``wienerem``: the default estimates refined by Wiener EM steps on the mixture STFT (each
+  source's power from its posterior mean and variance), then the soft mask.
+- ``bootstrap``: a speaker dictionary learned on the first pass's clean output (optionally only
+  its speech-dominated frames), then ``separate`` with it and the clip's noise dictionary fixed.
 
 Oracle rows read the true stems, so they are diagnostics, never candidates. Reads only the tune
 part unless ``--part test``.
@@ -110,6 +115,10 @@ EXPERIMENTS = {
                  "1024 + 2048": {"ffts": (1024, 2048)}, "2048 + 4096": {"ffts": (2048, 4096)},
                  "1024 + 2048 + 4096": {"ffts": (1024, 2048, 4096)},
                  "1024 + 2048 + 4096, median": {"ffts": (1024, 2048, 4096), "median": True}},
+    "wienerem": {f"EM × {n}, final power {p:g}": {"n": n, "p": p} for n in (1, 3) for p in (1.0, 2.0)},
+    "bootstrap": {"speech dict from pass 1, all frames": {"share": 0.0},
+                  "speech dict from pass 1, share > 0.7": {"share": 0.7},
+                  "speech dict from pass 1, share > 0.7, no pitch copies": {"share": 0.7, "shifts": ()}},
     "clipuse": {f"use > {t:g}": {"tau": t} for t in (0.1, 0.2, 0.35, 0.5, 0.75)},
     "classifier": {f"{k} p > {t:g}": {"sel": "classifier", "model": k, "p": t}
                    for k in ("logistic", "boosting") for t in (0.5, 0.8, 0.95)},
@@ -293,6 +302,44 @@ def run_clipuse(c, name, kw):
         move[np.argmin(use)] = False
     labels[:n_s][move] = 1
     return c.score(c.estimates(res, n_s, labels))
+
+
+def run_wienerem(c, name, kw):
+    """The default model's estimates refined by ``n`` Wiener EM steps on the mixture STFT (mono
+    norbert-style: power of each posterior mean plus its posterior variance, ``v_j <- |m_j S|^2
+    + m_j v_(other)``), then a soft mask of power ``p`` on the refined magnitudes."""
+    res, n_s = c.fit_fixed_noise(c.clip_templates())
+    est = c.estimates(res, n_s).astype(np.float64)
+    v = est ** 2
+    P = np.abs(c.S) ** 2
+    for _ in range(kw["n"]):
+        m = v[0] / np.maximum(v[0] + v[1], 1e-30)
+        v = np.stack([m * m * P + m * v[1], (1 - m) ** 2 * P + (1 - m) * v[0]])
+    clean = dn._reconstruct(c.S, np.sqrt(v), params=c.params, power=1.0, mask_power=kw["p"],
+                            length=c.y.shape[-1], dtype=c.y.dtype)["clean"]
+    return c.score_clean(clean)
+
+
+def run_bootstrap(c, name, kw):
+    """Pass 1: today's denoiser. Pass 2: a speaker dictionary learned (``learn_dictionary``) on
+    pass 1's clean output (the frames where the model's speech share exceeds ``share``), the
+    noise dictionary on the clip, and ``separate`` with both fixed (the supervised route)."""
+    res, n_s = c.fit_fixed_noise(c.clip_templates())
+    est = c.estimates(res, n_s)
+    clean = dn._reconstruct(c.S, est, params=c.params, power=1.0, mask_power=1.0,
+                            length=c.y.shape[-1], dtype=c.y.dtype)["clean"]
+    shifts = kw.get("shifts")
+    opts = {} if shifts is None else {"pitch_shifts": shifts}
+    if kw["share"] > 0:  # keep the STFT frames where speech dominates the model
+        share = est[0].sum(axis=0) / np.maximum(est.sum(axis=(0, 1)), 1e-30)
+        keep = share > kw["share"]
+        if keep.sum() < 8:
+            keep = share >= np.sort(share)[-8]
+        hop = c.params.hop_length
+        clean = np.concatenate([clean[max(0, t * hop - hop):t * hop + hop] for t in np.flatnonzero(keep)])
+    ds = nmfaudio.learn_dictionary(clean, c.sr, name="speech", **opts)
+    dnz = nmfaudio.learn_dictionary(c.clip, c.sr, name="noise", **opts)
+    return c.score_clean(nmfaudio.separate(c.y, c.sr, dictionaries=[ds, dnz])["speech"])
 
 
 def run_multires(c, name, kw):
@@ -505,7 +552,8 @@ def run_weighted(c, name, kw):
 RUNNERS = {"limits": run_limits, "noisedict": run_noisedict, "adapt": run_adapt, "reassign": run_reassign,
            "twopass": run_twopass, "classifier": run_twopass, "eq": run_eq,
            "prior": run_prior, "continuity": run_continuity, "weighted": run_weighted,
-           "clipuse": run_clipuse, "multires": run_multires}
+           "clipuse": run_clipuse, "multires": run_multires, "wienerem": run_wienerem,
+           "bootstrap": run_bootstrap}
 
 
 def main(argv=None):
