@@ -13,6 +13,7 @@ Orientation as everywhere: ``V (..., n_freq, n_frames)``.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = []
@@ -35,20 +36,42 @@ def rank(n, percentile):
 
 def floor(V, win, percentile):
     """The floor of ``V (..., F, T)`` (same shape and dtype); frames are the last axis."""
-    from scipy.ndimage import percentile_filter
-
     V = np.asarray(V)
     T = V.shape[-1]
-    lo, hi = bounds(win)
-    out = np.empty_like(V)
-    if T > lo + hi:  # interior frames see the full window: scipy's filter is exact there
-        size = (1,) * (V.ndim - 1) + (win,)
-        out[..., lo:T - hi] = percentile_filter(V, percentile, size=size, mode="nearest")[..., lo:T - hi]
-        edges = list(range(lo)) + list(range(T - hi, T))
-    else:
-        edges = range(T)
-    for t in edges:
-        a, b = max(0, t - lo), min(T, t + hi + 1)
-        r = rank(b - a, percentile)
-        out[..., t] = np.partition(V[..., a:b], r, axis=-1)[..., r]
-    return np.ascontiguousarray(out)
+    rows = np.ascontiguousarray(V.reshape(-1, T))
+    out = np.empty_like(rows)
+    if T:
+        lo, hi = bounds(win)
+        ranks = np.array([rank(n, percentile) for n in range(1, win + 1)], dtype=np.int64)
+        _sliding_rank(rows, lo, hi, ranks, out)
+    return out.reshape(V.shape)
+
+
+@numba.njit(nogil=True, cache=True)
+def _sliding_rank(rows, lo, hi, ranks, out):
+    """Row by row: keep the window's values sorted; one insertion and one deletion per frame
+    (binary search, then a shift), and read the value at ``ranks[n - 1]`` of the ``n`` held."""
+    R, T = rows.shape
+    buf = np.empty(lo + hi + 1, dtype=rows.dtype)
+    for i in range(R):
+        x = rows[i]
+        n = 0
+        nxt = 0                          # next frame to insert
+        for t in range(T):
+            old = t - lo - 1             # the frame leaving the window
+            if old >= 0:
+                v = x[old]
+                j = np.searchsorted(buf[:n], v)
+                for m in range(j, n - 1):
+                    buf[m] = buf[m + 1]
+                n -= 1
+            stop = min(T - 1, t + hi)
+            while nxt <= stop:           # the frames entering it
+                v = x[nxt]
+                j = np.searchsorted(buf[:n], v)
+                for m in range(n, j, -1):
+                    buf[m] = buf[m - 1]
+                buf[j] = v
+                n += 1
+                nxt += 1
+            out[i, t] = buf[ranks[n - 1]]

@@ -4,7 +4,7 @@
     python benchmarks/quality/diagnose_denoise.py --experiment NAME [--only ROW,ROW] [--items N]
 
 NAME: limits, noisedict, adapt, reassign, twopass, eq, prior, continuity, weighted, classifier,
-clipuse, multires, wienerem, bootstrap (below).
+clipuse, multires, wienerem, bootstrap, blind (below).
 
 Every experiment refits today's model (16 noise templates learned on the noise clip, fixed; 32
 free sparse speech templates; KL on magnitudes; 100 iterations; soft mask, power 1) and changes
@@ -54,6 +54,10 @@ items beat / fall below the ``default`` row by more than 0.05 dB SDR.
   source's power from its posterior mean and variance), then the soft mask.
 - ``bootstrap``: a speaker dictionary learned on the first pass's clean output (optionally only
   its speech-dominated frames), then ``separate`` with it and the clip's noise dictionary fixed.
+
+- ``blind``: no clip; today's blind default against a noise model held to change slowly (a
+  continuity penalty on the floor templates' activations, or the noise fixed at the
+  minimum-statistics floor's NMF model × α, only the speech fitted).
 
 Oracle rows read the true stems, so they are diagnostics, never candidates. Reads only the tune
 part unless ``--part test``.
@@ -119,6 +123,9 @@ EXPERIMENTS = {
     "bootstrap": {"speech dict from pass 1, all frames": {"share": 0.0},
                   "speech dict from pass 1, share > 0.7": {"share": 0.7},
                   "speech dict from pass 1, share > 0.7, no pitch copies": {"share": 0.7, "shifts": ()}},
+    "blind": {"blind default": {}, "mixture (noisy input)": {"mixture": True}}
+    | {f"blind, noise continuity μ = {m:g}": {"mu": m} for m in (0.0001, 0.001, 0.01)}
+    | {f"blind, noise = floor × {a:g}, fixed": {"fixed": a} for a in (1.5, 2.0, 3.0)},
     "clipuse": {f"use > {t:g}": {"tau": t} for t in (0.1, 0.2, 0.35, 0.5, 0.75)},
     "classifier": {f"{k} p > {t:g}": {"sel": "classifier", "model": k, "p": t}
                    for k in ("logistic", "boosting") for t in (0.5, 0.8, 0.95)},
@@ -342,6 +349,42 @@ def run_bootstrap(c, name, kw):
     return c.score_clean(nmfaudio.separate(c.y, c.sr, dictionaries=[ds, dnz])["speech"])
 
 
+def run_blind(c, name, kw):
+    """Blind mode (no clip): today's default, or its noise model constrained to change slowly:
+    a continuity penalty on the floor templates' activations, or the noise held at the
+    minimum-statistics floor's own NMF model × α (only the speech fitted, plain KL MU)."""
+    if kw.get("mixture"):
+        return c.score_clean((c.y * (1 - 1e-3)).astype(c.y.dtype))  # a non-silent "noise" estimate
+    if not kw:
+        return c.score(dn._fit(c.y, c.sr, c.params, None, None, None, Kn=KN, Ks=KS, sparsity=dn.SPARSITY,
+                               max_iter=ITER, random_state=0)[1])
+    V = c.V.astype(np.float64)
+    floor = dn._minstat_noise(V, c.params, c.sr)
+    fn = nmf(floor, KN, beta="kl", max_iter=200, random_state=0)
+    if "mu" in kw:
+        Wn = _unit(fn.W)
+        W0 = np.concatenate([dn.random_templates(np.random.default_rng(0), V.shape[0], KS, V.dtype), Wn], axis=1)
+        upd = np.arange(KS + KN) < KS
+        res = nmf(V, W=W0, H=frame_init(V, W0.shape[1]), beta=1.0, update_W=upd, max_iter=ITER, tol=0,
+                  sparsity=np.where(upd, dn.SPARSITY, 0.0), random_state=0,
+                  continuity=np.where(upd, 0.0, kw["mu"]))
+        return c.score(c.estimates(res, KS))
+    N = kw["fixed"] * (fn.W @ fn.H)
+    rng = np.random.default_rng(0)
+    Ws = dn.random_templates(rng, V.shape[0], KS, V.dtype).astype(np.float64)
+    Hs = np.full((KS, V.shape[1]), V.mean() / KS)
+    eps = 1e-12
+    for _ in range(ITER):
+        R = V / (Ws @ Hs + N + eps)
+        Hs *= (Ws.T @ R) / (Ws.sum(axis=0)[:, None] + dn.SPARSITY + eps)
+        R = V / (Ws @ Hs + N + eps)
+        Ws *= (R @ Hs.T) / (Hs.sum(axis=1)[None, :] + eps)
+        scale = Ws.sum(axis=0)
+        Ws /= np.maximum(scale, eps)
+        Hs *= scale[:, None]
+    return c.score(np.stack([Ws @ Hs, N]))
+
+
 def run_multires(c, name, kw):
     """Today's denoiser (noise sample) at several STFT sizes (hop n_fft / 4, as the default), the
     clean waveforms averaged sample by sample (or their median); the same size repeated means
@@ -553,7 +596,7 @@ RUNNERS = {"limits": run_limits, "noisedict": run_noisedict, "adapt": run_adapt,
            "twopass": run_twopass, "classifier": run_twopass, "eq": run_eq,
            "prior": run_prior, "continuity": run_continuity, "weighted": run_weighted,
            "clipuse": run_clipuse, "multires": run_multires, "wienerem": run_wienerem,
-           "bootstrap": run_bootstrap}
+           "bootstrap": run_bootstrap, "blind": run_blind}
 
 
 def main(argv=None):
