@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _minstat
+from . import _minstat, _segments
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = []
@@ -97,6 +97,63 @@ class Model:
             np.multiply(M, S[c], out=out[0, c])
             if self.want_noise:
                 np.subtract(S[c], out[0, c], out=out[1, c])
+        return out
+
+
+class SegmentModel:
+    """Blind local models, segment by segment (:mod:`nmfaudio._segments`): the frames of each
+    segment (and the floor's context around it) are gathered, the segment factorised as
+    :func:`nmfaudio.denoise` factorises it, the models cross-faded, and the frames returned
+    once no later segment reaches them. Same arithmetic as the offline path, so the same result.
+    """
+
+    def __init__(self, T, params, sr, *, win, percentile, fit, mask, want_noise):
+        self.T, self.fit, self.mask, self.want_noise = T, fit, mask, want_noise
+        self.segs = _segments.bounds(T, _segments.frames(_segments.SECONDS, sr, params.hop_length),
+                                     _segments.frames(_segments.OVERLAP_SECONDS, sr, params.hop_length))
+        self.win, self.percentile = win, percentile
+        self.lo, self.hi = _minstat.bounds(win)
+        self.buf, self.first = None, 0      # complex frames [first, first + buf.shape[-1])
+        self.i = 0                           # next segment to fit
+        self.pending = None                  # weighted models of frames [done, b of segment i - 1)
+        self.done = 0                        # frames returned so far
+
+    def __call__(self, S):
+        """``S (C, F, nt)``, the next frames -> ``(n_out, C, F, m)`` spectra of the frames now final."""
+        self.buf = S if self.buf is None else np.concatenate([self.buf, S], axis=-1)
+        have = self.first + self.buf.shape[-1]
+        outs = []
+        while self.i < len(self.segs) and have >= min(self.T, self.segs[self.i][1] + self.hi):
+            outs.append(self._segment(self.i))
+            self.i += 1
+        C, F = S.shape[:2]
+        if not outs:
+            return np.empty((1 + self.want_noise, C, F, 0), S.dtype)
+        return np.concatenate(outs, axis=-1)
+
+    def _segment(self, i):
+        a, b = self.segs[i]
+        c0, c1 = max(0, a - self.lo), min(self.T, b + self.hi)
+        V = np.abs(self.buf[:, :, c0 - self.first:c1 - self.first])
+        floor = _minstat.floor(V, self.win, self.percentile)[:, :, a - c0:b - c0]
+        V = np.ascontiguousarray(V[:, :, a - c0:b - c0])
+        est = self.fit(V, np.ascontiguousarray(floor)) * _segments.weights(self.segs, i).astype(V.dtype)
+        if self.pending is not None:
+            est[..., :self.pending.shape[-1]] += self.pending
+        nxt = self.segs[i + 1][0] if i + 1 < len(self.segs) else b
+        self.pending = np.ascontiguousarray(est[..., nxt - a:]) if nxt < b else None
+        S = self.buf[:, :, a - self.first:nxt - self.first]
+        g = self.mask(S, np.ascontiguousarray(est[..., :nxt - a]))
+        out = np.empty((1 + self.want_noise,) + S.shape, S.dtype)
+        np.multiply(g, S, out=out[0])
+        if self.want_noise:
+            np.subtract(S, out[0], out=out[1])
+        self.done = nxt
+        keep = max(0, nxt - self.lo) if i + 1 < len(self.segs) else self.T  # the next segment's context
+        drop = min(keep - self.first, self.buf.shape[-1])
+        if drop > 0:
+            self.buf = self.buf[:, :, drop:].copy()
+            self.first += drop
         return out
 
 
@@ -266,6 +323,8 @@ def pipeline(reader, analysis, model, synthesis, writers, progress):
     state = {"t": 0}
 
     def back(parts, t):
+        if parts.shape[-1] == 0:
+            return
         for w, part in zip(writers, synthesis.push(parts, t)):
             w.write(part)
 
@@ -281,8 +340,9 @@ def pipeline(reader, analysis, model, synthesis, writers, progress):
                 j = nxt[0]
                 nxt = next(items, None)
                 fut = fe.submit(front, nxt)
-            pending.append(be.submit(back, model(S), state["t"]))
-            state["t"] += S.shape[-1]
+            parts = model(S)  # the model may hold frames back (SegmentModel)
+            pending.append(be.submit(back, parts, state["t"]))
+            state["t"] += parts.shape[-1]
             while len(pending) > 1:  # at most one block waiting to be written
                 pending.pop(0).result()
             if not last and progress is not None:

@@ -287,22 +287,51 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
         from . import _context
     V = _context.stack_frames(V, c) if c else V
     blind = noise is None and noise_dictionary is None and speech_dictionary is None
-    floor = stack_channels(_minstat_noise(V, params, sr)) if blind and BLIND_NOISE == "minstat" else None
-    V = stack_channels(V)
     if noise is not None:
         noise = valid_audio(noise, "noise")
         noise_dictionary = (_context.NoiseTemplates(noise, params, c, n_components=Kn, beta=beta, power=power,
                                                     random_state=random_state) if c else
                             learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
                                                    random_state=random_state, beta=beta, power=power))
-    W0, n_s, update_W, lam = _initial_templates(V, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
-                                                sparsity=sparsity, random_state=random_state,
-                                                params=params, sr=sr, floor=floor)
-    res = nmf(V, W=W0, H=frame_init(V, W0.shape[1]).astype(V.dtype), beta=beta, update_W=update_W,
+    kw = dict(beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state,
+              params=params, sr=sr)
+    if blind and BLIND_NOISE == "minstat":
+        est = blind_segments(V, _minstat_noise(V, params, sr), callback=callback, **kw)
+    else:
+        est = fit_frames(V, None, noise_dictionary, speech_dictionary, callback=callback, **kw)
+    return S, (_context.read_model(est, S.shape[-2], c, CONTEXT_READ) if c else est), power
+
+
+def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, sparsity, max_iter,
+               random_state, params, sr, callback=None):
+    """One factorisation of ``V (..., F, T)`` (blind: noise learned from ``floor``, the same
+    shape): the estimates ``(2, ..., F, T)``, clean first."""
+    lead, T = V.shape[:-2], V.shape[-1]
+    Vs = stack_channels(V)
+    W0, n_s, update_W, lam = _initial_templates(Vs, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
+                                                sparsity=sparsity, random_state=random_state, params=params,
+                                                sr=sr, floor=None if floor is None else stack_channels(floor))
+    res = nmf(Vs, W=W0, H=frame_init(Vs, W0.shape[1]).astype(Vs.dtype), beta=beta, update_W=update_W,
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
-    est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
-    return S, (_context.read_model(est, S.shape[-2], c, CONTEXT_READ) if c else est), power
+    return source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
+
+
+def blind_segments(V, floor, *, params, sr, callback=None, **kw):
+    """Blind estimates of ``V (..., F, T)`` from local models (:mod:`nmfaudio._segments`): each
+    segment of frames factorised on its own with its part of ``floor``, cross-faded."""
+    from . import _segments
+
+    segs = _segments.bounds(V.shape[-1], _segments.frames(_segments.SECONDS, sr, params.hop_length),
+                            _segments.frames(_segments.OVERLAP_SECONDS, sr, params.hop_length))
+    if len(segs) == 1:
+        return fit_frames(V, floor, None, None, params=params, sr=sr, callback=callback, **kw)
+    est = np.zeros((2,) + V.shape, V.dtype)
+    for i, (a, b) in enumerate(segs):
+        e = fit_frames(np.ascontiguousarray(V[..., a:b]), np.ascontiguousarray(floor[..., a:b]), None, None,
+                       params=params, sr=sr, callback=callback, **kw)
+        est[..., a:b] += e * _segments.weights(segs, i).astype(V.dtype)
+    return est
 
 
 def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):
@@ -471,7 +500,10 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
     With neither ``noise`` nor a dictionary (blind denoising), the noise model is
     learned from a minimum-statistics noise floor: per frequency, the 10th percentile
     of the magnitudes over a sliding 3 s window. It assumes the noise changes
-    slowly and the speech leaves gaps in each band within any 3 s.
+    slowly and the speech leaves gaps in each band within any 3 s. A blind input longer
+    than 15 s is fitted in overlapping segments of 10 s (local models, cross-faded;
+    :mod:`nmfaudio._segments`), so that the model follows a noise or a talker that changes;
+    ``callback`` then restarts its iteration count in every segment.
 
     The model is fitted on the spectrogram the dictionaries describe: with a
     ``noise_dictionary`` and/or ``speech_dictionary``, ``V = |S| ** d.power`` is

@@ -3,12 +3,10 @@
 :func:`nmfaudio.denoise` holds the whole complex STFT, the magnitudes and the models
 (~1.2 GB for 3 minutes at 44.1 kHz). Here the file is read twice, a block at a time:
 
-1. *survey* (only when some templates are learned on the input): the magnitudes of every
-   frame, keeping an evenly spaced subsample of at most :data:`SUBSAMPLE_FRAMES` frames
-   (and, blind, the minimum-statistics noise floor at those frames, each from its own
-   3 s neighbourhood exactly as :func:`nmfaudio.denoise` computes it on the whole file).
-   The free templates are learned on that subsample as :func:`nmfaudio.denoise` learns them
-   on all frames;
+1. *survey* (only when some templates are learned on the input beside a noise sample,
+   region or dictionary, or a speech dictionary): the magnitudes of every frame, keeping an
+   evenly spaced subsample of at most :data:`SUBSAMPLE_FRAMES` frames. The free templates
+   are learned on that subsample as :func:`nmfaudio.denoise` learns them on all frames;
 2. with every template fixed, each frame is its own problem: its activations are solved
    from the frame alone, then the masks and the overlap-add inverse STFT, and samples are
    written once final. Block boundaries are
@@ -16,6 +14,11 @@
 
 With both models fixed (a speech dictionary and a noise sample or dictionary) nothing is
 learned on the input and the result equals :func:`nmfaudio.denoise` up to float rounding.
+
+Blind (no noise model given), the file is read once: :func:`nmfaudio.denoise` fits local models
+on overlapping segments of :data:`nmfaudio._segments.SECONDS` (each its own factorisation, the
+noise learned from that segment's minimum-statistics floor, the models cross-faded), and so does
+the stream, one segment at a time, with the same result up to float rounding.
 """
 
 from __future__ import annotations
@@ -103,8 +106,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         renamed at the end, so a failure leaves no partial file.
     callback : callable or None
         ``callback(done, total)`` after every block, in seconds of audio: the survey (when
-        templates are learned) counts the first pass and the writing the second, so
-        ``total`` is twice the duration then (else once).
+        templates are learned on a subsample) counts the first pass and the writing the
+        second, so ``total`` is twice the duration then (else once).
 
     Returns
     -------
@@ -113,14 +116,15 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
 
     Notes
     -----
-    The free templates (speech, or the noise beside a speech dictionary; blind, also the
-    noise from its minimum-statistics floor) are learned on an evenly spaced subsample of at
-    most ``subsample_frames`` frames instead of all of them; then every frame's activations
-    are solved with all templates fixed (``frame_iter`` iterations, with the same sparsity),
-    instead of being learned jointly with them. On the 6-second items of the
+    With a noise sample, region or dictionary, or a speech dictionary, the free templates
+    (speech, or the noise beside a speech dictionary) are learned on an evenly spaced
+    subsample of at most ``subsample_frames`` frames instead of all of them; then every
+    frame's activations are solved with all templates fixed (``frame_iter`` iterations, with
+    the same sparsity), instead of being learned jointly with them. On the 6-second items of the
     quality benchmark (all frames learned on) this costs little; see ``docs/denoising.md``.
-    With both models fixed the result equals :func:`nmfaudio.denoise` up to float rounding.
-    The file is not resampled: a dictionary at another rate raises.
+    With both models fixed, and blind (local models segment by segment, as
+    :func:`nmfaudio.denoise` fits them; ``subsample_frames`` and ``frame_iter`` unused), the
+    result equals :func:`nmfaudio.denoise` up to float rounding. The file is not resampled: a dictionary at another rate raises.
 
     Examples
     --------
@@ -188,9 +192,14 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                 valid_audio(noise, "noise"), sr, n_components=Kn, stft_params=params,
                 random_state=random_state, beta=beta, power=power)
         T = params.n_frames(n)
-        learned = noise_dictionary is None or speech_dictionary is None
+        blind = noise_dictionary is None and speech_dictionary is None
+        learned = not blind and (noise_dictionary is None or speech_dictionary is None)
         total = (2 if learned else 1) * n / sr
-        if learned:
+        if blind:
+            model = _blind_model(T, params, sr, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
+                                 random_state=random_state, mask_power=mask_power, want_noise="noise" in targets)
+            done = 0.0
+        elif learned:
             W, n_s, lam = _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary,
                                  Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
                                  cap=subsample_frames, random_state=random_state,
@@ -199,9 +208,10 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         else:
             W = np.concatenate([speech_dictionary.W, noise_dictionary.W], axis=1)
             n_s, lam, n_iter, accelerate, done = speech_dictionary.W.shape[1], 0.0, max_iter, False, 0.0
-        model = blocks.Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,
-                             max_iter=n_iter, accelerate=accelerate, want_noise="noise" in targets,
-                             floor_db=_dn.GAIN_FLOOR_DB)
+        if not blind:
+            model = blocks.Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,
+                                 max_iter=n_iter, accelerate=accelerate, want_noise="noise" in targets,
+                                 floor_db=_dn.GAIN_FLOOR_DB)
         writers = [blocks.Writer(stack, t, sr, C, bit_depth=bit_depth, channel_mask=channel_mask,
                            overwrite=overwrite) for t in targets.values()]
         an = StreamingSTFT(params, channels=C, dtype=np.float32)
@@ -211,6 +221,27 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         for w in writers:
             w.close()
     return targets
+
+
+def _blind_model(T, params, sr, *, Kn, Ks, sparsity, max_iter, random_state, mask_power, want_noise):
+    """Blind: local models fitted segment by segment as :func:`nmfaudio.denoise` fits them
+    (:func:`nmfaudio.denoise.blind_segments`), in one pass."""
+    if _dn.BLIND_NOISE != "minstat":
+        raise ParameterError(f"streaming supports the minimum-statistics blind noise model, not "
+                             f"BLIND_NOISE={_dn.BLIND_NOISE!r}")
+    if _dn.POSTFILTER is not None:
+        raise ParameterError("streaming supports the soft mask only; POSTFILTER must be None")
+    beta, power = _dn._model_settings(None, None)
+
+    def fit(V, floor):
+        return _dn.fit_frames(V, floor, None, None, beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity,
+                              max_iter=max_iter, random_state=random_state, params=params, sr=sr)
+
+    def mask(S, est):
+        return _dn._clean_gain(S, est, power=power, mask_power=mask_power, floor_db=_dn.GAIN_FLOOR_DB, smooth=0)
+
+    return blocks.SegmentModel(T, params, sr, win=_minstat.window_frames(_dn.MINSTAT_SECONDS, sr, params.hop_length),
+                               percentile=_dn.MINSTAT_PERCENTILE, fit=fit, mask=mask, want_noise=want_noise)
 
 
 def _excerpt(f, path, offset, duration):

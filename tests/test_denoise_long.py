@@ -214,3 +214,48 @@ def test_cli_block_seconds_flag_keeps_input_format(speech, tmp_path, capsys):
     info = sf.info(str(tmp_path / "in_denoised.flac"))
     assert info.subtype == "PCM_16" and info.frames == speech["y"].size
     assert (tmp_path / "in_noise.flac").exists()
+
+
+@pytest.mark.parametrize("seconds,overlap", [(100.0, 2.0), (1.0, 0.25), (0.6, 0.3)])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_blind_local_models_equal_offline(speech, tmp_path, monkeypatch, seconds, overlap, channels):
+    """Blind: the stream fits the same segments as denoise() (one segment when the file is short,
+    several with short segments) and gives its result, whatever the block size."""
+    from nmfaudio import _segments
+
+    monkeypatch.setattr(_segments, "SECONDS", seconds)
+    monkeypatch.setattr(_segments, "OVERLAP_SECONDS", overlap)
+    y = speech["y"] if channels == 1 else np.stack([speech["y"], 0.5 * speech["y"][::-1].copy()])
+    path = nmfaudio.save(tmp_path / "in.wav", y, speech["sr"])
+    ref = nmfaudio.denoise_sources(y, speech["sr"], max_iter=30)
+    p = dn.default_denoise_stft(speech["sr"])
+    T = p.n_frames(y.shape[-1])
+    n_segs = len(_segments.bounds(T, _segments.frames(seconds, speech["sr"], p.hop_length),
+                                  _segments.frames(overlap, speech["sr"], p.hop_length)))
+    assert (n_segs == 1) == (seconds == 100.0)
+    for i, bs in enumerate((0.05, 1.3, 100.0)):
+        out = nmfaudio.denoise_stream(path, tmp_path / f"c{i}.wav", noise_out=tmp_path / f"n{i}.wav",
+                                      block_seconds=bs, max_iter=30)
+        clean, noise = _read(out["clean"]), _read(out["noise"])
+        assert clean.shape == y.shape and clean.dtype == np.float32
+        np.testing.assert_allclose(clean, ref["clean"], atol=1e-5)
+        np.testing.assert_allclose(noise, ref["noise"], atol=1e-5)
+    assert not np.allclose(clean, y, atol=1e-3)
+
+
+def test_local_model_segments_cover_the_frames_and_weights_sum_to_one():
+    from nmfaudio import _segments
+
+    for T, seg, ov in [(10, 4, 1), (100, 20, 5), (1000, 431, 43), (31, 20, 2), (30, 20, 2), (5, 2, 10)]:
+        segs = _segments.bounds(T, seg, ov)
+        assert segs[0][0] == 0 and segs[-1][1] == T
+        total = np.zeros(T)
+        for i, (a, b) in enumerate(segs):
+            assert 0 <= a < b <= T
+            if i:
+                assert segs[i - 1][0] < a <= segs[i - 1][1]  # in order, overlapping or touching
+            w = _segments.weights(segs, i)
+            assert w.shape == (b - a,) and np.all(w > 0) and np.all(w <= 1)
+            total[a:b] += w
+        np.testing.assert_allclose(total, 1.0, atol=1e-12)
+    assert _segments.bounds(30, 20, 2) == [(0, 30)]  # up to 1.5 segments: one model

@@ -1,0 +1,68 @@
+"""Local models for blind denoising of long recordings (private): the frames cut into
+overlapping segments, each segment factorised on its own, the models cross-faded.
+
+One factorisation for a whole long recording has the same few templates for every talker and
+every noise in it; when the noise or the talker changes, the blind model falls behind
+(``benchmarks/quality/changing_noise.py``). Segments of :data:`SECONDS` with
+:data:`OVERLAP_SECONDS` of overlap each learn their own templates; in an overlap the two
+segments' model spectrograms are mixed with complementary raised-cosine weights (summing to
+one), so the mask, and the output, change smoothly. A recording shorter than
+``1.5 * SECONDS`` is one segment: the whole-file model.
+
+Used identically by :func:`nmfaudio.denoise` (all frames at once) and
+:func:`nmfaudio.denoise_stream` (segment by segment), so both give the same result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = []
+
+#: Segment length and overlap (seconds). Chosen on the tune part of the changing-noise
+#: benchmark (see benchmarks/RESULTS.md, "Blind denoising of a recording whose noise changes").
+SECONDS = 10.0
+OVERLAP_SECONDS = 2.0
+
+
+def frames(seconds, sr, hop_length):
+    """Frames in ``seconds`` (at least 1); ``inf`` gives a length no recording reaches."""
+    if not math.isfinite(seconds):
+        return 2 ** 62
+    return max(1, int(round(seconds * sr / hop_length)))
+
+
+def bounds(T, seg, overlap):
+    """``[(a, b), ...]``: frames ``a:b`` of each segment, in order; consecutive segments share
+    about ``overlap`` frames. One segment when ``T <= 1.5 * seg``."""
+    overlap = min(overlap, seg // 2)
+    if T <= 1.5 * seg or seg <= overlap:
+        return [(0, T)]
+    k = max(1, math.ceil((T - overlap) / (seg - overlap)))
+    step = (T - overlap) / k
+    a = [int(round(i * step)) for i in range(k)]
+    b = [int(round(i * step + step + overlap)) for i in range(k - 1)] + [T]
+    return list(zip(a, b))
+
+
+def weights(segs, i):
+    """Blend weights ``(b - a,)`` of segment ``i`` of ``segs``: 1 inside, a raised-cosine ramp
+    over each overlap; at every frame the weights of the segments holding it sum to 1."""
+    a, b = segs[i]
+    w = np.ones(b - a)
+    if i > 0:
+        n = segs[i - 1][1] - a
+        if n > 0:
+            w[:n] = ramp(n)
+    if i + 1 < len(segs):
+        n = b - segs[i + 1][0]
+        if n > 0:
+            w[b - a - n:] = 1.0 - ramp(n)
+    return w
+
+
+def ramp(n):
+    """``n`` rising weights in (0, 1): ``sin²(π/2 · (j + ½) / n)``."""
+    return np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / n) ** 2
