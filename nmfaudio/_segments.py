@@ -22,7 +22,10 @@ import numpy as np
 __all__ = []
 
 #: Segment length and overlap (seconds). Chosen on the tune part of the changing-noise
-#: benchmark (see benchmarks/RESULTS.md, "Blind denoising of a recording whose noise changes").
+#: benchmark (benchmarks/RESULTS.md, "Blind denoising of a recording whose noise changes"):
+#: 6-30 s segments all beat one model (8.5 dB, 9 of 18 items harmed); 10 s: 11.0 dB, none.
+#: Every segment starts from random templates: starting from the previous segment's lost
+#: 1.2-1.7 dB (they keep the last talker and noise).
 SECONDS = 10.0
 OVERLAP_SECONDS = 2.0
 

@@ -57,6 +57,10 @@ BETA = 1.0
 #: none, at +0.15 / +0.08 / +0.06 dB SDR; the shortest of these tracks changing noise best.
 MINSTAT_SECONDS = 3.0
 MINSTAT_PERCENTILE = 10
+#: The blind noise templates are learned on every BLIND_FLOOR_STEP-th frame of the floor (it
+#: changes slowly: a percentile over MINSTAT_SECONDS), with BLIND_FLOOR_ITER iterations.
+BLIND_FLOOR_STEP = 1
+BLIND_FLOOR_ITER = 200
 #: Frames of context each side (nmfaudio._context) with a noise sample / region or blind; 0 = none.
 #: CONTEXT_READ: "mean" (overlap-average of the stacked model) or "centre" (its middle block).
 CONTEXT = 0
@@ -281,7 +285,6 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
     """The factorisation: ``(S, estimates (2, ..., F, T), power)``, clean first."""
     beta, power = _model_settings(noise_dictionary, speech_dictionary)
     S, V = spectrogram(y, stft_params=params, power=power)
-    lead, T = S.shape[:-2], S.shape[-1]
     c = CONTEXT if noise_dictionary is None and speech_dictionary is None else 0
     if c:
         from . import _context
@@ -319,7 +322,8 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
 
 def blind_segments(V, floor, *, params, sr, callback=None, **kw):
     """Blind estimates of ``V (..., F, T)`` from local models (:mod:`nmfaudio._segments`): each
-    segment of frames factorised on its own with its part of ``floor``, cross-faded."""
+    segment of frames factorised on its own (random start, as a whole input is) with its part
+    of ``floor``, the models cross-faded."""
     from . import _segments
 
     segs = _segments.bounds(V.shape[-1], _segments.frames(_segments.SECONDS, sr, params.hop_length),
@@ -418,8 +422,10 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
         else:
             Vq = (_minstat_noise(V, params, sr) if BLIND_NOISE == "minstat"
                   else _quiet_frames_noise(V, QUIET_FRACTION))
+        if BLIND_FLOOR_STEP > 1 and Vq.shape[-1] >= 2 * BLIND_FLOOR_STEP:
+            Vq = np.ascontiguousarray(Vq[:, ::BLIND_FLOOR_STEP])
         if np.any(Vq > 0):
-            W_noise = nmf(Vq, Kn, beta="kl", max_iter=200, random_state=random_state).W
+            W_noise = nmf(Vq, Kn, beta="kl", max_iter=BLIND_FLOOR_ITER, random_state=random_state).W
             W_noise = W_noise / np.maximum(W_noise.sum(axis=0), np.finfo(dtype).tiny)
         else:
             W_noise = np.full((V.shape[0], Kn), 1.0 / V.shape[0], dtype=dtype)

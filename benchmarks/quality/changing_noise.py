@@ -14,7 +14,8 @@ own setting, where nothing changes within an item).
 Methods: offline ``nmfaudio.denoise(y, sr)`` and the long-file path ``nmfaudio.denoise_stream``
 (file to file), each with the minimum-statistics window set to each of ``--windows`` seconds
 (``MINSTAT_SECONDS``) and the local models' segment length to each of ``--segments`` seconds
-(``nmfaudio._segments.SECONDS``; ``inf``: one model for the whole recording).
+(``nmfaudio._segments.SECONDS``; ``inf``: one model for the whole recording). The input
+column gives the wall time of the whole recording (one BLAS thread; indicative).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -92,9 +94,11 @@ def main(argv=None):
         for method in args.methods:
             for window in args.windows:
                 for seg in args.segments:
+                    t0 = time.perf_counter()
                     whole = _denoise(y, sr, method, window, tmp, seg)
+                    dt = time.perf_counter() - t0
                     outs = [whole[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
-                    _row(method, window, seg, "joined", items, outs)
+                    _row(method, window, seg, f"joined ({dt:.0f} s)", items, outs)
                 if args.alone:  # 6-s items: one segment whatever the length
                     _row(method, window, "—", "each item alone", items,
                          [_denoise(it.mixture, sr, method, window, tmp, args.segments[0]) for it in items])

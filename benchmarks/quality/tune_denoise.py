@@ -75,6 +75,10 @@ FIT_GRIDS = {
     "blind-window": [{"MINSTAT_SECONDS": 1.5}, {"MINSTAT_SECONDS": 4.5}, {"MINSTAT_SECONDS": 3.0},
                      {"MINSTAT_SECONDS": 6.0}],
     "blind-window-chosen": [{"MINSTAT_SECONDS": 1.5}, {"MINSTAT_SECONDS": 3.0}],
+    # cost of the blind floor templates (local models fit one per 10-s segment)
+    "blind-floor-cost": [{}, {"BLIND_FLOOR_STEP": 4}, {"BLIND_FLOOR_ITER": 100},
+                         {"BLIND_FLOOR_STEP": 4, "BLIND_FLOOR_ITER": 100}, {"max_iter": 50},
+                         {"BLIND_FLOOR_STEP": 4, "BLIND_FLOOR_ITER": 100, "max_iter": 50}],
 }
 #: "dicts" mode (nmfaudio.separate with speech + noise dictionaries): learn_dictionary options
 #: for the speech dictionary ("speech_" prefix) and both (no prefix).
