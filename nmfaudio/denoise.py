@@ -14,7 +14,8 @@ from ._checks import check_finite_float, check_positive_int, check_seed, valid_a
 from ._random import random_templates
 from .dictionary import SourceDictionary, learn_dictionary, spectrogram
 from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options
-from .exceptions import ParameterError, UsageError
+from ._regions import noise_from_regions
+from .exceptions import ParameterError
 from .masking import mask_sources, source_estimates, sources_to_audio
 from .nmf import nmf
 from .separation import stack_channels
@@ -109,63 +110,6 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     params = stft_params if stft_params is not None else default_denoise_stft(sr)
     return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft_params=params,
                             beta=beta, power=power, pitch_shifts=(), random_state=random_state)
-
-
-def noise_from_regions(y, sr, regions, *, min_samples=1):
-    """The samples of ``y (..., n)`` inside ``regions`` (seconds), concatenated in time.
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,) or (channels, n)]
-    sr : int > 0
-    regions : (start, end) or sequence of (start, end)
-        Seconds, ``0 <= start < end <= duration``.
-    min_samples : int
-        Each region must hold at least this many samples (e.g. two STFT frames).
-
-    Returns
-    -------
-    noise : np.ndarray [shape=(..., m)]
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from nmfaudio.denoise import noise_from_regions
-    >>> noise_from_regions(np.arange(10.0), 2, [(0, 1), (4, 5)]).tolist()
-    [0.0, 1.0, 8.0, 9.0]
-    """
-    y = np.asarray(y)
-    bounds = region_bounds(y.shape[-1], sr, regions, min_samples=min_samples)
-    return np.concatenate([y[..., i:j] for i, j in bounds], axis=-1)
-
-
-def region_bounds(n, sr, regions, *, min_samples=1):
-    """The sample ranges ``[(i, j), ...]`` of ``regions`` (seconds) in a signal of ``n`` samples
-    (checked as :func:`noise_from_regions` checks them; private helper of the file streams)."""
-    from ._checks import show
-
-    duration = n / sr
-    if (isinstance(regions, (tuple, list)) and len(regions) == 2
-            and all(isinstance(v, (int, float, np.number)) for v in regions)):
-        regions = [regions]
-    try:
-        regions = [(float(a), float(b)) for a, b in regions]
-    except (TypeError, ValueError):
-        raise UsageError(f"noise_region={show(regions)} must be (start, end) or a list of "
-                             "(start, end) pairs in seconds") from None
-    if not regions:
-        raise UsageError("noise_region is empty; expected at least one (start, end) pair")
-    bounds = []
-    for a, b in regions:
-        if not (np.isfinite(a) and np.isfinite(b)) or a < 0 or b <= a or b > duration + 1e-9:
-            raise UsageError(f"noise region {a:g}:{b:g} s must satisfy 0 <= start < end <= "
-                                 f"{duration:.3f} s (the recording's duration)")
-        i, j = int(round(a * sr)), min(n, int(round(b * sr)))
-        if j - i < min_samples:
-            raise UsageError(f"noise region {a:g}:{b:g} s holds {j - i} samples; at least "
-                                 f"{min_samples} ({min_samples / sr:.3f} s, two STFT frames) are needed")
-        bounds.append((i, j))
-    return bounds
 
 
 def _quiet_frames_noise(V, fraction):

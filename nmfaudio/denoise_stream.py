@@ -33,7 +33,7 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._options import check_denoise_options
 from . import _denoise_blocks as blocks
-from . import _minstat
+from . import _minstat, _regions
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["denoise_stream"]
@@ -182,7 +182,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         reader = blocks.Reader(f, str(path), start, n, max(1, int(round(block_seconds * sr))))
         beta, power = _dn._model_settings(noise_dictionary, speech_dictionary)
         if noise_region is not None:
-            bounds = _dn.region_bounds(n, sr, noise_region, min_samples=params.n_fft + params.hop_length)
+            bounds = _regions.region_bounds(n, sr, noise_region, min_samples=params.n_fft + params.hop_length)
             noise = np.concatenate([reader.read(i, j) for i, j in bounds], axis=-1)
             noise = noise[0] if C == 1 else noise
         elif noise is not None and not isinstance(noise, np.ndarray):
