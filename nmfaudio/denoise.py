@@ -275,9 +275,16 @@ def blind_segments(V, floor, *, params, sr, callback=None, **kw):
     if len(segs) == 1:
         return fit_frames(V, floor, None, None, params=params, sr=sr, callback=callback, **kw)
     est = np.zeros((2,) + V.shape, V.dtype)
+    stop = []
     for i, (a, b) in enumerate(segs):
+        def report(it, loss, i=i):  # one count over all segments, ending at max_iter; a stop holds
+            if stop or callback(round((i + it / kw["max_iter"]) * kw["max_iter"] / len(segs)), loss):
+                stop.append(True)
+                return True
+            return None
+
         e = fit_frames(np.ascontiguousarray(V[..., a:b]), np.ascontiguousarray(floor[..., a:b]), None, None,
-                       params=params, sr=sr, callback=callback, **kw)
+                       params=params, sr=sr, callback=report if callback is not None else None, **kw)
         est[..., a:b] += e * _segments.weights(segs, i).astype(V.dtype)
     return est
 
@@ -453,7 +460,8 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
     slowly and the speech leaves gaps in each band within any 3 s. A blind input longer
     than 15 s is fitted in overlapping segments of 10 s (local models, cross-faded;
     :mod:`nmfaudio._segments`), so that the model follows a noise or a talker that changes;
-    ``callback`` then restarts its iteration count in every segment.
+    ``callback`` then counts the iterations of all segments together (up to ``max_iter``),
+    and a stop it asks for ends every remaining segment's factorisation too.
 
     The model is fitted on the spectrogram the dictionaries describe: with a
     ``noise_dictionary`` and/or ``speech_dictionary``, ``V = |S| ** d.power`` is

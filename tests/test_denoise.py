@@ -209,3 +209,19 @@ def test_blind_floor_is_computed_per_channel(monkeypatch):
     y = np.random.default_rng(0).standard_normal((2, sr)).astype(np.float32) * 0.1
     nmfaudio.denoise(y, sr, max_iter=5)
     assert len(seen) == 1 and len(seen[0]) == 3 and seen[0][0] == 2
+
+
+def test_blind_local_models_callback_counts_all_segments(monkeypatch):
+    from nmfaudio import _segments
+
+    monkeypatch.setattr(_segments, "SECONDS", 0.5)
+    monkeypatch.setattr(_segments, "OVERLAP_SECONDS", 0.1)
+    sr = 8000
+    y = np.random.default_rng(3).standard_normal(3 * sr).astype(np.float32) * 0.1
+    seen = []
+    out = nmfaudio.denoise(y, sr, max_iter=20, callback=lambda it, loss: seen.append(it))
+    assert out.shape == y.shape and np.isfinite(out).all()
+    assert seen == sorted(seen) and seen[-1] == 20 and len(seen) > 2  # one count over the segments
+    stops = []
+    nmfaudio.denoise(y, sr, max_iter=20, callback=lambda it, loss: stops.append(it) or True)
+    assert len(stops) == 1  # the stop holds for every later segment
