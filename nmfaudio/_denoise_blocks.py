@@ -107,9 +107,9 @@ class SegmentModel:
     once no later segment reaches them. Same arithmetic as the offline path, so the same result.
     """
 
-    def __init__(self, T, params, sr, *, win, percentile, fit, mask, want_noise):
+    def __init__(self, T, params, sr, *, seconds, win, percentile, fit, mask, want_noise):
         self.T, self.fit, self.mask, self.want_noise = T, fit, mask, want_noise
-        self.segs = _segments.bounds(T, _segments.frames(_segments.SECONDS, sr, params.hop_length),
+        self.segs = _segments.bounds(T, _segments.frames(seconds, sr, params.hop_length),
                                      _segments.frames(_segments.OVERLAP_SECONDS, sr, params.hop_length))
         self.win, self.percentile = win, percentile
         self.lo, self.hi = _minstat.bounds(win)

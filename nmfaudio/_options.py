@@ -60,6 +60,8 @@ def _denoise_rules():
         # free speech components exist only without a speech dictionary
         "n_speech_components": (SPEECH_COMPONENTS, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--speech-components"),
         "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--sparsity"),
+        # local models: blind only
+        "segment_seconds": (None, {BLIND}, "--segment-seconds"),
     }
 
 

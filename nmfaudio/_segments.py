@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from .exceptions import ParameterError
+
 __all__ = []
 
 #: Segment length and overlap (seconds). Chosen on the tune part of the changing-noise
@@ -69,3 +71,41 @@ def weights(segs, i):
 def ramp(n):
     """``n`` rising weights in (0, 1): ``sin²(π/2 · (j + ½) / n)``."""
     return np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / n) ** 2
+
+
+def check_seconds(seconds):
+    """``segment_seconds`` of the public functions, checked: None -> :data:`SECONDS`; a float
+    > 0, ``inf`` meaning one model for the whole recording."""
+    if seconds is None:
+        return float(SECONDS)
+    try:
+        v = float(seconds)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not v > 0:  # also NaN
+        raise ParameterError(f"segment_seconds={seconds!r} must be a number of seconds > 0, "
+                             f"or inf for one model of the whole recording")
+    return v
+
+
+def fit_all(V, floor, fit, *, seconds, sr, hop_length, max_iter, callback=None):
+    """Estimates ``(2, ..., F, T)`` of ``V (..., F, T)`` from local models: ``fit(V_seg, floor_seg,
+    callback)`` on each segment (its own factorisation, from a random start as a whole input),
+    cross-faded. ``callback(iteration, loss)`` counts the iterations of all segments together up
+    to ``max_iter``; a stop it asks for ends every remaining segment too."""
+    segs = bounds(V.shape[-1], frames(seconds, sr, hop_length), frames(OVERLAP_SECONDS, sr, hop_length))
+    if len(segs) == 1:
+        return fit(V, floor, callback)
+    est = np.zeros((2,) + V.shape, V.dtype)
+    stop = []
+    for i, (a, b) in enumerate(segs):
+        def report(it, loss, i=i):
+            if stop or callback(round((i + it / max_iter) * max_iter / len(segs)), loss):
+                stop.append(True)
+                return True
+            return None
+
+        e = fit(np.ascontiguousarray(V[..., a:b]), np.ascontiguousarray(floor[..., a:b]),
+                report if callback is not None else None)
+        est[..., a:b] += e * weights(segs, i).astype(V.dtype)
+    return est

@@ -14,6 +14,7 @@ from ._checks import check_finite_float, check_positive_int, check_seed, valid_a
 from ._random import random_templates
 from .dictionary import SourceDictionary, learn_dictionary, spectrogram
 from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options
+from . import _segments
 from ._regions import noise_from_regions
 from .exceptions import ParameterError
 from .masking import mask_sources, source_estimates, sources_to_audio
@@ -123,7 +124,7 @@ def _quiet_frames_noise(V, fraction):
 def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, speech_dictionary=None,
                     n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
                     sparsity=SPARSITY, mask_power=None, stft_params=None, max_iter=DENOISE_ITER,
-                    random_state=0, callback=None):
+                    random_state=0, callback=None, segment_seconds=None):
     """Split a noisy recording into ``{"clean": ..., "noise": ...}``.
 
     Parameters
@@ -133,7 +134,8 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     sr : int > 0
         Its sample rate.
     noise, noise_region, noise_dictionary, speech_dictionary, n_noise_components,
-    n_speech_components, sparsity, mask_power, stft_params, max_iter, random_state, callback
+    n_speech_components, sparsity, mask_power, stft_params, max_iter, random_state, callback,
+    segment_seconds
         As in :func:`denoise`.
 
     Returns
@@ -166,6 +168,7 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     Kn, Ks, sparsity, mask_power, max_iter = _check_numbers(
         n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary)
     random_state = check_seed(random_state)
+    _segments.check_seconds(segment_seconds)
     _check_dictionary_types(noise_dictionary, speech_dictionary)
 
     # STFT settings: from a dictionary if one is given, else the default for this rate.
@@ -181,7 +184,7 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
 
     S, est, power = _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
                          sparsity=sparsity, max_iter=max_iter, random_state=random_state,
-                         callback=callback)
+                         callback=callback, segment_seconds=segment_seconds)
     return _reconstruct(S, est, params=params, power=power, mask_power=mask_power,
                         length=y.shape[-1], dtype=y.dtype)
 
@@ -225,7 +228,7 @@ def stft_settings(noise_dictionary, speech_dictionary, stft_params):
 
 
 def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity, max_iter,
-         random_state, callback=None):
+         random_state, callback=None, segment_seconds=None):
     """The factorisation: ``(S, estimates (2, ..., F, T), power)``, clean first."""
     beta, power = _model_settings(noise_dictionary, speech_dictionary)
     S, V = spectrogram(y, stft_params=params, power=power)
@@ -243,7 +246,11 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
     kw = dict(beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state,
               params=params, sr=sr)
     if blind and BLIND_NOISE == "minstat":
-        est = blind_segments(V, _minstat_noise(V, params, sr), callback=callback, **kw)
+        def fit(Vs, floor, cb):
+            return fit_frames(Vs, floor, None, None, callback=cb, **kw)
+
+        est = _segments.fit_all(V, _minstat_noise(V, params, sr), fit, seconds=_segments.check_seconds(
+            segment_seconds), sr=sr, hop_length=params.hop_length, max_iter=max_iter, callback=callback)
     else:
         est = fit_frames(V, None, noise_dictionary, speech_dictionary, callback=callback, **kw)
     return S, (_context.read_model(est, S.shape[-2], c, CONTEXT_READ) if c else est), power
@@ -262,31 +269,6 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
     return source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
-
-
-def blind_segments(V, floor, *, params, sr, callback=None, **kw):
-    """Blind estimates of ``V (..., F, T)`` from local models (:mod:`nmfaudio._segments`): each
-    segment of frames factorised on its own (random start, as a whole input is) with its part
-    of ``floor``, the models cross-faded."""
-    from . import _segments
-
-    segs = _segments.bounds(V.shape[-1], _segments.frames(_segments.SECONDS, sr, params.hop_length),
-                            _segments.frames(_segments.OVERLAP_SECONDS, sr, params.hop_length))
-    if len(segs) == 1:
-        return fit_frames(V, floor, None, None, params=params, sr=sr, callback=callback, **kw)
-    est = np.zeros((2,) + V.shape, V.dtype)
-    stop = []
-    for i, (a, b) in enumerate(segs):
-        def report(it, loss, i=i):  # one count over all segments, ending at max_iter; a stop holds
-            if stop or callback(round((i + it / kw["max_iter"]) * kw["max_iter"] / len(segs)), loss):
-                stop.append(True)
-                return True
-            return None
-
-        e = fit_frames(np.ascontiguousarray(V[..., a:b]), np.ascontiguousarray(floor[..., a:b]), None, None,
-                       params=params, sr=sr, callback=report if callback is not None else None, **kw)
-        est[..., a:b] += e * _segments.weights(segs, i).astype(V.dtype)
-    return est
 
 
 def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):
@@ -407,7 +389,7 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
 def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, speech_dictionary=None,
             n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
             sparsity=SPARSITY, mask_power=None, stft_params=None, max_iter=DENOISE_ITER, random_state=0,
-            callback=None):
+            callback=None, segment_seconds=None):
     """Remove noise from a recording.
 
     Parameters
@@ -446,6 +428,10 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
     callback : callable or None
         ``callback(iteration, loss)`` at every loss check (every 10 iterations) of
         the main factorisation, to report progress; returning ``True`` stops early.
+    segment_seconds : float > 0 or None
+        Blind only: length of the local models' segments (default ``None``: 10 s; an input
+        longer than 1.5 segments gets one model per segment, see Notes); ``float("inf")``:
+        one model for the whole recording.
 
     Returns
     -------
@@ -483,4 +469,5 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
         y, sr, noise=noise, noise_region=noise_region, noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
         n_noise_components=n_noise_components, n_speech_components=n_speech_components,
         sparsity=sparsity, mask_power=mask_power, stft_params=stft_params, max_iter=max_iter,
+        segment_seconds=segment_seconds,
         random_state=random_state, callback=callback)["clean"]

@@ -18,7 +18,9 @@ learned on the input and the result equals :func:`nmfaudio.denoise` up to float 
 Blind (no noise model given), the file is read once: :func:`nmfaudio.denoise` fits local models
 on overlapping segments of :data:`nmfaudio._segments.SECONDS` (each its own factorisation, the
 noise learned from that segment's minimum-statistics floor, the models cross-faded), and so does
-the stream, one segment at a time, with the same result up to float rounding.
+the stream, one segment at a time, with the same result up to float rounding. With
+``segment_seconds=inf`` blind files take the two passes above instead (the noise learned from
+the floor at the subsample's frames).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._options import check_denoise_options
 from . import _denoise_blocks as blocks
-from . import _minstat, _regions
+from . import _minstat, _regions, _segments
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["denoise_stream"]
@@ -67,7 +69,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                    stft_params=None, max_iter=_dn.DENOISE_ITER, frame_iter=None,
                    subsample_frames=SUBSAMPLE_FRAMES, block_seconds=BLOCK_SECONDS, random_state=0,
                    offset=0.0, duration=None, bit_depth=None, channel_mask=None, overwrite=False,
-                   callback=None):
+                   callback=None, segment_seconds=None):
     """Denoise an audio file of any length into ``out``, block by block; memory stays bounded.
 
     Parameters
@@ -109,6 +111,12 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         templates are learned on a subsample) counts the first pass and the writing the
         second, so ``total`` is twice the duration then (else once).
 
+    segment_seconds : float > 0 or None
+        Blind only, as in :func:`nmfaudio.denoise`: the local models' segments (default 10 s),
+        fitted one at a time in a single pass; ``float("inf")``: one model for the whole file,
+        learned on the subsample as in the other modes (much faster on long files, but it does
+        not follow a noise or a talker that changes; see ``docs/denoising.md``).
+
     Returns
     -------
     paths : dict[str, pathlib.Path]
@@ -122,7 +130,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     frame's activations are solved with all templates fixed (``frame_iter`` iterations, with
     the same sparsity), instead of being learned jointly with them. On the 6-second items of the
     quality benchmark (all frames learned on) this costs little; see ``docs/denoising.md``.
-    With both models fixed, and blind (local models segment by segment, as
+    With both models fixed, and blind with local models (segment by segment, as
     :func:`nmfaudio.denoise` fits them; ``subsample_frames`` and ``frame_iter`` unused), the
     result equals :func:`nmfaudio.denoise` up to float rounding. The file is not resampled: a dictionary at another rate raises.
 
@@ -145,13 +153,15 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     check_denoise_options(dict(noise=noise if noise_region is None else noise_region,
                                    noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
                                    n_noise_components=n_noise_components,
-                                   n_speech_components=n_speech_components, sparsity=sparsity))
+                                   n_speech_components=n_speech_components, sparsity=sparsity,
+                                   segment_seconds=segment_seconds))
     Kn, Ks, sparsity, mask_power, max_iter = _dn._check_numbers(
         n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary)
     frame_iter = check_positive_int(FRAME_ITER if frame_iter is None else frame_iter, "frame_iter")
     subsample_frames = check_positive_int(subsample_frames, "subsample_frames")
     block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)
     random_state = check_seed(random_state)
+    segment_seconds = _segments.check_seconds(segment_seconds)
     if _dn.GAIN_SMOOTH:
         raise ParameterError("streaming needs frame-local gains; GAIN_SMOOTH must be 0")
     path = Path(os.fspath(path))
@@ -192,12 +202,13 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                 valid_audio(noise, "noise"), sr, n_components=Kn, stft_params=params,
                 random_state=random_state, beta=beta, power=power)
         T = params.n_frames(n)
-        blind = noise_dictionary is None and speech_dictionary is None
-        learned = not blind and (noise_dictionary is None or speech_dictionary is None)
+        local = noise_dictionary is None and speech_dictionary is None and np.isfinite(segment_seconds)
+        learned = not local and (noise_dictionary is None or speech_dictionary is None)
         total = (2 if learned else 1) * n / sr
-        if blind:
-            model = _blind_model(T, params, sr, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
-                                 random_state=random_state, mask_power=mask_power, want_noise="noise" in targets)
+        if local:
+            model = _blind_model(T, params, sr, segment_seconds, Kn=Kn, Ks=Ks, sparsity=sparsity,
+                                 max_iter=max_iter, random_state=random_state, mask_power=mask_power,
+                                 want_noise="noise" in targets)
             done = 0.0
         elif learned:
             W, n_s, lam = _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary,
@@ -208,7 +219,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         else:
             W = np.concatenate([speech_dictionary.W, noise_dictionary.W], axis=1)
             n_s, lam, n_iter, accelerate, done = speech_dictionary.W.shape[1], 0.0, max_iter, False, 0.0
-        if not blind:
+        if not local:
             model = blocks.Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,
                                  max_iter=n_iter, accelerate=accelerate, want_noise="noise" in targets,
                                  floor_db=_dn.GAIN_FLOOR_DB)
@@ -223,9 +234,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     return targets
 
 
-def _blind_model(T, params, sr, *, Kn, Ks, sparsity, max_iter, random_state, mask_power, want_noise):
+def _blind_model(T, params, sr, seconds, *, Kn, Ks, sparsity, max_iter, random_state, mask_power, want_noise):
     """Blind: local models fitted segment by segment as :func:`nmfaudio.denoise` fits them
-    (:func:`nmfaudio.denoise.blind_segments`), in one pass."""
+    (:func:`nmfaudio._segments.fit_all`), in one pass."""
     if _dn.BLIND_NOISE != "minstat":
         raise ParameterError(f"streaming supports the minimum-statistics blind noise model, not "
                              f"BLIND_NOISE={_dn.BLIND_NOISE!r}")
@@ -240,7 +251,7 @@ def _blind_model(T, params, sr, *, Kn, Ks, sparsity, max_iter, random_state, mas
     def mask(S, est):
         return _dn._clean_gain(S, est, power=power, mask_power=mask_power, floor_db=_dn.GAIN_FLOOR_DB, smooth=0)
 
-    return blocks.SegmentModel(T, params, sr, win=_minstat.window_frames(_dn.MINSTAT_SECONDS, sr, params.hop_length),
+    return blocks.SegmentModel(T, params, sr, seconds=seconds, win=_minstat.window_frames(_dn.MINSTAT_SECONDS, sr, params.hop_length),
                                percentile=_dn.MINSTAT_PERCENTILE, fit=fit, mask=mask, want_noise=want_noise)
 
 

@@ -146,8 +146,14 @@ def test_model_knobs_reach_the_api(tmp_path, inputs, capsys):
     clean = nmfaudio.denoise(y, sr, noise=load(noise)[0], max_iter=10, n_speech_components=6,
                              sparsity=0.3, mask_power=1.0)
     np.testing.assert_array_equal(load(tmp_path / "d.wav")[0], clean)
+    assert main(["denoise", mix, "-o", str(tmp_path / "blind.wav"), "--iterations", "10",
+                 "--segment-seconds", "inf", "-q"]) == 0
+    np.testing.assert_array_equal(load(tmp_path / "blind.wav")[0],
+                                  nmfaudio.denoise(y, sr, max_iter=10, segment_seconds=float("inf")))
     for argv, match in (
         (["denoise", mix, "--speech-dict", str(inputs["tone"]), "--sparsity", "0.5"], "ignores --sparsity 0.5"),
+        (["denoise", mix, "--noise", noise, "--segment-seconds", "5"], "ignores --segment-seconds 5"),
+        (["denoise", mix, "--segment-seconds", "0"], "'0' is not a number of seconds > 0"),
         (["separate", mix, "--dict", str(inputs["tone"]), "--dict", str(inputs["hiss"]), "--mask", "binary"],
          "ignores --mask binary"),
         (["separate", mix, "--free-sparsity", "1"], "--free-sparsity"),

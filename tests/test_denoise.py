@@ -225,3 +225,23 @@ def test_blind_local_models_callback_counts_all_segments(monkeypatch):
     stops = []
     nmfaudio.denoise(y, sr, max_iter=20, callback=lambda it, loss: stops.append(it) or True)
     assert len(stops) == 1  # the stop holds for every later segment
+
+
+def test_segment_seconds_option(monkeypatch):
+    from nmfaudio import _segments
+    from nmfaudio.exceptions import ParameterError, UsageError
+
+    sr = 8000
+    y = np.random.default_rng(4).standard_normal(3 * sr).astype(np.float32) * 0.1
+    # None is the module default; a shorter segment gives local models, inf one model
+    monkeypatch.setattr(_segments, "SECONDS", 0.5)
+    local = nmfaudio.denoise(y, sr, max_iter=10)
+    assert np.array_equal(local, nmfaudio.denoise(y, sr, max_iter=10, segment_seconds=0.5))
+    whole = nmfaudio.denoise(y, sr, max_iter=10, segment_seconds=float("inf"))
+    assert np.array_equal(whole, nmfaudio.denoise(y, sr, max_iter=10, segment_seconds=100.0))
+    assert not np.allclose(local, whole)
+    for bad in (0, -1.0, float("nan"), "ten"):
+        with pytest.raises(ParameterError, match="segment_seconds"):
+            nmfaudio.denoise(y, sr, segment_seconds=bad)
+    with pytest.raises(UsageError, match="segment_seconds"):  # local models are a blind option
+        nmfaudio.denoise(y, sr, noise=y[:sr], segment_seconds=5.0)

@@ -259,3 +259,14 @@ def test_local_model_segments_cover_the_frames_and_weights_sum_to_one():
             total[a:b] += w
         np.testing.assert_allclose(total, 1.0, atol=1e-12)
     assert _segments.bounds(30, 20, 2) == [(0, 30)]  # up to 1.5 segments: one model
+
+
+def test_blind_one_model_on_request_is_the_subsample_path(speech, tmp_path):
+    """segment_seconds=inf: the two-pass subsample path (one model), close to offline's one model."""
+    out = nmfaudio.denoise_stream(speech["path"], tmp_path / "c.wav", segment_seconds=float("inf"))
+    got = _read(out["clean"])
+    ref = nmfaudio.denoise(speech["y"], speech["sr"], segment_seconds=float("inf"))
+    assert not np.allclose(got, ref, atol=1e-5)  # frame-local solves, not the offline fit
+    assert np.sum((got - ref) ** 2) / np.sum(ref ** 2) < 0.2
+    with pytest.raises(nmfaudio.ParameterError, match="segment_seconds"):
+        nmfaudio.denoise_stream(speech["path"], tmp_path / "d.wav", segment_seconds=-2)

@@ -28,6 +28,19 @@ def _regions(text: str):
     return out
 
 
+def _segment_seconds(text):
+    """``--segment-seconds``: seconds > 0, or ``inf``."""
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0 (or inf)")
+    return v
+
+
 def add_parser(sub):
     p = sub.add_parser(
         "denoise", help="remove noise from a recording",
@@ -62,6 +75,10 @@ def add_parser(sub):
     g.add_argument("--mask-power", type=positive_float, default=None, metavar="P",
                    help="soft-mask exponent (default 1 without --speech-dict, 2 with it; larger is "
                         "closer to a binary mask)")
+    g.add_argument("--segment-seconds", type=_segment_seconds, default=None, metavar="S",
+                   help="blind only: local models, one per S-second segment (default 10; 'inf': one "
+                        "model for the whole recording, much faster on long files but it does not "
+                        "follow a noise that changes)")
     p.add_argument("--block-seconds", type=positive_seconds, default=None, metavar="S",
                    help=f"read, denoise and write S seconds at a time so that memory stays bounded "
                         f"(default: 10 s blocks for inputs of {LONG_SECONDS / 60:g} minutes or more, "
@@ -81,7 +98,7 @@ def run(args) -> int:
     from ._progress import Progress, Summary, check_plot_target, show_progress
 
     knobs = {"n_noise_components": args.noise_components, "n_speech_components": args.speech_components,
-             "sparsity": args.sparsity}
+             "sparsity": args.sparsity, "segment_seconds": args.segment_seconds}
     check_denoise_options(dict(knobs, noise=args.noise, noise_dictionary=args.noise_dict,
                                speech_dictionary=args.speech_dict), flags=True)
     named = [o for o in (args.out, args.noise_out) if o and not is_folder_target(o)]
