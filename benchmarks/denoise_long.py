@@ -9,7 +9,9 @@ which reports its ``ru_maxrss`` (peak RSS, imports included), wall time and CPU 
 system, all threads). "x real time" is the audio duration over the wall time.
 
 Methods: ``stream-noise`` (``denoise_stream(noise=<sample file>)``), ``stream-region``
-(``noise_region=(0, 3)``), ``stream-blind`` (no noise model: minimum-statistics floor),
+(``noise_region=(0, 3)``), ``stream-blind`` (no noise model: minimum-statistics floor; local
+models, one per 10-s segment), ``stream-blind-one`` (``segment_seconds=inf``: one model learned on
+the subsample),
 ``offline-noise`` (``nmfaudio.load`` + ``nmfaudio.denoise(noise=...)`` + ``nmfaudio.save``, what
 ``nmfaudio denoise`` did before; only up to ``--offline-max-minutes``), and the baselines side by
 side: ``noisereduce`` (``noisereduce.reduce_noise(stationary=True, y_noise=<sample>)``, its defaults,
@@ -38,7 +40,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SR = 44100
-METHODS = ("stream-noise", "stream-region", "stream-blind", "offline-noise", "noisereduce",
+METHODS = ("stream-noise", "stream-region", "stream-blind", "stream-blind-one", "offline-noise", "noisereduce",
            "noisereduce-nonstationary")
 #: methods that hold the whole file in memory: run only up to --baseline-max-minutes
 WHOLE_FILE = ("noisereduce", "noisereduce-nonstationary")
@@ -104,7 +106,7 @@ def child(args):
         nmfaudio.save(out, nmfaudio.denoise(y, sr, noise=noise), sr, overwrite=True)
     else:
         kw = {"stream-noise": {"noise": args.noise}, "stream-region": {"noise_region": (0.0, 3.0)},
-              "stream-blind": {}}[args.method]
+              "stream-blind": {}, "stream-blind-one": {"segment_seconds": float("inf")}}[args.method]
         nmfaudio.denoise_stream(args.file, out, overwrite=True, **kw)
     ru = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
