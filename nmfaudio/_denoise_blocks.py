@@ -109,8 +109,7 @@ class SegmentModel:
 
     def __init__(self, T, params, sr, *, seconds, win, percentile, fit, mask, want_noise):
         self.T, self.fit, self.mask, self.want_noise = T, fit, mask, want_noise
-        self.segs = _segments.bounds(T, _segments.frames(seconds, sr, params.hop_length),
-                                     _segments.frames(_segments.OVERLAP_SECONDS, sr, params.hop_length))
+        self.segs = _segments.segments_of(T, seconds, sr, params.hop_length)
         self.win, self.percentile = win, percentile
         self.lo, self.hi = _minstat.bounds(win)
         self.buf, self.first = None, 0      # complex frames [first, first + buf.shape[-1])

@@ -39,6 +39,21 @@ def frames(seconds, sr, hop_length):
     return max(1, int(round(seconds * sr / hop_length)))
 
 
+#: A local model needs at least this many STFT frames.
+MIN_FRAMES = 8
+
+
+def segments_of(T, seconds, sr, hop_length):
+    """:func:`bounds` of ``T`` frames for segments of ``seconds``; refuses segments shorter
+    than :data:`MIN_FRAMES` frames."""
+    seg = frames(seconds, sr, hop_length)
+    if seg < MIN_FRAMES:
+        raise ParameterError(f"segment_seconds={seconds:g} is {seg} STFT frame(s) at sr={sr} with hop "
+                             f"{hop_length}; a local model needs at least {MIN_FRAMES} frames "
+                             f"({MIN_FRAMES * hop_length / sr:.3f} s)")
+    return bounds(T, seg, frames(OVERLAP_SECONDS, sr, hop_length))
+
+
 def bounds(T, seg, overlap):
     """``[(a, b), ...]``: frames ``a:b`` of each segment, in order; consecutive segments share
     about ``overlap`` frames. One segment when ``T <= 1.5 * seg``."""
@@ -93,7 +108,7 @@ def fit_all(V, floor, fit, *, seconds, sr, hop_length, max_iter, callback=None):
     callback)`` on each segment (its own factorisation, from a random start as a whole input),
     cross-faded. ``callback(iteration, loss)`` counts the iterations of all segments together up
     to ``max_iter``; a stop it asks for ends every remaining segment too."""
-    segs = bounds(V.shape[-1], frames(seconds, sr, hop_length), frames(OVERLAP_SECONDS, sr, hop_length))
+    segs = segments_of(V.shape[-1], seconds, sr, hop_length)
     if len(segs) == 1:
         return fit(V, floor, callback)
     est = np.zeros((2,) + V.shape, V.dtype)

@@ -243,5 +243,7 @@ def test_segment_seconds_option(monkeypatch):
     for bad in (0, -1.0, float("nan"), "ten"):
         with pytest.raises(ParameterError, match="segment_seconds"):
             nmfaudio.denoise(y, sr, segment_seconds=bad)
+    with pytest.raises(ParameterError, match="at least 8 frames"):  # 0.01 s is one frame
+        nmfaudio.denoise(y, sr, segment_seconds=0.01)
     with pytest.raises(UsageError, match="segment_seconds"):  # local models are a blind option
         nmfaudio.denoise(y, sr, noise=y[:sr], segment_seconds=5.0)
