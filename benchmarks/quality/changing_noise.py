@@ -11,6 +11,10 @@ items and scored against their true stems (speech SDR, SI-SDR, STOI; *harmed*: S
 noisy input's − 0.02), beside the same method run on each item alone (the quality benchmark's
 own setting, where nothing changes within an item).
 
+With ``--stationary`` the noises are replaced by one stationary pink noise running through the
+whole recording (each item's SNR kept), so only the talker changes: do local models cost
+anything when the noise does not change?
+
 Methods: offline ``nmfaudio.denoise(y, sr)`` and the long-file path ``nmfaudio.denoise_stream``
 (file to file), each with the minimum-statistics window set to each of ``--windows`` seconds
 (``MINSTAT_SECONDS``) and the local models' segment length to each of ``--segments`` seconds
@@ -48,6 +52,31 @@ def _joined(items):
     return items, np.concatenate([it.mixture for it in items]), cuts
 
 
+def _stationary(items, seed=0):
+    """The same items with their noise replaced by one stationary noise running through the whole
+    recording (pink, seeded), scaled to each item's SNR: only the talker changes."""
+    import dataclasses
+
+    n = sum(it.mixture.shape[-1] for it in items)
+    rng = np.random.default_rng(seed)
+    spec = np.fft.rfft(rng.standard_normal(n))
+    spec[1:] /= np.sqrt(np.arange(1, spec.shape[0]))  # 1/f power
+    noise = np.fft.irfft(spec, n).astype(np.float32)
+    out, a = [], 0
+    for it in items:
+        m = it.mixture.shape[-1]
+        js, jn = it.names.index("speech"), it.names.index("noise")
+        s = it.stems[js]
+        seg = noise[a:a + m]
+        seg = seg * np.float32(np.sqrt(np.sum(s.astype(np.float64) ** 2) / np.sum(seg.astype(np.float64) ** 2)
+                                       / 10 ** (it.info["snr_db"] / 10)))
+        stems = it.stems.copy()
+        stems[jn] = seg
+        out.append(dataclasses.replace(it, mixture=(s + seg).astype(np.float32), stems=stems))
+        a += m
+    return out
+
+
 def _denoise(y, sr, method, window, tmp, segment):
     saved = dn.MINSTAT_SECONDS, _segments.SECONDS
     dn.MINSTAT_SECONDS, _segments.SECONDS = window, segment
@@ -75,6 +104,9 @@ def main(argv=None):
     ap.add_argument("--windows", type=float, nargs="+", default=[3.0])
     ap.add_argument("--segments", type=float, nargs="+", default=[_segments.SECONDS],
                     help="local-model segment lengths in seconds (inf: one model for the whole recording)")
+    ap.add_argument("--stationary", action="store_true",
+                    help="replace the noises by one stationary pink noise through the whole recording "
+                         "(each item's SNR kept): only the talker changes")
     ap.add_argument("--alone", action="store_true", help="also each item denoised alone (the reference)")
     ap.add_argument("--methods", nargs="+", default=["offline", "stream"], choices=["offline", "stream"])
     args = ap.parse_args(argv)
@@ -84,9 +116,14 @@ def main(argv=None):
     data = HERE / "data"
     entries = [e for e in run.read_manifest(data)["items"] if e["kind"] == "speech" and e["part"] == args.part]
     items, y, cuts = _joined([run.load_item(data, e) for e in entries])
+    if args.stationary:
+        items = _stationary(items)
+        y = np.concatenate([it.mixture for it in items])
     sr = items[0].sr
+    what = "one stationary pink noise, the talker changes every 6 s" if args.stationary else \
+        "noise changes every 12 s"
     print(f"`{args.part}: {len(items)} speech items joined into one {y.shape[-1] / sr:.0f}-s recording "
-          f"(noise changes every 12 s); blind`\n")
+          f"({what}); blind`\n")
     print("| method | window (s) | segments (s) | input | SDR mean / median / min | SI-SDR mean | STOI mean | harmed "
           "| worst ΔSTOI |")
     print("|---|---|---|---|---|---|---|---|---|")
