@@ -114,8 +114,7 @@ class SegmentModel:
         self.lo, self.hi = _minstat.bounds(win)
         self.buf, self.first = None, 0      # complex frames [first, first + buf.shape[-1])
         self.i = 0                           # next segment to fit
-        self.pending = None                  # weighted models of frames [done, b of segment i - 1)
-        self.done = 0                        # frames returned so far
+        self.pending = None                  # weighted models of the overlap with segment i - 1
 
     def __call__(self, S):
         """``S (C, F, nt)``, the next frames -> ``(n_out, C, F, m)`` spectra of the frames now final."""
@@ -147,7 +146,6 @@ class SegmentModel:
         np.multiply(g, S, out=out[0])
         if self.want_noise:
             np.subtract(S, out[0], out=out[1])
-        self.done = nxt
         keep = max(0, nxt - self.lo) if i + 1 < len(self.segs) else self.T  # the next segment's context
         drop = min(keep - self.first, self.buf.shape[-1])
         if drop > 0:

@@ -331,7 +331,14 @@ def _minstat_noise(V, params, sr):
     ends; :mod:`nmfaudio._minstat`), each channel on its own."""
     from . import _minstat
 
-    return _minstat.floor(V, _minstat.window_frames(MINSTAT_SECONDS, sr, params.hop_length), MINSTAT_PERCENTILE)
+    return _minstat.floor(V, minstat_window(sr, params.hop_length), MINSTAT_PERCENTILE)
+
+
+def minstat_window(sr, hop_length):
+    """Frames in the :data:`MINSTAT_SECONDS` window of the floor at this rate and hop."""
+    from . import _minstat
+
+    return _minstat.window_frames(MINSTAT_SECONDS, sr, hop_length)
 
 
 def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity, random_state,
@@ -340,9 +347,9 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
 
     Dictionary templates stay fixed; the other side is free (random start, from
     :func:`nmfaudio._random.random_templates`). With no model at all the noise
-    templates are learned from the noise floor (:data:`BLIND_NOISE`; KL on magnitudes), or
-    from ``floor`` when given (the minimum-statistics floor of the frames of ``V``, computed
-    by the caller from their neighbourhoods, as the file stream does).
+    templates are learned (KL on magnitudes) from ``floor``, the minimum-statistics floor of
+    the frames of ``V`` that the caller computes per channel (:data:`BLIND_NOISE` "minstat"), or
+    from the quietest frames of ``V`` ("quiet").
     """
     dtype = V.dtype
     rng = np.random.default_rng(random_state)
@@ -352,9 +359,10 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
         # Blind: learn the noise from the input itself (its noise floor, or its quietest frames).
         if floor is not None:
             Vq = floor
+        elif BLIND_NOISE == "minstat":  # computed per channel by the caller, never on stacked channels
+            raise ValueError("_initial_templates: blind minimum-statistics noise needs the caller's floor")
         else:
-            Vq = (_minstat_noise(V, params, sr) if BLIND_NOISE == "minstat"
-                  else _quiet_frames_noise(V, QUIET_FRACTION))
+            Vq = _quiet_frames_noise(V, QUIET_FRACTION)
         if BLIND_FLOOR_STEP > 1 and Vq.shape[-1] >= 2 * BLIND_FLOOR_STEP:
             Vq = np.ascontiguousarray(Vq[:, ::BLIND_FLOOR_STEP])
         if np.any(Vq > 0):

@@ -35,7 +35,7 @@ import numpy as np
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._options import check_denoise_options
 from . import _denoise_blocks as blocks
-from . import _minstat, _regions, _segments
+from . import _regions, _segments
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["denoise_stream"]
@@ -251,7 +251,7 @@ def _blind_model(T, params, sr, seconds, *, Kn, Ks, sparsity, max_iter, random_s
     def mask(S, est):
         return _dn._clean_gain(S, est, power=power, mask_power=mask_power, floor_db=_dn.GAIN_FLOOR_DB, smooth=0)
 
-    return blocks.SegmentModel(T, params, sr, seconds=seconds, win=_minstat.window_frames(_dn.MINSTAT_SECONDS, sr, params.hop_length),
+    return blocks.SegmentModel(T, params, sr, seconds=seconds, win=_dn.minstat_window(sr, params.hop_length),
                                percentile=_dn.MINSTAT_PERCENTILE, fit=fit, mask=mask, want_noise=want_noise)
 
 
@@ -286,7 +286,7 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
                              f"BLIND_NOISE={_dn.BLIND_NOISE!r}")
     floor = None
     if blind:
-        win = _minstat.window_frames(_dn.MINSTAT_SECONDS, reader.sr, params.hop_length)
+        win = _dn.minstat_window(reader.sr, params.hop_length)
         floor = blocks.FloorAt(picks, T, win, _dn.MINSTAT_PERCENTILE)
     if floor is None and 4 * len(picks) <= T:
         # the chosen frames only, read where they are (the others are not needed)
