@@ -29,16 +29,16 @@ def _regions(text: str):
 
 
 def _segment_seconds(text):
-    """``--segment-seconds``: seconds > 0, or ``inf``."""
+    """``--segment-seconds``: seconds > 0, or ``inf`` (the library's check, in argparse's words)."""
     import argparse
 
+    from .._segments import check_seconds
+    from ..exceptions import ParameterError
+
     try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0 (or inf)")
-    return v
+        return check_seconds(text)
+    except ParameterError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0 (or inf)") from None
 
 
 def add_parser(sub):
