@@ -15,7 +15,6 @@ held-out table, so this tells how hard our test part is next to that held-out se
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
