@@ -67,6 +67,13 @@ BLIND_FLOOR_ITER = 200
 #: CONTEXT_READ: "mean" (overlap-average of the stacked model) or "centre" (its middle block).
 CONTEXT = 0
 CONTEXT_READ = "mean"
+#: Block-sparsity weight of the universal speech model (nmfaudio._usm, the bundled
+#: "speech-voices" model) fitted beside the free speech templates when no speech dictionary is
+#: given; the mask comes from the two models' geometric mean. None: the free templates alone.
+#: Tune part, SDR / SI-SDR / STOI against None: noise sample λ 0.1 +0.44 / +0.43 / +.009 and
+#: λ 0.2 +0.51 / +0.21 / +.007 dB (14 and 15 of 18 items better); blind λ 0.1 +0.51 / +0.50 /
+#: +.006 and λ 0.2 +0.69 / +0.58 / +.009 (15/18 both); no item harmed.
+USM_LAMBDA = 0.2
 
 
 def default_denoise_stft(sr) -> STFTParams:
@@ -268,7 +275,13 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
     res = nmf(Vs, W=W0, H=frame_init(Vs, W0.shape[1]).astype(Vs.dtype), beta=beta, update_W=update_W,
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
-    return source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
+    est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
+    if speech_dictionary is None and USM_LAMBDA is not None and not CONTEXT:
+        from . import _usm
+
+        est = _usm.with_voices(Vs, res.W[:, n_s:], est, lam=USM_LAMBDA, max_iter=max_iter, params=params,
+                               sr=sr, lead=lead, n_frames=T)
+    return est
 
 
 def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):

@@ -257,6 +257,53 @@ def speech_material(name, tmp):
     return clips, material, licences
 
 
+VOICE_SECONDS = 30.0
+VOICE_K = 8
+
+
+def voices_material():
+    """Per-voice clips for the universal speech model: no voice of split.json (tune or test).
+
+    The voices are those of ``benchmarks/quality/usm.py`` (klettres native speakers of the
+    languages the split does not use, and the espeak-ng voices of the ``speech`` model).
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks" / "quality"))
+    import usm
+    from _split_sources import VoicePool
+
+    pool = VoicePool(np.random.default_rng(0), usm.SENTENCES * 4, SR)
+    names = usm.voices()
+    clips = [pool.take(v, VOICE_SECONDS)[0].astype(np.float32) for v in names]
+    kl = [v.split(":")[1] for v in names if v.startswith("klettres:")]
+    es = [v.split(":")[1] for v in names if v.startswith("espeak:")]
+    material = [f"klettres-data: letters and syllables read by native speakers, languages {', '.join(kl)}",
+                f"espeak-ng (espeak-ng-data) voices {', '.join(es)}: English sentences",
+                f"{VOICE_SECONDS:g} s per voice; no voice or babble talker of the tune or test part of "
+                "benchmarks/quality/split.json"]
+    licences = ["klettres-data: GPL-2+", "espeak-ng-data: GPL-3+"]
+    return names, clips, material, licences
+
+
+def learn_voices(name, names, clips, material, licences, K=VOICE_K, max_iter=200):
+    """One KL-NMF block of K templates per voice (the universal speech model of denoise)."""
+    params = default_stft(SR)
+    Ws, blocks, frames = [], [], 0
+    for i, x in enumerate(clips):
+        V = spectrogram(x, stft_params=params)[1]
+        e = V.sum(axis=0)
+        V = np.ascontiguousarray(V[:, e > 1e-3 * np.median(e[e > 0])])
+        frames += V.shape[1]
+        res = nmfaudio.nmf(V, K, beta=1.0, max_iter=max_iter, random_state=0)
+        Ws.append(res.W / np.maximum(res.W.sum(axis=0, keepdims=True), 1e-12))
+        blocks += [i] * K
+    info = {"kind": "speech", "training_material": material, "licence": "; ".join(licences),
+            "train_seconds": round(sum(len(c) for c in clips) / SR, 1), "n_frames": frames,
+            "recipe": f"voices, K={K} per voice ({len(names)} voices)", "voices": names, "blocks": blocks,
+            "trained_by": "benchmarks/models/train_models.py"}
+    return nmfaudio.SourceDictionary(name=name, W=np.concatenate(Ws, axis=1).astype(np.float32), sr=SR,
+                                     stft=params, beta=1.0, power=1.0, info=info)
+
+
 def learn(name, kind, clips, material, licences, K, max_iter):
     params = default_stft(SR)
     V = np.concatenate([spectrogram(c, stft_params=params)[1] for c in clips], axis=1)
@@ -297,14 +344,16 @@ def main(argv=None):
         raise SystemExit(f"--soundfonts: expected names from {list(SOUNDFONTS)}")
     if args.install:
         install()
-    names = [*INSTRUMENTS, "drums", "speech"]
+    names = [*INSTRUMENTS, "drums", "speech", "speech-voices"]
     if args.only:
         names = [n for n in args.only.split(",") if n]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            if name == "drums":
+            if name == "speech-voices":
+                d = learn_voices(name, *voices_material())
+            elif name == "drums":
                 kind, mat = "instrument", drum_material(name, tmp)
             elif name == "speech":
                 kind, mat = "speech", speech_material(name, tmp)
@@ -313,10 +362,10 @@ def main(argv=None):
                                 per_note_k=args.per_note, split=args.split)
             else:
                 kind, mat = INSTRUMENTS[name][0], instrument_material(name, tmp, soundfonts)
-            if name in ("drums", "speech") or args.recipe == "nmf":
+            if name in ("drums", "speech") or (args.recipe == "nmf" and name != "speech-voices"):
                 d = learn(name, kind, *mat, K=args.components, max_iter=args.max_iter)
             path = store.write_model(d, out / f"{name}.npz")
-            print(f"{name:15s} K={d.n_components:3d} ({d.info['pruned']} pruned) "
+            print(f"{name:15s} K={d.n_components:3d} ({d.info.get('pruned', 0)} pruned) "
                   f"{d.info['train_seconds']:7.1f} s of audio  {path.stat().st_size / 1024:6.1f} KiB", flush=True)
     index = store.write_index(out)
     if out.resolve() == OUT.resolve():

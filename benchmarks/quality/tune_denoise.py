@@ -31,6 +31,7 @@ import run  # noqa: E402
 #: fit grids: list of dicts; keys are nmfaudio.denoise constants (UPPER) or denoise() options.
 FIT_GRIDS = {
     "base": [{}],
+    "usm": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.1}, {"USM_LAMBDA": 0.2}],
     "prior": [{}, {"SPEECH_PRIOR": "init"}, {"SPEECH_PRIOR": "fixed", "n_speech_components": 16}],
     "blind": [{"BLIND_NOISE": "quiet"}, {"BLIND_NOISE": "minstat"}],
     "iter": [{}, {"max_iter": 50}, {"max_iter": 200}],

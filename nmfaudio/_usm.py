@@ -1,0 +1,91 @@
+"""Universal speech model: per-voice template blocks chosen by block sparsity.
+
+After Sun & Mysore, "Universal speech models for speaker independent single channel source
+separation" (ICASSP 2013). The bundled ``speech-voices`` model holds one small KL-NMF dictionary
+per training voice (``info["blocks"]`` gives each template's voice). With those templates ``U``
+and the noise templates ``W_n`` both fixed, the activations of ``V ≈ [U W_n] H`` (frequency
+first) are found under the block-sparsity penalty
+
+    λ Σ_g log(ε u + ‖H_g‖₁),     u = Σ V / (mean(V) · G),
+
+on the blocks ``H_g`` of U's rows (``G`` blocks), so that a recording is explained by the few
+voices it resembles instead of by all of them. Its multiplicative update adds
+``λ u / (ε u + ‖H_g‖₁)`` to the KL denominator of block ``g``'s rows: an L1 weight per
+template, reweighted every iteration (the penalty is majorised by its tangent). The data are
+scaled to ``mean(V) = 1`` as in :func:`nmfaudio.nmf`, so λ means the same at any level;
+λ = 1 makes the penalty pull at an average block as hard as the data term.
+
+:func:`nmfaudio.denoise` fits this model beside its own (free speech templates learned on the
+input) and masks with the geometric mean of the two models (:func:`combine`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MODEL = "speech-voices"
+#: ε of the penalty, relative to an average block's activation mass.
+EPS = 1e-3
+
+
+def templates(params, sr, dtype=np.float32):
+    """``(U (F, K), groups (K,))``: the voice templates at the bins of ``params`` (unit sum)
+    and each template's voice index."""
+    from .models import load_model, model_templates
+
+    groups = np.asarray(load_model(MODEL).info["blocks"], dtype=np.intp)
+    return model_templates(MODEL, params, sr).astype(dtype), groups
+
+
+def penalty_weights(H_U, groups, *, lam, unit, eps=EPS):
+    """The penalty's L1 weight per template of ``U`` at activations ``H_U (K_U, T)``."""
+    block = np.bincount(groups, weights=H_U.sum(axis=1, dtype=np.float64), minlength=int(groups.max()) + 1)
+    return (lam * unit / (eps * unit + block))[groups]
+
+
+def fit(V, U, groups, Wn, *, lam, max_iter, eps=EPS):
+    """Activations of ``V (F, T) ≈ [U Wn] H`` (KL, templates fixed) under the block penalty.
+
+    Returns ``(H (K_U + K_n, T), weights (K_U,))``: H on the scale of ``V`` and the final
+    L1 weight of each voice template (in the units of :func:`nmfaudio.nmf`'s ``sparsity``).
+    """
+    dtype = V.dtype
+    scale = float(np.mean(V, dtype=np.float64))
+    X = V / dtype.type(scale) if scale > 0 else np.zeros_like(V)
+    W = np.ascontiguousarray(np.concatenate([U, Wn], axis=1), dtype=dtype)
+    Ku, K = U.shape[1], W.shape[1]
+    G = int(groups.max()) + 1
+    unit = float(X.sum(dtype=np.float64)) / G
+    H = np.repeat((X.sum(axis=0, keepdims=True) / K).astype(dtype), K, axis=0)
+    den = np.repeat(W.sum(axis=0)[:, None], 1, axis=1).astype(dtype)
+    tiny = np.finfo(dtype).tiny
+    w = np.zeros(Ku)
+    for _ in range(max_iter):
+        R = X / np.maximum(W @ H, tiny)
+        num = W.T @ R
+        d = den
+        if lam > 0 and unit > 0:
+            w = penalty_weights(H[:Ku], groups, lam=lam, unit=unit, eps=eps)
+            d = den.copy()
+            d[:Ku] += w[:, None].astype(dtype)
+        H *= num / np.maximum(d, tiny)
+    return H * dtype.type(scale), w
+
+
+def combine(est_a, est_b):
+    """Geometric mean of two models' estimates ``(2, ..., F, T)`` (clean first): its soft mask
+    has the log ratio clean/noise averaged over the two models, at any mask power."""
+    return np.sqrt(est_a * est_b, dtype=est_a.dtype)
+
+
+def with_voices(Vs, Wn, est, *, lam, max_iter, params, sr, lead, n_frames):
+    """``est`` combined with the voice model fitted on ``Vs (F, T)`` (channels side by side,
+    as :func:`nmfaudio.separation.stack_channels` gives them) with the noise templates ``Wn``."""
+    from .masking import source_estimates
+
+    U, groups = templates(params, sr, Vs.dtype)
+    H, _ = fit(Vs, U, groups, Wn.astype(Vs.dtype), lam=lam, max_iter=max_iter)
+    labels = (np.arange(U.shape[1] + Wn.shape[1]) >= U.shape[1]).astype(int)
+    est_v = source_estimates(np.concatenate([U, Wn.astype(Vs.dtype)], axis=1), H, labels, 2,
+                             lead_shape=lead, n_frames=n_frames)
+    return combine(est, est_v.astype(est.dtype, copy=False))
