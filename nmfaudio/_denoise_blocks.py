@@ -64,7 +64,11 @@ class Model:
     """Clean (and noise) spectra of complete frames, all templates fixed: frame-local."""
 
     def __init__(self, W, n_speech, *, lam, beta, power, mask_power, max_iter, accelerate, want_noise,
-                 floor_db=None):
+                 floor_db=None, voices=None):
+        self.voices = None
+        if voices is not None:  # (W, n_speech, lam) of a second model; masks from the geometric mean
+            self.voices = Model(*voices[:2], lam=voices[2], beta=beta, power=power, mask_power=mask_power,
+                                max_iter=max_iter, accelerate=accelerate, want_noise=want_noise)
         self.W = np.ascontiguousarray(W, dtype=np.float32)
         self.Ws = np.ascontiguousarray(self.W[:, :n_speech])
         self.Wn = np.ascontiguousarray(self.W[:, n_speech:])
@@ -73,25 +77,32 @@ class Model:
         self.max_iter, self.accelerate, self.want_noise = max_iter, accelerate, want_noise
         self.floor = None if floor_db is None else np.float32(10.0 ** (floor_db / 20.0))
 
+    def model(self, V):
+        """``(W_s H_s, W_n H_n)`` of the magnitudes ``V (F, nt)``."""
+        from .nmf import nmf
+        from .supervised import frame_init
+
+        H = nmf(V, W=self.W, H=frame_init(V, self.W.shape[1]).astype(V.dtype), beta=self.beta,
+                update_W=False, max_iter=self.max_iter, tol=0, sparsity=self.lam, accelerate=self.accelerate).H
+        return self.Ws @ H[:self.n_speech], self.Wn @ H[self.n_speech:]
+
     def __call__(self, S):
         """``S (C, F, nt)`` -> ``(n_out, C, F, nt)``: clean (and noise) spectra."""
         from .dictionary import powered
-        from .nmf import nmf
-        from .supervised import frame_init
 
         C, F, nt = S.shape
         out = np.empty((1 + self.want_noise, C, F, nt), S.dtype)
         if nt == 0:
             return out
-        n_s = self.n_speech
         for c in range(C):
             V = np.abs(S[c])
             if self.power != 1.0:
                 V = powered(V, self.power)
-            H = nmf(V, W=self.W, H=frame_init(V, self.W.shape[1]).astype(V.dtype), beta=self.beta,
-                    update_W=False, max_iter=self.max_iter, tol=0, sparsity=self.lam,
-                    accelerate=self.accelerate).H
-            M = clean_mask(self.Ws @ H[:n_s], self.Wn @ H[n_s:], self.q)
+            es, en = self.model(V)
+            if self.voices is not None:
+                vs, vn = self.voices.model(V)
+                es, en = np.sqrt(es * vs), np.sqrt(en * vn)
+            M = clean_mask(es, en, self.q)
             if self.floor is not None:
                 np.maximum(M, self.floor, out=M)
             np.multiply(M, S[c], out=out[0, c])

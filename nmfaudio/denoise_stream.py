@@ -211,7 +211,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                  want_noise="noise" in targets)
             done = 0.0
         elif learned:
-            W, n_s, lam = _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary,
+            W, n_s, lam, voices = _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary,
                                  Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
                                  cap=subsample_frames, random_state=random_state,
                                  progress=(lambda s: callback(s, total)) if callback else None)
@@ -219,10 +219,11 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         else:
             W = np.concatenate([speech_dictionary.W, noise_dictionary.W], axis=1)
             n_s, lam, n_iter, accelerate, done = speech_dictionary.W.shape[1], 0.0, max_iter, False, 0.0
+            voices = None
         if not local:
             model = blocks.Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,
                                  max_iter=n_iter, accelerate=accelerate, want_noise="noise" in targets,
-                                 floor_db=_dn.GAIN_FLOOR_DB)
+                                 floor_db=_dn.GAIN_FLOOR_DB, voices=voices)
         writers = [blocks.Writer(stack, t, sr, C, bit_depth=bit_depth, channel_mask=channel_mask,
                            overwrite=overwrite) for t in targets.values()]
         an = StreamingSTFT(params, channels=C, dtype=np.float32)
@@ -275,7 +276,7 @@ def _excerpt(f, path, offset, duration):
 def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary, *, Kn, Ks,
            sparsity, max_iter, cap, random_state, progress):
     """First pass: the subsample (and blind, its noise floor); the free templates learned on it.
-    Returns ``(W, n_speech, sparsity per component)``."""
+    Returns ``(W, n_speech, sparsity per component, voices)`` (:func:`_fit_subsample`)."""
     from .dictionary import powered
     from .streaming_stft import StreamingSTFT
 
@@ -325,7 +326,12 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
 def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity,
                    max_iter, random_state):
     """The free templates learned on the subsample ``Vs`` (blind: noise from its floor ``Fs``)
-    as :func:`nmfaudio.denoise` learns them on all frames: ``(W, n_speech, sparsity)``."""
+    as :func:`nmfaudio.denoise` learns them on all frames: ``(W, n_speech, sparsity, voices)``.
+
+    ``voices`` (None without :data:`nmfaudio.denoise.USM_LAMBDA` or with a speech dictionary):
+    ``(W, n_speech, sparsity)`` of the universal speech model fitted on the subsample, reduced to
+    the voice blocks it uses (:func:`nmfaudio._usm.active`) with their final penalty weights as
+    fixed L1 weights, so that the frames can be solved one by one."""
     from .nmf import nmf
     from .supervised import frame_init
 
@@ -334,4 +340,11 @@ def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary
                                                     params=params, sr=sr, floor=Fs)
     res = nmf(Vs, W=W0, H=frame_init(Vs, W0.shape[1]).astype(Vs.dtype), beta=beta, update_W=update_W,
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state)
-    return res.W, n_s, lam
+    voices = None
+    if speech_dictionary is None and _dn.USM_LAMBDA is not None:
+        from . import _usm
+
+        speech = float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))
+        voices = _usm.frame_model(Vs, res.W[:, n_s:], lam=_dn.USM_LAMBDA, max_iter=max_iter, params=params, sr=sr,
+                                  speech=speech if _dn.USM_UNIT == "speech" else None)
+    return res.W, n_s, lam, voices

@@ -32,6 +32,10 @@ import run  # noqa: E402
 FIT_GRIDS = {
     "base": [{}],
     "usm": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.1}, {"USM_LAMBDA": 0.2}],
+    "usm-unit": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.2, "USM_UNIT": "all"}, {"USM_LAMBDA": 0.1, "USM_UNIT": "speech"},
+                 {"USM_LAMBDA": 0.2, "USM_UNIT": "speech"}, {"USM_LAMBDA": 0.4, "USM_UNIT": "speech"}],
+    "usm-unit2": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.6, "USM_UNIT": "speech"},
+                  {"USM_LAMBDA": 0.8, "USM_UNIT": "speech"}, {"USM_LAMBDA": 1.2, "USM_UNIT": "speech"}],
     "prior": [{}, {"SPEECH_PRIOR": "init"}, {"SPEECH_PRIOR": "fixed", "n_speech_components": 16}],
     "blind": [{"BLIND_NOISE": "quiet"}, {"BLIND_NOISE": "minstat"}],
     "iter": [{}, {"max_iter": 50}, {"max_iter": 200}],
@@ -132,8 +136,10 @@ def _fit_item(item, mode, fit):
             params = nmfaudio.STFTParams(n_fft=opts.pop("n_fft", params.n_fft),
                                          hop_length=opts.pop("hop_length", params.hop_length))
         noise = None
-        if mode == "noise":
+        if mode in ("noise", "region"):
             noise = item.train["noise"]
+        if mode == "region":  # the clip in front of the mixture, as run.py's region method does
+            y = np.concatenate([noise, y])
         ests = []
         for seed in range(opts.get("seeds", 1)):  # seeds > 1: the models of several starts averaged
             S, est, power = dn._fit(y, sr, params, noise, None, None,
@@ -179,7 +185,9 @@ def _pf_label(pf):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["noise", "blind", "dicts"], default="noise")
+    ap.add_argument("--mode", choices=["noise", "region", "blind", "dicts"], default="noise",
+                    help="region: the noise clip put in front of the mixture and used as the noise sample "
+                         "(what noise_region learns from), the output cropped to the mixture")
     ap.add_argument("--fit", choices=sorted(FIT_GRIDS) + sorted(DICT_GRIDS), default="base",
                     help="fit grid (dicts mode: 'dicts' or 'dicts2')")
     ap.add_argument("--post", choices=sorted(POST_GRIDS), default="base")
@@ -212,8 +220,10 @@ def main(argv=None):
             for j, post in enumerate(posts):
                 dn.GAIN_FLOOR_DB, dn.GAIN_SMOOTH = post["GAIN_FLOOR_DB"], post["GAIN_SMOOTH"]
                 dn.POSTFILTER = post.get("POSTFILTER")
+                lead = item.train["noise"].shape[-1] if args.mode == "region" else 0
                 clean = dn._reconstruct(S, est, params=params, power=power, mask_power=post["mask_power"],
-                                        length=item.mixture.shape[-1], dtype=item.mixture.dtype)["clean"]
+                                        length=lead + item.mixture.shape[-1], dtype=item.mixture.dtype)["clean"]
+                clean = clean[..., lead:]
                 scores.setdefault((i, j), []).append(_score(item, clean, mix))
             dn.POSTFILTER = None
         print(f"  {e['id']} done", file=sys.stderr, flush=True)
