@@ -53,10 +53,12 @@ def fit(V, U, groups, Wn, *, lam, max_iter, eps=EPS, speech=None):
     L1 weight of each voice template (in the units of :func:`nmfaudio.nmf`'s ``sparsity``).
     """
     dtype = V.dtype
+    Ku, K = U.shape[1], U.shape[1] + Wn.shape[1]
     scale = float(np.mean(V, dtype=np.float64))
-    X = V / dtype.type(scale) if scale > 0 else np.zeros_like(V)
+    if not scale > 0:  # silence: nothing to explain
+        return np.zeros((K, V.shape[1]), dtype), np.zeros(Ku)
+    X = V / dtype.type(scale)
     W = np.ascontiguousarray(np.concatenate([U, Wn], axis=1), dtype=dtype)
-    Ku, K = U.shape[1], W.shape[1]
     G = int(groups.max()) + 1
     unit = float(X.sum(dtype=np.float64) if speech is None else speech / scale) / G
     H = np.repeat((X.sum(axis=0, keepdims=True) / K).astype(dtype), K, axis=0)

@@ -279,7 +279,7 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
     est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
-    if speech_dictionary is None and USM_LAMBDA is not None and not CONTEXT:
+    if speech_dictionary is None and USM_LAMBDA is not None and Vs.shape[0] == params.n_freq:  # not CONTEXT
         from . import _usm
 
         est = _usm.with_voices(Vs, res.W[:, n_s:], est, lam=USM_LAMBDA, max_iter=max_iter, params=params,

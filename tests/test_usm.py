@@ -101,8 +101,9 @@ def test_fit_keeps_dtype_leaves_inputs_alone_and_is_finite_on_silence(voices):
     assert np.all(w > 0)
     for a, b in zip((V, U32, Wn), before):
         np.testing.assert_array_equal(a, b)
-    H0, _ = _usm.fit(np.zeros_like(V), U32, groups, Wn, lam=0.2, max_iter=20)
-    assert np.all(H0 == 0)
+    for speech in (None, 0.0):
+        H0, _ = _usm.fit(np.zeros_like(V), U32, groups, Wn, lam=0.2, max_iter=20, speech=speech)
+        assert np.all(H0 == 0) and H0.dtype == np.float32
 
 
 @pytest.mark.parametrize("q", [1.0, 2.0])

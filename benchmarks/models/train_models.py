@@ -384,7 +384,10 @@ def write_models_md(index_path):
              "Recipes: `notes, 1 per note` -- every note of the instrument's range rendered alone at",
              "velocities 40/80/120 from each soundfont, one β = 0.5 NMF template per note learned on all",
              "renderings of that note pooled (`--recipe notes --per-note 1`); `nmf, K=64` -- one NMF with",
-             "K = 64 on all the material, templates carrying < 0.2 % of the energy pruned.", "",
+             "K = 64 on all the material, templates carrying < 0.2 % of the energy pruned; `voices, K=8",
+             "per voice` -- one KL-NMF dictionary of 8 templates per voice on 30 s of it, the blocks",
+             "concatenated (`info[\"blocks\"]` names each template's voice): the universal speech model",
+             "that `denoise` fits beside its free speech templates (`nmfaudio/_usm.py`).", "",
              "| name | kind | sr | K | recipe | size | seconds of training audio |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for m in models:

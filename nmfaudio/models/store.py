@@ -70,6 +70,7 @@ def write_index(folder) -> Path:
                                              f"{info['pruned']} pruned" if "learned_components" in info
                                              else "unknown"),
         })
+    entries.sort(key=lambda e: e["name"])  # by name ("speech" before "speech-voices"), not file name
     path = folder / INDEX_FILE
     path.write_text(json.dumps({"format": "nmfaudio-models", "version": 1, "models": entries}, indent=1) + "\n")
     return path
