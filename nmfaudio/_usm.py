@@ -26,6 +26,10 @@ import numpy as np
 MODEL = "speech-voices"
 #: ε of the penalty, relative to an average block's activation mass.
 EPS = 1e-3
+#: Every PRUNE_EVERY iterations, voice blocks below PRUNE_SHARE of the voice model's mass are
+#: dropped from the fit (set to zero): the penalty has emptied them, and the products shrink.
+PRUNE_EVERY = 10
+PRUNE_SHARE = 1e-4
 #: The voice model is dropped when its speech is below this share of the free model's (the two
 #: disagree on how much speech there is; on the tune part the least share was 0.45 at λ 0.4).
 MIN_SHARE = 0.25
@@ -58,23 +62,37 @@ def fit(V, U, groups, Wn, *, lam, max_iter, eps=EPS, speech=None):
     if not scale > 0:  # silence: nothing to explain
         return np.zeros((K, V.shape[1]), dtype), np.zeros(Ku)
     X = V / dtype.type(scale)
-    W = np.ascontiguousarray(np.concatenate([U, Wn], axis=1), dtype=dtype)
     G = int(groups.max()) + 1
     unit = float(X.sum(dtype=np.float64) if speech is None else speech / scale) / G
+    live = np.arange(K)  # columns still in the model: voice blocks that carry mass, then the noise
+    W = np.ascontiguousarray(np.concatenate([U, Wn], axis=1), dtype=dtype)
     H = np.repeat((X.sum(axis=0, keepdims=True) / K).astype(dtype), K, axis=0)
-    den = np.repeat(W.sum(axis=0)[:, None], 1, axis=1).astype(dtype)
+    den = W.sum(axis=0)[:, None].astype(dtype)
     tiny = np.finfo(dtype).tiny
-    w = np.zeros(Ku)
-    for _ in range(max_iter):
+    w = np.full(Ku, lam / eps if lam > 0 else 0.0)
+    for it in range(max_iter):
+        nu = int(np.count_nonzero(live < Ku))
         R = X / np.maximum(W @ H, tiny)
         num = W.T @ R
         d = den
         if lam > 0 and unit > 0:
-            w = penalty_weights(H[:Ku], groups, lam=lam, unit=unit, eps=eps)
+            wl = penalty_weights(H[:nu], groups[live[:nu]], lam=lam, unit=unit, eps=eps)
+            w[live[:nu]] = wl
             d = den.copy()
-            d[:Ku] += w[:, None].astype(dtype)
+            d[:nu] += wl[:, None].astype(dtype)
         H *= num / np.maximum(d, tiny)
-    return H * dtype.type(scale), w
+        if lam > 0 and (it + 1) % PRUNE_EVERY == 0 and nu:
+            # a block the penalty has all but emptied cannot come back (its weight is ~λ/ε):
+            # drop it from the products
+            g = groups[live[:nu]]
+            mass = np.bincount(g, weights=H[:nu].sum(axis=1, dtype=np.float64), minlength=G)
+            keep = np.concatenate([mass[g] >= PRUNE_SHARE * max(mass.sum(), tiny), np.ones(K - Ku, bool)])
+            if not keep.all():
+                live, W, H, den = live[keep], np.ascontiguousarray(W[:, keep]), H[keep], den[keep]
+                w[np.setdiff1d(np.arange(Ku), live[live < Ku])] = lam / eps
+    full = np.zeros((K, X.shape[1]), dtype)
+    full[live] = H * dtype.type(scale)
+    return full, w
 
 
 def active(H_U, groups, U, share=1e-3):

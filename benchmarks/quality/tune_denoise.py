@@ -34,6 +34,7 @@ FIT_GRIDS = {
     "usm": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.1}, {"USM_LAMBDA": 0.2}],
     "usm-unit": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.2, "USM_UNIT": "all"}, {"USM_LAMBDA": 0.1, "USM_UNIT": "speech"},
                  {"USM_LAMBDA": 0.2, "USM_UNIT": "speech"}, {"USM_LAMBDA": 0.4, "USM_UNIT": "speech"}],
+    "usm-chosen": [{"USM_LAMBDA": None}, {}],
     "usm-unit2": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.6, "USM_UNIT": "speech"},
                   {"USM_LAMBDA": 0.8, "USM_UNIT": "speech"}, {"USM_LAMBDA": 1.2, "USM_UNIT": "speech"}],
     "prior": [{}, {"SPEECH_PRIOR": "init"}, {"SPEECH_PRIOR": "fixed", "n_speech_components": 16}],
