@@ -64,11 +64,12 @@ class Model:
     """Clean (and noise) spectra of complete frames, all templates fixed: frame-local."""
 
     def __init__(self, W, n_speech, *, lam, beta, power, mask_power, max_iter, accelerate, want_noise,
-                 floor_db=None, voices=None):
+                 floor_db=None, voices=None, voice_iter=None):
         self.voices = None
         if voices is not None:  # (W, n_speech, lam) of a second model; masks from the geometric mean
             self.voices = Model(*voices[:2], lam=voices[2], beta=beta, power=power, mask_power=mask_power,
-                                max_iter=max_iter, accelerate=accelerate, want_noise=want_noise)
+                                max_iter=max_iter if voice_iter is None else voice_iter, accelerate=accelerate,
+                                want_noise=want_noise)
         self.W = np.ascontiguousarray(W, dtype=np.float32)
         self.Ws = np.ascontiguousarray(self.W[:, :n_speech])
         self.Wn = np.ascontiguousarray(self.W[:, n_speech:])

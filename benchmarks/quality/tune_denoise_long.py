@@ -38,6 +38,8 @@ GRIDS = {
     "learn": [{"max_iter": 50}, {"max_iter": 100}, {"cap": 128}, {"cap": 64},
               {"cap": 64, "max_iter": 50}],
     "chosen": [{}],
+    "voices": [{}, {"frame_iter": 30, "acc": True}, {"frame_iter": 60, "acc": True}],
+    "voice-iter": [{"voice_iter": 10}, {"voice_iter": 20}, {"voice_iter": 30}, {"voice_iter": 50}],
     "test": [{}, {"frame_iter": 20}],
 }
 METRICS = ("sdr", "si_sdr", "stoi", "pesq")
@@ -61,8 +63,9 @@ def _stream(item, mode, setting, tmp):
         opts["max_iter"] = setting["max_iter"]
     if "cap" in setting:
         opts["subsample_frames"] = setting["cap"]
-    saved = ds.FRAME_ACCELERATE
+    saved, saved_v = ds.FRAME_ACCELERATE, ds.VOICE_FRAME_ITER
     ds.FRAME_ACCELERATE = setting.get("acc", saved)
+    ds.VOICE_FRAME_ITER = setting.get("voice_iter", saved_v)
     try:
         y, lead = item.mixture, None
         if mode == "noise":
@@ -77,7 +80,7 @@ def _stream(item, mode, setting, tmp):
         nmfaudio.denoise_stream(src, out, overwrite=True, **opts)
         clean = nmfaudio.load(out)[0]
     finally:
-        ds.FRAME_ACCELERATE = saved
+        ds.FRAME_ACCELERATE, ds.VOICE_FRAME_ITER = saved, saved_v
     return clean if lead is None else clean[lead.size:]
 
 
