@@ -31,7 +31,7 @@ import run  # noqa: E402
 #: fit grids: list of dicts; keys are nmfaudio.denoise constants (UPPER) or denoise() options.
 FIT_GRIDS = {
     "base": [{}],
-    "usm": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.1}, {"USM_LAMBDA": 0.2}],
+    "usm": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.1, "USM_UNIT": "all"}, {"USM_LAMBDA": 0.2, "USM_UNIT": "all"}],
     "usm-unit": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.2, "USM_UNIT": "all"}, {"USM_LAMBDA": 0.1, "USM_UNIT": "speech"},
                  {"USM_LAMBDA": 0.2, "USM_UNIT": "speech"}, {"USM_LAMBDA": 0.4, "USM_UNIT": "speech"}],
     "usm-chosen": [{"USM_LAMBDA": None}, {}],
