@@ -10,7 +10,7 @@ the default explicitly cannot be told apart from leaving it out, and is harmless
 
 from __future__ import annotations
 
-from .exceptions import UsageError
+from .exceptions import ParameterError, UsageError
 
 __all__ = []
 
@@ -62,6 +62,8 @@ def _denoise_rules():
         "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--sparsity"),
         # local models: blind only
         "segment_seconds": (None, {BLIND}, "--segment-seconds"),
+        # the universal speech model stands beside the free speech templates
+        "voice_model": (True, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--no-voice-model"),
     }
 
 
@@ -160,3 +162,30 @@ def check_batch_options(args, *, flags=False):
             else UNSUPERVISED)
     check_rules(BATCH_RULES, mode, args, what="nmfaudio batch" if flags else "separate_many()",
                 flags=flags)
+
+
+def check_dictionary_types(noise_dictionary, speech_dictionary):
+    """Both given dictionaries of :func:`nmfaudio.denoise` are SourceDictionary objects."""
+    from .dictionary import SourceDictionary
+
+    for label, d in (("noise_dictionary", noise_dictionary), ("speech_dictionary", speech_dictionary)):
+        if d is not None and not isinstance(d, SourceDictionary):
+            raise ParameterError(f"{label} must be a SourceDictionary, got {type(d).__name__}")
+
+
+def stft_settings(noise_dictionary, speech_dictionary, stft_params):
+    """The dictionaries' STFT settings (which must agree with each other and with
+    ``stft_params`` when given), else ``stft_params`` (None: the caller's default)."""
+    ref = noise_dictionary or speech_dictionary
+    if ref is None:
+        return stft_params
+    params = ref.stft
+    for d in (noise_dictionary, speech_dictionary):
+        if d is not None and d.stft != params:
+            raise ParameterError(
+                f"noise and speech dictionaries have different STFT settings: "
+                f"{noise_dictionary.stft} vs {speech_dictionary.stft}"
+            )
+    if stft_params is not None and stft_params != params:
+        raise ParameterError(f"stft_params={stft_params} conflicts with the dictionary's {params}")
+    return params

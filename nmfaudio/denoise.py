@@ -12,8 +12,9 @@ import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
 from ._random import random_templates
-from .dictionary import SourceDictionary, learn_dictionary, spectrogram
-from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options
+from .dictionary import learn_dictionary, spectrogram
+from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options, stft_settings
+from ._options import check_dictionary_types as _check_dictionary_types
 from . import _segments
 from ._regions import noise_from_regions
 from .exceptions import ParameterError
@@ -134,7 +135,7 @@ def _quiet_frames_noise(V, fraction):
 def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, speech_dictionary=None,
                     n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
                     sparsity=SPARSITY, mask_power=None, stft_params=None, max_iter=DENOISE_ITER,
-                    random_state=0, callback=None, segment_seconds=None):
+                    random_state=0, callback=None, segment_seconds=None, voice_model=True):
     """Split a noisy recording into ``{"clean": ..., "noise": ...}``.
 
     Parameters
@@ -145,7 +146,7 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
         Its sample rate.
     noise, noise_region, noise_dictionary, speech_dictionary, n_noise_components,
     n_speech_components, sparsity, mask_power, stft_params, max_iter, random_state, callback,
-    segment_seconds
+    segment_seconds, voice_model
         As in :func:`denoise`.
 
     Returns
@@ -180,6 +181,8 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     random_state = check_seed(random_state)
     _segments.check_seconds(segment_seconds)
     _check_dictionary_types(noise_dictionary, speech_dictionary)
+    if not isinstance(voice_model, (bool, np.bool_)):
+        raise ParameterError(f"voice_model must be True or False, got {voice_model!r}")
 
     # STFT settings: from a dictionary if one is given, else the default for this rate.
     for d in (noise_dictionary, speech_dictionary):
@@ -194,7 +197,7 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
 
     S, est, power = _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
                          sparsity=sparsity, max_iter=max_iter, random_state=random_state,
-                         callback=callback, segment_seconds=segment_seconds)
+                         callback=callback, segment_seconds=segment_seconds, voices=bool(voice_model))
     return _reconstruct(S, est, params=params, power=power, mask_power=mask_power,
                         length=y.shape[-1], dtype=y.dtype)
 
@@ -213,32 +216,8 @@ def _check_numbers(n_noise_components, n_speech_components, sparsity, mask_power
     return Kn, Ks, sparsity, mask_power, max_iter
 
 
-def _check_dictionary_types(noise_dictionary, speech_dictionary):
-    for label, d in (("noise_dictionary", noise_dictionary), ("speech_dictionary", speech_dictionary)):
-        if d is not None and not isinstance(d, SourceDictionary):
-            raise ParameterError(f"{label} must be a SourceDictionary, got {type(d).__name__}")
-
-
-def stft_settings(noise_dictionary, speech_dictionary, stft_params):
-    """The dictionaries' STFT settings (which must agree with each other and with
-    ``stft_params`` when given), else ``stft_params`` (None: the caller's default)."""
-    ref = noise_dictionary or speech_dictionary
-    if ref is None:
-        return stft_params
-    params = ref.stft
-    for d in (noise_dictionary, speech_dictionary):
-        if d is not None and d.stft != params:
-            raise ParameterError(
-                f"noise and speech dictionaries have different STFT settings: "
-                f"{noise_dictionary.stft} vs {speech_dictionary.stft}"
-            )
-    if stft_params is not None and stft_params != params:
-        raise ParameterError(f"stft_params={stft_params} conflicts with the dictionary's {params}")
-    return params
-
-
 def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity, max_iter,
-         random_state, callback=None, segment_seconds=None):
+         random_state, callback=None, segment_seconds=None, voices=True):
     """The factorisation: ``(S, estimates (2, ..., F, T), power)``, clean first."""
     beta, power = _model_settings(noise_dictionary, speech_dictionary)
     S, V = spectrogram(y, stft_params=params, power=power)
@@ -254,7 +233,7 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
                             learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
                                                    random_state=random_state, beta=beta, power=power))
     kw = dict(beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state,
-              params=params, sr=sr)
+              params=params, sr=sr, voices=voices)
     if blind and BLIND_NOISE == "minstat":
         def fit(Vs, floor, cb):
             return fit_frames(Vs, floor, None, None, callback=cb, **kw)
@@ -267,9 +246,9 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
 
 
 def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, sparsity, max_iter,
-               random_state, params, sr, callback=None):
+               random_state, params, sr, callback=None, voices=True):
     """One factorisation of ``V (..., F, T)`` (blind: noise learned from ``floor``, the same
-    shape): the estimates ``(2, ..., F, T)``, clean first."""
+    shape): the estimates ``(2, ..., F, T)``, clean first; ``voices``: with the voice model."""
     lead, T = V.shape[:-2], V.shape[-1]
     Vs = stack_channels(V)
     W0, n_s, update_W, lam = _initial_templates(Vs, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
@@ -279,7 +258,7 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
     est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
-    if speech_dictionary is None and USM_LAMBDA is not None and Vs.shape[0] == params.n_freq:  # not CONTEXT
+    if voices and speech_dictionary is None and USM_LAMBDA is not None and Vs.shape[0] == params.n_freq:
         from . import _usm
 
         est = _usm.with_voices(Vs, res.W[:, n_s:], est, lam=USM_LAMBDA, max_iter=max_iter, params=params,
@@ -415,7 +394,7 @@ def _initial_templates(V, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsi
 def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, speech_dictionary=None,
             n_noise_components=NOISE_COMPONENTS, n_speech_components=SPEECH_COMPONENTS,
             sparsity=SPARSITY, mask_power=None, stft_params=None, max_iter=DENOISE_ITER, random_state=0,
-            callback=None, segment_seconds=None):
+            callback=None, segment_seconds=None, voice_model=True):
     """Remove noise from a recording.
 
     Parameters
@@ -458,6 +437,10 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
         Blind only: length of the local models' segments (default ``None``: 10 s; an input
         longer than 1.5 segments gets one model per segment, see Notes); ``float("inf")``:
         one model for the whole recording.
+    voice_model : bool
+        Without a speech dictionary: also fit the bundled universal speech model
+        (``speech-voices``, :mod:`nmfaudio._usm`) and mask with the geometric mean of the two
+        models (+1.2 to +1.5 dB SDR on the benchmark's test part, 1.3-2.3x the time).
 
     Returns
     -------
@@ -495,5 +478,5 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
         y, sr, noise=noise, noise_region=noise_region, noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
         n_noise_components=n_noise_components, n_speech_components=n_speech_components,
         sparsity=sparsity, mask_power=mask_power, stft_params=stft_params, max_iter=max_iter,
-        segment_seconds=segment_seconds,
+        segment_seconds=segment_seconds, voice_model=voice_model,
         random_state=random_state, callback=callback)["clean"]

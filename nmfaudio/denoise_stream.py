@@ -74,7 +74,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                    stft_params=None, max_iter=_dn.DENOISE_ITER, frame_iter=None,
                    subsample_frames=SUBSAMPLE_FRAMES, block_seconds=BLOCK_SECONDS, random_state=0,
                    offset=0.0, duration=None, bit_depth=None, channel_mask=None, overwrite=False,
-                   callback=None, segment_seconds=None):
+                   callback=None, segment_seconds=None, voice_model=True):
     """Denoise an audio file of any length into ``out``, block by block; memory stays bounded.
 
     Parameters
@@ -121,6 +121,10 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         fitted one at a time in a single pass; ``float("inf")``: one model for the whole file,
         learned on the subsample as in the other modes (much faster on long files, but it does
         not follow a noise or a talker that changes; see ``docs/denoising.md``).
+    voice_model : bool
+        As in :func:`nmfaudio.denoise`. With a noise sample or region it is fitted on the
+        subsample, then every frame is solved again with the voice blocks the subsample used
+        (:data:`VOICE_FRAME_ITER` iterations).
 
     Returns
     -------
@@ -159,7 +163,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                    noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
                                    n_noise_components=n_noise_components,
                                    n_speech_components=n_speech_components, sparsity=sparsity,
-                                   segment_seconds=segment_seconds))
+                                   segment_seconds=segment_seconds, voice_model=voice_model))
+    if not isinstance(voice_model, (bool, np.bool_)):
+        raise ParameterError(f"voice_model must be True or False, got {voice_model!r}")
     Kn, Ks, sparsity, mask_power, max_iter = _dn._check_numbers(
         n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary)
     frame_iter = check_positive_int(FRAME_ITER if frame_iter is None else frame_iter, "frame_iter")
@@ -213,12 +219,12 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         if local:
             model = _blind_model(T, params, sr, segment_seconds, Kn=Kn, Ks=Ks, sparsity=sparsity,
                                  max_iter=max_iter, random_state=random_state, mask_power=mask_power,
-                                 want_noise="noise" in targets)
+                                 want_noise="noise" in targets, voices=bool(voice_model))
             done = 0.0
         elif learned:
             W, n_s, lam, voices = _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary,
                                  Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
-                                 cap=subsample_frames, random_state=random_state,
+                                 cap=subsample_frames, random_state=random_state, voices=bool(voice_model),
                                  progress=(lambda s: callback(s, total)) if callback else None)
             n_iter, accelerate, done = frame_iter, FRAME_ACCELERATE, n / sr
         else:
@@ -241,7 +247,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     return targets
 
 
-def _blind_model(T, params, sr, seconds, *, Kn, Ks, sparsity, max_iter, random_state, mask_power, want_noise):
+def _blind_model(T, params, sr, seconds, *, Kn, Ks, sparsity, max_iter, random_state, mask_power, want_noise,
+                 voices=True):
     """Blind: local models fitted segment by segment as :func:`nmfaudio.denoise` fits them
     (:func:`nmfaudio._segments.fit_all`), in one pass."""
     if _dn.BLIND_NOISE != "minstat":
@@ -253,7 +260,7 @@ def _blind_model(T, params, sr, seconds, *, Kn, Ks, sparsity, max_iter, random_s
 
     def fit(V, floor):
         return _dn.fit_frames(V, floor, None, None, beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity,
-                              max_iter=max_iter, random_state=random_state, params=params, sr=sr)
+                              max_iter=max_iter, random_state=random_state, params=params, sr=sr, voices=voices)
 
     def mask(S, est):
         return _dn._clean_gain(S, est, power=power, mask_power=mask_power, floor_db=_dn.GAIN_FLOOR_DB, smooth=0)
@@ -280,7 +287,7 @@ def _excerpt(f, path, offset, duration):
 
 
 def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary, *, Kn, Ks,
-           sparsity, max_iter, cap, random_state, progress):
+           sparsity, max_iter, cap, random_state, progress, voices=True):
     """First pass: the subsample (and blind, its noise floor); the free templates learned on it.
     Returns ``(W, n_speech, sparsity per component, voices)`` (:func:`_fit_subsample`)."""
     from .dictionary import powered
@@ -299,7 +306,8 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
         # the chosen frames only, read where they are (the others are not needed)
         Vs = blocks.frames_at(reader, picks, params, C, power, progress)
         return _fit_subsample(Vs, None, reader.sr, params, beta, noise_dictionary, speech_dictionary,
-                              Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
+                              Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state,
+                              voices=voices)
     an = StreamingSTFT(params, channels=C, dtype=np.float32)
     chosen, t0, k = [], 0, 0
 
@@ -326,11 +334,12 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
     Vs = np.ascontiguousarray(np.concatenate(list(np.concatenate(chosen, axis=-1)), axis=-1))
     Fs = None if floor is None else np.ascontiguousarray(np.concatenate(list(floor.result()), axis=-1))
     return _fit_subsample(Vs, Fs, reader.sr, params, beta, noise_dictionary, speech_dictionary,
-                          Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
+                          Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state,
+                          voices=voices)
 
 
 def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity,
-                   max_iter, random_state):
+                   max_iter, random_state, voices=True):  # voices: fit the voice model
     """The free templates learned on the subsample ``Vs`` (blind: noise from its floor ``Fs``)
     as :func:`nmfaudio.denoise` learns them on all frames: ``(W, n_speech, sparsity, voices)``.
 
@@ -346,8 +355,8 @@ def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary
                                                     params=params, sr=sr, floor=Fs)
     res = nmf(Vs, W=W0, H=frame_init(Vs, W0.shape[1]).astype(Vs.dtype), beta=beta, update_W=update_W,
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state)
-    voices = None
-    if speech_dictionary is None and _dn.USM_LAMBDA is not None:
+    fit_voices, voices = voices, None
+    if fit_voices and speech_dictionary is None and _dn.USM_LAMBDA is not None:
         from . import _usm
 
         speech = float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))

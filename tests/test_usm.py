@@ -176,3 +176,52 @@ def test_stream_denoising_uses_the_voice_model(monkeypatch, speech_like, tmp_pat
     on = outs[dn.USM_LAMBDA]
     assert on.shape == noisy.shape and np.all(np.isfinite(on)) and np.abs(on).max() > 0.05
     assert np.max(np.abs(on - outs[None])) > 1e-4
+
+
+def test_voice_model_option_equals_turning_the_constant_off(monkeypatch, speech_like, tmp_path):
+    sr = 8000
+    y = speech_like(sr, 2 * sr)
+    rng = np.random.default_rng(5)
+    noisy = (y + 0.05 * rng.standard_normal(y.shape)).astype(np.float32)
+    clip = (0.05 * rng.standard_normal(sr)).astype(np.float32)
+    off = nmfaudio.denoise(noisy, sr, noise=clip, voice_model=False)
+    blind_off = nmfaudio.denoise(noisy, sr, voice_model=False)
+    path = nmfaudio.save(tmp_path / "noisy.wav", noisy, sr)
+    stream_off = nmfaudio.load(nmfaudio.denoise_stream(path, tmp_path / "a.wav", noise=clip,
+                                                       voice_model=False)["clean"])[0]
+    monkeypatch.setattr(dn, "USM_LAMBDA", None)
+    np.testing.assert_array_equal(off, nmfaudio.denoise(noisy, sr, noise=clip))
+    np.testing.assert_array_equal(blind_off, nmfaudio.denoise(noisy, sr))
+    stream_none = nmfaudio.load(nmfaudio.denoise_stream(path, tmp_path / "b.wav", noise=clip)["clean"])[0]
+    np.testing.assert_array_equal(stream_off, stream_none)
+
+
+@pytest.mark.parametrize("bad", ["no", 0, None])
+def test_voice_model_must_be_a_bool(bad, speech_like):
+    y = speech_like(8000, 8000)
+    with pytest.raises(nmfaudio.ParameterError, match="voice_model must be True or False"):
+        nmfaudio.denoise(y, 8000, voice_model=bad)
+
+
+def test_voice_model_off_with_a_speech_dictionary_is_refused(speech_like):
+    y = speech_like(8000, 8000)
+    speech = nmfaudio.learn_dictionary(y, 8000, name="speech", n_components=4, pitch_shifts=())
+    with pytest.raises(nmfaudio.ParameterError, match="voice_model"):
+        nmfaudio.denoise(y, 8000, speech_dictionary=speech, voice_model=False)
+
+
+def test_cli_no_voice_model(tmp_path):
+    from nmfaudio.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    noisy = root / "audio_fixtures" / "speech" / "noisy.wav"
+    noise = root / "audio_fixtures" / "speech" / "train" / "noise.wav"
+    out = {}
+    for flag in ([], ["--no-voice-model"]):
+        o = tmp_path / f"c{len(flag)}.wav"
+        assert main(["denoise", str(noisy), "--noise", str(noise), "-o", str(o), "-q", *flag]) == 0
+        out[len(flag)] = nmfaudio.load(o)[0]
+    y, sr = nmfaudio.load(noisy)
+    ref = nmfaudio.denoise(y, sr, noise=nmfaudio.load(noise, sr=sr)[0], voice_model=False)
+    np.testing.assert_allclose(out[1], ref, atol=1e-4)  # 16-bit or float file of the same result
+    assert np.max(np.abs(out[0] - out[1])) > 1e-4
