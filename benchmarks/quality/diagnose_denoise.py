@@ -613,6 +613,7 @@ def main(argv=None):
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+    dn.USM_LAMBDA = None  # today's model was the free templates alone when these rows were measured
     data = HERE / "data"
     entries = [e for e in run.read_manifest(data)["items"] if e["kind"] == "speech" and e["part"] == args.part]
     if args.experiment == "classifier":
