@@ -61,7 +61,11 @@ class FloorAt:
 
 
 class Model:
-    """Clean (and noise) spectra of complete frames, all templates fixed: frame-local."""
+    """Clean (and noise) spectra of complete frames, all templates fixed: frame-local.
+
+    ``voices`` ``(W, n_speech, sparsity)``: a second model solved on the same frames
+    (``voice_iter`` iterations), the mask taken from the geometric mean of the two models'
+    estimates, as :func:`nmfaudio._usm.combine` gives offline."""
 
     def __init__(self, W, n_speech, *, lam, beta, power, mask_power, max_iter, accelerate, want_noise,
                  floor_db=None, voices=None, voice_iter=None):

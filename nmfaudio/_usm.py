@@ -53,8 +53,14 @@ def penalty_weights(H_U, groups, *, lam, unit, eps=EPS):
 def fit(V, U, groups, Wn, *, lam, max_iter, eps=EPS, speech=None):
     """Activations of ``V (F, T) ≈ [U Wn] H`` (KL, templates fixed) under the block penalty.
 
+    ``V`` is frequency first (channels side by side along time); the penalty's unit ``u`` is
+    ``speech`` (a speech mass on the scale of ``V``, e.g. the free model's) over the blocks, or
+    without it the whole of ``V``'s. Blocks emptied by the penalty leave the products
+    (:data:`PRUNE_EVERY`, :data:`PRUNE_SHARE`); their rows of H are zero.
+
     Returns ``(H (K_U + K_n, T), weights (K_U,))``: H on the scale of ``V`` and the final
-    L1 weight of each voice template (in the units of :func:`nmfaudio.nmf`'s ``sparsity``).
+    L1 weight of each voice template (in the units of :func:`nmfaudio.nmf`'s ``sparsity``;
+    ``λ / ε`` for a dropped block).
     """
     dtype = V.dtype
     Ku, K = U.shape[1], U.shape[1] + Wn.shape[1]
