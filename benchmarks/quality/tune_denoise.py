@@ -36,6 +36,8 @@ FIT_GRIDS = {
                  {"USM_LAMBDA": 0.2, "USM_UNIT": "speech"}, {"USM_LAMBDA": 0.4, "USM_UNIT": "speech"}],
     "usm-chosen": [{"USM_LAMBDA": None}, {}],
     "default": [{}],
+    "usm-free": [{}, {"sparsity": 0.05}, {"sparsity": 0.2}, {"n_speech_components": 24},
+                 {"n_speech_components": 48}],
     "usm-unit2": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.6, "USM_UNIT": "speech"},
                   {"USM_LAMBDA": 0.8, "USM_UNIT": "speech"}, {"USM_LAMBDA": 1.2, "USM_UNIT": "speech"}],
     "prior": [{}, {"SPEECH_PRIOR": "init"}, {"SPEECH_PRIOR": "fixed", "n_speech_components": 16}],
