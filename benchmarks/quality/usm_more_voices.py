@@ -11,7 +11,6 @@ sys.path.insert(0, '/work/main/benchmarks/quality'); sys.path.insert(0, '/work/m
 import nmfaudio, run, usm
 from nmfaudio import _usm
 from nmfaudio.dictionary import spectrogram
-from nmfaudio.models import model_templates
 from threadpoolctl import threadpool_limits
 threadpool_limits(1, user_api="blas")
 dn = sys.modules['nmfaudio.denoise']
