@@ -151,25 +151,41 @@ class _Engine:
         Kf = K if free is None else len(free)
         self.numW = np.empty((F, Kf), dt)
         self.denW = np.empty((F, Kf), dt) if beta != 1.0 else None
-        # data-only terms of the loss per frame (float32 logs, float64 sums, like the passes)
+        # data-only terms of the loss per frame (float32 logs, float64 sums, like the passes),
+        # computed on first use: a solve that never asks for its loss skips the logs
         self.s1, self.s2 = np.zeros(T), np.zeros(T)  # per-frame partial sums of the last pass
-        self.c_cols = c = np.zeros(T)
-        tiny = dt.type(np.finfo(dt).tiny)
-        for (a, b), Vb in zip(self.blocks, self.Vb):
-            A, _ = self._views(b - a)
-            if beta == 1.0:
-                np.log(np.maximum(Vb, tiny, out=A), out=A)
-                _kernels.coldot(Vb, A, c[a:b])
-                c[a:b] -= Vb.sum(axis=0, dtype=np.float64)
-            elif beta == 0.0:
-                np.log(Vb, out=A)
-                _kernels.colsum(A, c[a:b])
-            elif beta == 2.0:
-                _kernels.coldot(Vb, Vb, c[a:b])  # ‖V‖² per frame
-            else:
-                c[a:b] = np.sum(Vb.astype(np.float64) ** beta, axis=0)
-        self.c_const = float(c.sum())
+        self._c_cols = None
         self.has_stats = False
+
+    @property
+    def c_cols(self):
+        """The data-only term of the loss of each frame (float64), computed once."""
+        if self._c_cols is None:
+            from . import _kernels
+
+            beta, dt = self.beta, self.Vb[0].dtype
+            c = np.zeros(self.shape[1])
+            tiny = dt.type(np.finfo(dt).tiny)
+            for (a, b), Vb in zip(self.blocks, self.Vb):
+                A = np.empty_like(Vb)  # not the scratch: a pass may be holding it
+                if beta == 1.0:
+                    np.log(np.maximum(Vb, tiny, out=A), out=A)
+                    _kernels.coldot(Vb, A, c[a:b])
+                    c[a:b] -= Vb.sum(axis=0, dtype=np.float64)
+                elif beta == 0.0:
+                    np.log(Vb, out=A)
+                    _kernels.colsum(A, c[a:b])
+                elif beta == 2.0:
+                    _kernels.coldot(Vb, Vb, c[a:b])  # ‖V‖² per frame
+                else:
+                    c[a:b] = np.sum(Vb.astype(np.float64) ** beta, axis=0)
+            self._c_cols = c
+        return self._c_cols
+
+    @property
+    def c_const(self):
+        """Sum of :attr:`c_cols`."""
+        return float(self.c_cols.sum())
 
     def _views(self, n, w=0):
         F = self.shape[0]

@@ -209,6 +209,19 @@ def finish(p):
 def solve(runner_class, p, *, max_iter, tol, loss_every, callback, workers=1):
     """Run ``runner_class`` on the :class:`Problem` ``p``: ``(n_iter, losses, loss, converged)``."""
     runner = runner_class(p, workers)
+    if loss_every is None:
+        # no loss wanted (private callers; plain rules only): max_iter updates, nothing else.
+        # The updates are those of a run that logs its loss, bit for bit.
+        if not getattr(runner_class, "loss_free", False):
+            raise ValueError(f"{runner_class.__name__} needs its loss")
+        n_iter = 0
+        for n_iter in range(1, max_iter + 1):
+            if not (p.update_H or p.learn_W):
+                n_iter = 0
+                break
+            runner.step()
+        runner.close()
+        return n_iter, np.zeros(0), float("nan"), False
     log = LossLog(runner.first_loss(), tol, callback)
     n_iter = 0
     fresh = True  # log.losses[-1] is the loss of the current factors
@@ -231,6 +244,7 @@ class Blocked:
     """The plain rules (one update of each learning factor per iteration) on :class:`_Engine`."""
 
     blocked = True  # runs on the blocked engine (worker threads over frames)
+    loss_free = True  # its steps do not need the loss (solve(loss_every=None))
 
     def __init__(self, p, workers):
         self.p = p
@@ -262,6 +276,8 @@ class Blocked:
 
 class Relaxed(Blocked):
     """Over-relaxed safeguarded steps (:class:`._accel._Relaxed`), β ≠ 2."""
+
+    loss_free = False  # the safeguard compares losses
 
     def __init__(self, p, workers):
         super().__init__(p, workers)

@@ -76,17 +76,24 @@ def fit(V, U, groups, Wn, *, lam, max_iter, eps=EPS, speech=None):
     den = W.sum(axis=0)[:, None].astype(dtype)
     tiny = np.finfo(dtype).tiny
     w = np.full(Ku, lam / eps if lam > 0 else 0.0)
+    from ._kernels import kl_ratio
+
+    R = np.empty_like(X)            # W H, then X / W H, in place
+    num_buf = np.empty_like(H)      # W^T R; its first rows while blocks are pruned
     for it in range(max_iter):
         nu = int(np.count_nonzero(live < Ku))
-        R = X / np.maximum(W @ H, tiny)
-        num = W.T @ R
+        np.matmul(W, H, out=R)
+        kl_ratio(X, R, tiny)        # R = X / max(W H, tiny)
+        num = num_buf[:H.shape[0]]
+        np.matmul(W.T, R, out=num)
         d = den
         if lam > 0 and unit > 0:
             wl = penalty_weights(H[:nu], groups[live[:nu]], lam=lam, unit=unit, eps=eps)
             w[live[:nu]] = wl
             d = den.copy()
             d[:nu] += wl[:, None].astype(dtype)
-        H *= num / np.maximum(d, tiny)
+        np.divide(num, np.maximum(d, tiny), out=num)
+        H *= num
         if lam > 0 and (it + 1) % PRUNE_EVERY == 0 and nu:
             # a block the penalty has all but emptied cannot come back (its weight is ~λ/ε):
             # drop it from the products

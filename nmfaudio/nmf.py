@@ -367,3 +367,28 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
 def _auto_threads():
     """``n_threads="auto"``: the threading policy's count (``_threads.max_threads``)."""
     return max_threads()
+
+
+def _activations(V, W, H, *, beta, max_iter, sparsity=0.0):
+    """H of ``V ≈ W H`` with ``W (F, K)`` fixed: ``max_iter`` plain multiplicative updates
+    from ``H (K, T)``, the loss never computed (private, for the frame-by-frame solves).
+
+    Equals ``nmf(V, W=W, H=H, beta=beta, update_W=False, max_iter=max_iter, tol=0,
+    sparsity=sparsity).H`` bit for bit (same runner, same threads), without the loss passes
+    (their logarithms cost about as much as an iteration). Arguments are trusted: float
+    arrays of one dtype, non-negative and finite, of matching shapes.
+    """
+    beta = resolve_beta(beta)
+    K = W.shape[1]
+    lam = _penalties.check_weights(sparsity, K, "sparsity")
+    runner = _solvers.pick_runner(beta=beta, accelerate=False, update_H=True, learn_W=False,
+                                  continuity=False)
+    n_threads = _auto_threads() if runner.blocked else 1
+    workers, blas = (n_threads, 1) if n_threads > 1 and runner.blocked else (1, n_threads)
+    with _blas_threads(blas):
+        problem = _solvers.prepare(V, K, W, H, init="random", random_state=0, beta=beta,
+                                   update_H=True, learn_W=False, free=None, lam=lam, mu=None)
+        _solvers.solve(runner, problem, max_iter=max_iter, tol=0.0,
+                       loss_every=None if runner.loss_free else LOSS_EVERY, callback=None,
+                       workers=workers)
+    return _solvers.finish(problem)[1]
