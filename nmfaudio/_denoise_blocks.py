@@ -84,15 +84,13 @@ class Model:
 
     def model(self, V):
         """``(W_s H_s, W_n H_n)`` of the magnitudes ``V (F, nt)``."""
-        from .nmf import _activations, nmf
+        from .nmf import nmf
         from .supervised import frame_init
 
-        H0 = frame_init(V, self.W.shape[1]).astype(V.dtype)
-        if self.accelerate:
-            H = nmf(V, W=self.W, H=H0, beta=self.beta, update_W=False, max_iter=self.max_iter, tol=0,
-                    sparsity=self.lam, accelerate=True).H
-        else:  # the same plain updates, without the loss passes
-            H = _activations(V, self.W, H0, beta=self.beta, max_iter=self.max_iter, sparsity=self.lam)
+        plain = {} if self.accelerate else {"loss_every": None}  # plain updates need no loss
+        H = nmf(V, W=self.W, H=frame_init(V, self.W.shape[1]).astype(V.dtype), beta=self.beta,
+                update_W=False, max_iter=self.max_iter, tol=0, sparsity=self.lam, accelerate=self.accelerate,
+                **plain).H
         return self.Ws @ H[:self.n_speech], self.Wn @ H[self.n_speech:]
 
     def __call__(self, S):

@@ -10,6 +10,7 @@ Arguments are assumed valid (``nmf`` validates them).
 from __future__ import annotations
 
 import contextlib
+import threading
 
 from ._threads import usable_cores  # noqa: F401  (re-exported)
 
@@ -141,11 +142,7 @@ class _Engine:
         self._scratch = [(np.empty(F * bmax, dt), np.empty(F * bmax, dt)) for _ in range(nw)]
         cuts = np.linspace(0, len(self.blocks), nw + 1).round().astype(int)
         self._parts = [list(range(int(i), int(j))) for i, j in zip(cuts[:-1], cuts[1:])]
-        self._pool = None
-        if nw > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(nw)
+        self._pool = _shared_pool(nw) if nw > 1 else None
         self.numH = np.empty((K, T), dt)
         self.denH = np.empty((K, T), dt) if beta != 1.0 else None
         Kf = K if free is None else len(free)
@@ -204,9 +201,7 @@ class _Engine:
         return slice(self.blocks[part[0]][0], self.blocks[part[-1]][1])
 
     def close(self):
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        self._pool = None  # shared (see _shared_pool): left running for the next engine
 
     def _assemble(self, s1, s2):
         """Total loss from the whole-matrix sums of the β = 2 path (``s1`` = ‖V − WH‖²)."""
@@ -463,19 +458,49 @@ class _Engine:
 
 
 _CONTROLLER = None
+#: The BLAS thread limit set by the innermost open :func:`_blas_threads` context (None: none).
+_ACTIVE_LIMIT = None
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _shared_pool(n_workers):
+    """A process-wide pool of ``n_workers`` threads for the engines' frame blocks: starting
+    threads for every solve cost ~5 ms each, which the many small solves of a stream felt.
+    Tasks never submit to the pool themselves, so callers in several threads only queue."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n_workers)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = _POOLS[n_workers] = ThreadPoolExecutor(n_workers, thread_name_prefix="nmfaudio-mu")
+        return pool
 
 
 def _blas_threads(n_threads):
-    """Context limiting the BLAS threads (None: leave as configured)."""
+    """Context limiting the BLAS threads (None: leave as configured). Inside a context that
+    already set this limit it does nothing (threadpoolctl costs a few ms per call)."""
     global _CONTROLLER
-    if n_threads is None:
+    if n_threads is None or n_threads == _ACTIVE_LIMIT:
         return contextlib.nullcontext()
     if _CONTROLLER is None:
         import scipy.linalg.blas  # noqa: F401  (load scipy's BLAS too, so that it is limited)
         from threadpoolctl import ThreadpoolController
 
         _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=n_threads, user_api="blas")
+    return _limited(n_threads)
+
+
+@contextlib.contextmanager
+def _limited(n_threads):
+    global _ACTIVE_LIMIT
+    previous = _ACTIVE_LIMIT
+    with _CONTROLLER.limit(limits=n_threads, user_api="blas"):
+        _ACTIVE_LIMIT = n_threads
+        try:
+            yield
+        finally:
+            _ACTIVE_LIMIT = previous
 
 
 def _normalize_free_columns(W, H, free, eps):

@@ -240,8 +240,11 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                            overwrite=overwrite) for t in targets.values()]
         an = StreamingSTFT(params, channels=C, dtype=np.float32)
         syn = blocks.Synthesis(params, T, n, (len(writers), C))
-        blocks.pipeline(reader, an, model, syn, writers,
-                        (lambda j: callback(done + j / sr, total)) if callback else None)
+        # set once for the frame solves (they would set it block by block); not around the blind
+        # segments' fits, whose products stay as in nmfaudio.denoise
+        with _one_blas_thread() if not local else contextlib.nullcontext():
+            blocks.pipeline(reader, an, model, syn, writers,
+                            (lambda j: callback(done + j / sr, total)) if callback else None)
         for w in writers:
             w.close()
     return targets
@@ -267,6 +270,15 @@ def _blind_model(T, params, sr, seconds, *, Kn, Ks, sparsity, max_iter, random_s
 
     return blocks.SegmentModel(T, params, sr, seconds=seconds, win=_dn.minstat_window(sr, params.hop_length),
                                percentile=_dn.MINSTAT_PERCENTILE, fit=fit, mask=mask, want_noise=want_noise)
+
+
+def _one_blas_thread():
+    """The BLAS limit the frame solves take (:func:`nmfaudio.nmf`'s blocked engine: worker threads
+    over frames, one BLAS thread each), for the whole second pass."""
+    from ._mu import _blas_threads
+    from .nmf import _auto_threads
+
+    return _blas_threads(1 if _auto_threads() > 1 else None)
 
 
 def _excerpt(f, path, offset, duration):
@@ -354,7 +366,7 @@ def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary
                                                     sparsity=sparsity, random_state=random_state,
                                                     params=params, sr=sr, floor=Fs)
     res = nmf(Vs, W=W0, H=frame_init(Vs, W0.shape[1]).astype(Vs.dtype), beta=beta, update_W=update_W,
-              max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state)
+              max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, loss_every=None)
     fit_voices, voices = voices, None
     if fit_voices and speech_dictionary is None and _dn.USM_LAMBDA is not None:
         from . import _usm

@@ -123,11 +123,12 @@ class NMFResult:
         Iterations run (one update of each learning factor per iteration).
     losses : np.ndarray [shape=(n_checks,)]
         β-divergence sampled every ``loss_every`` iterations; ``losses[0]`` is the
-        initial loss, ``losses[i]`` the loss after ``i * loss_every`` iterations.
+        initial loss, ``losses[i]`` the loss after ``i * loss_every`` iterations
+        (empty with ``loss_every=None``).
     loss : float
-        Loss of the returned factors.
-    loss_every : int
-        Sampling period of ``losses``.
+        Loss of the returned factors (NaN with ``loss_every=None``).
+    loss_every : int or None
+        Sampling period of ``losses`` (None: no loss was computed).
     converged : bool
         True if the relative decrease fell below ``tol`` before ``max_iter``.
     beta : float
@@ -212,8 +213,12 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         Seed for the initialisation; the same seed gives an identical result.
     callback : callable or None
         ``callback(iteration, loss)`` at every loss check; returning ``True`` stops.
-    loss_every : int > 0
-        Loss sampling and convergence-check period (default 10).
+    loss_every : int > 0 or None
+        Loss sampling and convergence-check period (default 10). ``None`` computes no
+        loss at all (``losses`` empty, ``loss`` NaN): exactly ``max_iter`` plain updates,
+        the same factors bit for bit, faster when iterations are few (each loss pass
+        costs about an iteration). Needs ``tol=0``, no ``callback``, no ``accelerate``
+        and no ``continuity``.
     sparsity : float >= 0 or np.ndarray [shape=(K,)]
         L1 penalty ``λ_k Σ_t H_kt`` on the activations, per component if an array
         (e.g. only on free components). The penalty is applied to the problem
@@ -309,7 +314,8 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
     K = check_positive_int(n_components, "n_components")
     max_iter = check_nonneg_int(max_iter, "max_iter")
     tol = check_finite_float(tol, "tol", low=0.0)
-    loss_every = check_positive_int(loss_every, "loss_every")
+    if loss_every is not None:
+        loss_every = check_positive_int(loss_every, "loss_every")
     if init not in ("random", "nndsvda"):
         hint = "; give starting factors as W= and H=" if not isinstance(init, str) else ""
         raise ParameterError(f"init={show(init)} is not supported; use 'random' or 'nndsvda'{hint}")
@@ -342,6 +348,14 @@ def nmf(V, n_components=None, *, beta="kl", W=None, H=None, update_W=True, updat
         raise ParameterError(f"accelerate={show(accelerate)} must be True or False")
     runner = _solvers.pick_runner(beta=beta, accelerate=bool(accelerate), update_H=update_H,
                                   learn_W=learn_W, continuity=mu is not None)
+    if loss_every is None:
+        why = [w for w, bad in ((f"tol={show(tol)} (give tol=0)", tol != 0),
+                                ("a callback", callback is not None),
+                                ("accelerate=True", bool(accelerate)),
+                                ("continuity", mu is not None)) if bad]
+        if why or not getattr(runner, "loss_free", False):
+            raise ParameterError("loss_every=None computes no loss, so it cannot be used with "
+                                 + (" or ".join(why) if why else f"the {runner.__name__} updates"))
     if isinstance(n_threads, str) and n_threads == "auto":
         n_threads = _auto_threads() if runner.blocked else 1
     elif n_threads is not None:
@@ -368,27 +382,3 @@ def _auto_threads():
     """``n_threads="auto"``: the threading policy's count (``_threads.max_threads``)."""
     return max_threads()
 
-
-def _activations(V, W, H, *, beta, max_iter, sparsity=0.0):
-    """H of ``V ≈ W H`` with ``W (F, K)`` fixed: ``max_iter`` plain multiplicative updates
-    from ``H (K, T)``, the loss never computed (private, for the frame-by-frame solves).
-
-    Equals ``nmf(V, W=W, H=H, beta=beta, update_W=False, max_iter=max_iter, tol=0,
-    sparsity=sparsity).H`` bit for bit (same runner, same threads), without the loss passes
-    (their logarithms cost about as much as an iteration). Arguments are trusted: float
-    arrays of one dtype, non-negative and finite, of matching shapes.
-    """
-    beta = resolve_beta(beta)
-    K = W.shape[1]
-    lam = _penalties.check_weights(sparsity, K, "sparsity")
-    runner = _solvers.pick_runner(beta=beta, accelerate=False, update_H=True, learn_W=False,
-                                  continuity=False)
-    n_threads = _auto_threads() if runner.blocked else 1
-    workers, blas = (n_threads, 1) if n_threads > 1 and runner.blocked else (1, n_threads)
-    with _blas_threads(blas):
-        problem = _solvers.prepare(V, K, W, H, init="random", random_state=0, beta=beta,
-                                   update_H=True, learn_W=False, free=None, lam=lam, mu=None)
-        _solvers.solve(runner, problem, max_iter=max_iter, tol=0.0,
-                       loss_every=None if runner.loss_free else LOSS_EVERY, callback=None,
-                       workers=workers)
-    return _solvers.finish(problem)[1]

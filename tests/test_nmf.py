@@ -478,31 +478,33 @@ def test_accelerate_must_be_bool(bad):
         nmf(np.ones((4, 5)), 2, accelerate=bad)
 
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 2.0])
-@pytest.mark.parametrize("sparsity", [0.0, 0.3])
-def test_loss_free_activations_equal_nmf_bit_for_bit(beta, dtype, sparsity):
-    # the frame-by-frame solves of the streaming denoiser skip the loss passes; their H must
-    # be nmf()'s with W fixed, to the bit, and the arguments untouched
-    from nmfaudio.nmf import _activations
-
+@pytest.mark.parametrize("learn_W", [False, True])
+def test_loss_every_none_gives_the_same_factors_bit_for_bit(beta, dtype, learn_W):
+    # loss_every=None skips the loss passes (the streaming denoiser's frame solves); the
+    # factors must be those of a run that logs its loss, and the arguments untouched
     rng = np.random.default_rng(7)
     W = rng.random((40, 6)).astype(dtype) + 0.01
     V = (W @ rng.random((6, 90)).astype(dtype) + 0.05 * rng.random((40, 90))).astype(dtype)
     H0 = np.full((6, 90), 0.5, dtype)
     W_copy, H_copy = W.copy(), H0.copy()
-    want = nmf(V, W=W, H=H0, beta=beta, update_W=False, max_iter=23, tol=0, sparsity=sparsity).H
-    got = _activations(V, W, H0, beta=beta, max_iter=23, sparsity=sparsity)
-    assert got.dtype == dtype
-    assert np.array_equal(got, want)
+    kw = dict(W=W, H=H0, beta=beta, update_W=learn_W, max_iter=23, tol=0,
+              sparsity=np.array([0.0, 0.3, 0.0, 0.1, 0.0, 0.0]))
+    want = nmf(V, **kw)
+    got = nmf(V, loss_every=None, **kw)
+    assert got.H.dtype == dtype and got.W.dtype == dtype
+    assert np.array_equal(got.H, want.H) and np.array_equal(got.W, want.W)
+    assert got.n_iter == 23 and got.losses.size == 0 and np.isnan(got.loss) and got.loss_every is None
     assert np.array_equal(W, W_copy) and np.array_equal(H0, H_copy)
 
 
-def test_loss_free_solve_refuses_runners_that_need_the_loss():
-    from nmfaudio import _solvers
-
+@pytest.mark.parametrize("kw, named", [(dict(tol=1e-4), "tol=0.0001"), (dict(callback=lambda i, l: None), "callback"),
+                                       (dict(accelerate=True), "accelerate=True"),
+                                       (dict(continuity=0.1), "continuity")])
+def test_loss_every_none_refuses_what_needs_the_loss(kw, named):
     V = np.random.default_rng(0).random((8, 10)) + 0.1
-    p = _solvers.prepare(V, 2, None, None, init="random", random_state=0, beta=1.0, update_H=True,
-                         learn_W=True, free=None, lam=None, mu=None)
-    with pytest.raises(ValueError, match="needs its loss"):
-        _solvers.solve(_solvers.Relaxed, p, max_iter=3, tol=0, loss_every=None, callback=None)
+    kw = {"tol": 0, **kw}
+    with pytest.raises(ParameterError, match=f"loss_every=None.*{named}"):
+        nmf(V, 2, loss_every=None, random_state=0, **kw)
