@@ -71,7 +71,8 @@ class Model:
                  floor_db=None, voices=None, voice_iter=None):
         self.voices = None
         if voices is not None:  # (W, n_speech, lam) of a second model; masks from the geometric mean
-            self.voices = Model(*voices[:2], lam=voices[2], beta=beta, power=power, mask_power=mask_power,
+            # the voice model is KL (nmfaudio._usm.fit), whatever the dictionaries' beta
+            self.voices = Model(*voices[:2], lam=voices[2], beta=1.0, power=power, mask_power=mask_power,
                                 max_iter=max_iter if voice_iter is None else voice_iter, accelerate=accelerate,
                                 want_noise=want_noise)
         self.W = np.ascontiguousarray(W, dtype=np.float32)

@@ -62,8 +62,10 @@ def _denoise_rules():
         "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--sparsity"),
         # local models: blind only
         "segment_seconds": (None, {BLIND}, "--segment-seconds"),
-        # the universal speech model stands beside the free speech templates
-        "voice_model": (True, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--no-voice-model"),
+        # the universal speech model stands beside the free speech templates, or beside a speech
+        # dictionary when the noise is given too
+        "voice_model": (True, {NOISE_SAMPLE, NOISE_DICT, BLIND, NOISE_SAMPLE_SPEECH_DICT, BOTH_DICTS},
+                        "--no-voice-model"),
     }
 
 

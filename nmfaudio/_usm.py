@@ -28,7 +28,8 @@ MODEL = "speech-voices"
 EPS = 1e-3
 #: Every PRUNE_EVERY iterations, voice blocks below PRUNE_SHARE of the voice model's mass are
 #: dropped from the fit (set to zero): the penalty has emptied them, and the products shrink.
-PRUNE_EVERY = 10
+#: 5 instead of 10: the same model to 2e-7 (relative), the fit ~25 % faster.
+PRUNE_EVERY = 5
 PRUNE_SHARE = 1e-4
 #: The voice model is dropped when its speech is below this share of the free model's (the two
 #: disagree on how much speech there is; on the tune part the least share was 0.45 at λ 0.4).

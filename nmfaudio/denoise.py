@@ -78,6 +78,12 @@ CONTEXT_READ = "mean"
 #: harmed); λ 0.2: +0.35 / +0.42 / +0.40 dB SDR; λ 0.8 empties the voice model on a 0-dB babble.
 USM_LAMBDA = 0.4
 USM_UNIT = "speech"
+#: Also beside a speech dictionary when the noise is given too (a sample, region or dictionary;
+#: the voice model then sits beside that speaker's templates, the mask from the geometric mean).
+#: Tune part, speech dictionary (learn_dictionary defaults on the speaker's clip) + noise sample:
+#: +1.00 dB SDR, +0.84 SI-SDR, +.007 STOI, +0.07 PESQ, 14 of 18 items better, 2 worse, none harmed
+#: (benchmarks/quality/tune_denoise.py --mode dicts --fit dict-voices2).
+USM_WITH_SPEECH_DICTIONARY = True
 
 
 def default_denoise_stft(sr) -> STFTParams:
@@ -258,7 +264,7 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
     est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
-    if voices and speech_dictionary is None and USM_LAMBDA is not None and Vs.shape[0] == params.n_freq:
+    if voices and voices_apply(noise_dictionary, speech_dictionary) and Vs.shape[0] == params.n_freq:
         from . import _usm
 
         est = _usm.with_voices(Vs, res.W[:, n_s:], est, lam=USM_LAMBDA, max_iter=max_iter, params=params,
@@ -266,6 +272,18 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
                                speech=float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))
                                if USM_UNIT == "speech" else None)
     return est
+
+
+def voices_apply(noise_dictionary, speech_dictionary):
+    """Is the universal speech model fitted in this mode (``voice_model=True``)? Beside free
+    speech templates (noise sample, region, dictionary or blind), and beside a speech dictionary
+    when the noise is given (:data:`USM_WITH_SPEECH_DICTIONARY`); not when the noise is learned as
+    free components beside a speech dictionary (not measured), nor on power spectrograms."""
+    if USM_LAMBDA is None:
+        return False
+    if any(getattr(d, "power", 1.0) != 1.0 for d in (noise_dictionary, speech_dictionary) if d is not None):
+        return False  # the voice templates describe magnitudes
+    return speech_dictionary is None or (USM_WITH_SPEECH_DICTIONARY and noise_dictionary is not None)
 
 
 def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):
@@ -438,9 +456,11 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
         longer than 1.5 segments gets one model per segment, see Notes); ``float("inf")``:
         one model for the whole recording.
     voice_model : bool
-        Without a speech dictionary: also fit the bundled universal speech model
-        (``speech-voices``, :mod:`nmfaudio._usm`) and mask with the geometric mean of the two
-        models (+1.2 to +1.5 dB SDR on the benchmark's test part, 1.3-2.3x the time).
+        Also fit the bundled universal speech model (``speech-voices``, :mod:`nmfaudio._usm`)
+        and mask with the geometric mean of the two models: beside the free speech templates
+        (+1.2 to +1.5 dB SDR on the benchmark's test part, 1.3-2.3x the time), and beside a
+        speech dictionary when the noise is given too (a sample, region or dictionary). Not
+        used with a speech dictionary alone (the noise learned on the input).
 
     Returns
     -------

@@ -5,15 +5,18 @@
 
 1. *survey* (only when some templates are learned on the input beside a noise sample,
    region or dictionary, or a speech dictionary): the magnitudes of every frame, keeping an
-   evenly spaced subsample of at most :data:`SUBSAMPLE_FRAMES` frames. The free templates
+   evenly spaced subsample of at most :data:`SUBSAMPLE_FRAMES` frames (fewer in a file of a
+   few minutes, :func:`default_subsample`). The free templates
    are learned on that subsample as :func:`nmfaudio.denoise` learns them on all frames;
 2. with every template fixed, each frame is its own problem: its activations are solved
    from the frame alone, then the masks and the overlap-add inverse STFT, and samples are
    written once final. Block boundaries are
    invisible: the result does not depend on the block size beyond float rounding.
 
-With both models fixed (a speech dictionary and a noise sample or dictionary) nothing is
-learned on the input and the result equals :func:`nmfaudio.denoise` up to float rounding.
+With both models fixed (a speech dictionary and a noise sample or dictionary) and
+``voice_model=False`` nothing is learned on the input and the result equals
+:func:`nmfaudio.denoise` up to float rounding; with the voice model (the default) it is fitted
+on the subsample of pass 1, as in the other modes.
 
 Blind (no noise model given), the file is read once: :func:`nmfaudio.denoise` fits local models
 on overlapping segments of :data:`nmfaudio._segments.SECONDS` (each its own factorisation, the
@@ -49,6 +52,13 @@ _dn = importlib.import_module(".denoise", __package__)
 #: sample): learning on 128 of them cost 0.13 dB SDR against all, on 64 0.55 dB
 #: (benchmarks/quality/tune_denoise_long.py; RESULTS.md).
 SUBSAMPLE_FRAMES = 2048
+#: ... but by default no more than SUBSAMPLE_SHARE of the file's frames, nor fewer than
+#: SUBSAMPLE_MIN (when the file has them): learning costs in proportion to the subsample, which is
+#: most of the time a few-minute file takes. 9 tune-part items of 183 s, noise sample
+#: (benchmarks/quality/long_items.py; RESULTS.md): 1024 frames instead of 2048 -0.03 dB SI-SDR
+#: (2 items better, 2 worse), 512 -0.06 dB.
+SUBSAMPLE_SHARE = 1 / 8
+SUBSAMPLE_MIN = 1024
 #: Iterations of each frame's solve (plain multiplicative updates, which keep every frame's
 #: result independent of the others, so that block boundaries are invisible) once the
 #: templates are fixed, when some were learned; fully supervised runs take ``max_iter``, as
@@ -64,6 +74,11 @@ FRAME_ACCELERATE = False
 #: -0.49 (-0.53) dB, 20 -0.29 (-0.32), 30 -0.19 (-0.22), 50 -0.11 (-0.12); 10 minutes at
 #: 44.1 kHz ran at 69x / 63x / 54x real time with 10 / 20 / 30, so 20 keeps a margin over 50x.
 VOICE_FRAME_ITER = 20
+#: Iterations of the voice model's fit on the subsample (nmfaudio._usm.frame_model); None:
+#: ``max_iter`` (100), as :func:`nmfaudio.denoise` fits it on all frames. The 183-s tune items:
+#: 50 -0.00 dB SI-SDR (2 better, 2 worse), but it saves only ~0.1 s once emptied voice blocks
+#: are pruned every 5 iterations, so it stays None.
+VOICE_FIT_ITER = None
 #: Audio read per block by default (memory grows with it, not with the file's duration).
 BLOCK_SECONDS = 10.0
 
@@ -72,7 +87,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                    speech_dictionary=None, noise_out=None, n_noise_components=_dn.NOISE_COMPONENTS,
                    n_speech_components=_dn.SPEECH_COMPONENTS, sparsity=_dn.SPARSITY, mask_power=None,
                    stft_params=None, max_iter=_dn.DENOISE_ITER, frame_iter=None,
-                   subsample_frames=SUBSAMPLE_FRAMES, block_seconds=BLOCK_SECONDS, random_state=0,
+                   subsample_frames=None, block_seconds=BLOCK_SECONDS, random_state=0,
                    offset=0.0, duration=None, bit_depth=None, channel_mask=None, overwrite=False,
                    callback=None, segment_seconds=None, voice_model=True):
     """Denoise an audio file of any length into ``out``, block by block; memory stays bounded.
@@ -99,9 +114,10 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     frame_iter : int > 0 or None
         Plain iterations of each frame's solve once learned templates are fixed (default
         :data:`FRAME_ITER`).
-    subsample_frames : int > 0
+    subsample_frames : int > 0 or None
         At most this many frames (over all channels), evenly spaced, to learn on; a shorter
-        file is learned on all its frames.
+        file is learned on all its frames. None: :data:`SUBSAMPLE_FRAMES` (2048), but no more
+        than an eighth of the file's frames unless that is below :data:`SUBSAMPLE_MIN` (1024).
     block_seconds : float > 0
         Audio per block (memory grows with it, not with the duration).
     offset, duration : float
@@ -122,9 +138,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         learned on the subsample as in the other modes (much faster on long files, but it does
         not follow a noise or a talker that changes; see ``docs/denoising.md``).
     voice_model : bool
-        As in :func:`nmfaudio.denoise`. With a noise sample or region it is fitted on the
-        subsample, then every frame is solved again with the voice blocks the subsample used
-        (:data:`VOICE_FRAME_ITER` iterations).
+        As in :func:`nmfaudio.denoise`. With a noise sample, region or dictionary (and a speech
+        dictionary or not) it is fitted on the subsample, then every frame is solved again with
+        the voice blocks the subsample used (:data:`VOICE_FRAME_ITER` iterations).
 
     Returns
     -------
@@ -139,9 +155,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     frame's activations are solved with all templates fixed (``frame_iter`` iterations, with
     the same sparsity), instead of being learned jointly with them. On the 6-second items of the
     quality benchmark (all frames learned on) this costs little; see ``docs/denoising.md``.
-    With both models fixed, and blind with local models (segment by segment, as
-    :func:`nmfaudio.denoise` fits them; ``subsample_frames`` and ``frame_iter`` unused), the
-    result equals :func:`nmfaudio.denoise` up to float rounding. The file is not resampled: a dictionary at another rate raises.
+    With both models fixed and ``voice_model=False``, and blind with local models (segment
+    by segment, as :func:`nmfaudio.denoise` fits them; ``subsample_frames`` and ``frame_iter``
+    unused), the result equals :func:`nmfaudio.denoise` up to float rounding. The file is not resampled: a dictionary at another rate raises.
 
     Examples
     --------
@@ -169,7 +185,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     Kn, Ks, sparsity, mask_power, max_iter = _dn._check_numbers(
         n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary)
     frame_iter = check_positive_int(FRAME_ITER if frame_iter is None else frame_iter, "frame_iter")
-    subsample_frames = check_positive_int(subsample_frames, "subsample_frames")
+    if subsample_frames is not None:
+        subsample_frames = check_positive_int(subsample_frames, "subsample_frames")
     block_seconds = check_finite_float(block_seconds, "block_seconds", low=0.0, low_open=True)
     random_state = check_seed(random_state)
     segment_seconds = _segments.check_seconds(segment_seconds)
@@ -213,8 +230,13 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                 valid_audio(noise, "noise"), sr, n_components=Kn, stft_params=params,
                 random_state=random_state, beta=beta, power=power)
         T = params.n_frames(n)
+        if subsample_frames is None:
+            subsample_frames = default_subsample(T * C)
         local = noise_dictionary is None and speech_dictionary is None and np.isfinite(segment_seconds)
-        learned = not local and (noise_dictionary is None or speech_dictionary is None)
+        both_fixed = noise_dictionary is not None and speech_dictionary is not None
+        # both fixed, the voice model still needs its fit on a subsample
+        voiced = bool(voice_model) and both_fixed and _dn.voices_apply(noise_dictionary, speech_dictionary)
+        learned = not local and (not both_fixed or voiced)
         total = (2 if learned else 1) * n / sr
         if local:
             model = _blind_model(T, params, sr, segment_seconds, Kn=Kn, Ks=Ks, sparsity=sparsity,
@@ -226,7 +248,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                  Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
                                  cap=subsample_frames, random_state=random_state, voices=bool(voice_model),
                                  progress=(lambda s: callback(s, total)) if callback else None)
-            n_iter, accelerate, done = frame_iter, FRAME_ACCELERATE, n / sr
+            # both dictionaries fixed: their frame solves as offline (max_iter plain iterations)
+            n_iter, accelerate, done = (max_iter, False, n / sr) if both_fixed else (frame_iter, FRAME_ACCELERATE, n / sr)
         else:
             W = np.concatenate([speech_dictionary.W, noise_dictionary.W], axis=1)
             n_s, lam, n_iter, accelerate, done = speech_dictionary.W.shape[1], 0.0, max_iter, False, 0.0
@@ -270,6 +293,11 @@ def _blind_model(T, params, sr, seconds, *, Kn, Ks, sparsity, max_iter, random_s
 
     return blocks.SegmentModel(T, params, sr, seconds=seconds, win=_dn.minstat_window(sr, params.hop_length),
                                percentile=_dn.MINSTAT_PERCENTILE, fit=fit, mask=mask, want_noise=want_noise)
+
+
+def default_subsample(frames):
+    """The default subsample size for a file of ``frames`` frames (all channels)."""
+    return int(min(SUBSAMPLE_FRAMES, max(SUBSAMPLE_MIN, frames * SUBSAMPLE_SHARE)))
 
 
 def _one_blas_thread():
@@ -368,10 +396,11 @@ def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary
     res = nmf(Vs, W=W0, H=frame_init(Vs, W0.shape[1]).astype(Vs.dtype), beta=beta, update_W=update_W,
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, loss_every=None)
     fit_voices, voices = voices, None
-    if fit_voices and speech_dictionary is None and _dn.USM_LAMBDA is not None:
+    if fit_voices and _dn.voices_apply(noise_dictionary, speech_dictionary) and Vs.shape[0] == params.n_freq:
         from . import _usm
 
         speech = float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))
-        voices = _usm.frame_model(Vs, res.W[:, n_s:], lam=_dn.USM_LAMBDA, max_iter=max_iter, params=params, sr=sr,
+        voices = _usm.frame_model(Vs, res.W[:, n_s:], lam=_dn.USM_LAMBDA, params=params, sr=sr,
+                                  max_iter=max_iter if VOICE_FIT_ITER is None else VOICE_FIT_ITER,
                                   speech=speech if _dn.USM_UNIT == "speech" else None)
     return res.W, n_s, lam, voices

@@ -43,8 +43,10 @@ def _read(path):
 
 @pytest.mark.parametrize("block_seconds", [0.01, 0.37, 100.0])
 def test_fully_supervised_equals_offline(speech, tmp_path, block_seconds):
-    """Both models fixed: frame-local, so the stream equals denoise_sources() whatever the blocks."""
-    kw = {"noise_dictionary": speech["noise_dict"], "speech_dictionary": speech["speech_dict"]}
+    """Both models fixed, no voice model: frame-local, so the stream equals denoise_sources()
+    whatever the blocks."""
+    kw = {"noise_dictionary": speech["noise_dict"], "speech_dictionary": speech["speech_dict"],
+          "voice_model": False}
     ref = nmfaudio.denoise_sources(speech["y"], speech["sr"], **kw)
     out = nmfaudio.denoise_stream(speech["path"], tmp_path / "c.wav", noise_out=tmp_path / "n.wav",
                                   block_seconds=block_seconds, **kw)
@@ -61,7 +63,7 @@ def test_fully_supervised_stereo_and_noise_sample(speech, tmp_path):
     """Stereo, and a noise *sample* beside a speech dictionary (also fully supervised)."""
     y = np.stack([speech["y"], 0.5 * speech["y"][::-1].copy()])
     path = nmfaudio.save(tmp_path / "st.wav", y, speech["sr"])
-    kw = {"noise": speech["noise"], "speech_dictionary": speech["speech_dict"]}
+    kw = {"noise": speech["noise"], "speech_dictionary": speech["speech_dict"], "voice_model": False}
     ref = nmfaudio.denoise(y, speech["sr"], **kw)
     nmfaudio.denoise_stream(path, tmp_path / "c.wav", block_seconds=0.5, **kw)
     got = _read(tmp_path / "c.wav")
@@ -69,12 +71,14 @@ def test_fully_supervised_stereo_and_noise_sample(speech, tmp_path):
     np.testing.assert_allclose(got, ref, atol=1e-5)
 
 
-@pytest.mark.parametrize("mode", ["noise", "region", "blind", "speech_dict"])
+@pytest.mark.parametrize("mode", ["noise", "region", "blind", "speech_dict", "both_dicts"])
 def test_no_seams_learned_modes(speech, tmp_path, mode):
-    """Learned templates, then frame-local solves: block boundaries are invisible (the result
-    does not depend on the block size), and it is close to the offline denoise."""
+    """Learned templates (or the voice model's fit beside two dictionaries), then frame-local
+    solves: block boundaries are invisible (the result does not depend on the block size), and
+    it is close to the offline denoise."""
     kw = {"noise": {"noise": speech["noise"]}, "region": {"noise_region": (0.0, 0.5)}, "blind": {},
-          "speech_dict": {"speech_dictionary": speech["speech_dict"]}}[mode]
+          "speech_dict": {"speech_dictionary": speech["speech_dict"]},
+          "both_dicts": {"speech_dictionary": speech["speech_dict"], "noise": speech["noise"]}}[mode]
     outs = []
     for i, bs in enumerate((0.023, 0.7, 100.0)):
         nmfaudio.denoise_stream(speech["path"], tmp_path / f"c{i}.wav", block_seconds=bs, **kw)
@@ -131,7 +135,8 @@ def test_small_subsample_and_callback(speech, tmp_path):
 def test_excerpt_and_integer_output(speech, tmp_path):
     """offset/duration cut the input as load() does; 16-bit FLAC output is clipped with a warning."""
     sr = speech["sr"]
-    kw = {"noise_dictionary": speech["noise_dict"], "speech_dictionary": speech["speech_dict"]}
+    kw = {"noise_dictionary": speech["noise_dict"], "speech_dictionary": speech["speech_dict"],
+          "voice_model": False}
     nmfaudio.denoise_stream(speech["path"], tmp_path / "c.wav", offset=0.5, duration=2.0, **kw)
     part = speech["y"][int(0.5 * sr):int(2.5 * sr)]
     np.testing.assert_allclose(_read(tmp_path / "c.wav"), nmfaudio.denoise(part, sr, **kw), atol=1e-5)
@@ -270,3 +275,34 @@ def test_blind_one_model_on_request_is_the_subsample_path(speech, tmp_path):
     assert np.sum((got - ref) ** 2) / np.sum(ref ** 2) < 0.2
     with pytest.raises(nmfaudio.ParameterError, match="segment_seconds"):
         nmfaudio.denoise_stream(speech["path"], tmp_path / "d.wav", segment_seconds=-2)
+
+
+def test_default_subsample_follows_the_file_length():
+    # at most 2048 frames, at most an eighth of a file's frames, never fewer than 1024
+    assert ds.default_subsample(10 ** 6) == ds.SUBSAMPLE_FRAMES == 2048
+    assert ds.default_subsample(12000) == 1500
+    assert ds.default_subsample(7750) == ds.SUBSAMPLE_MIN == 1024
+    assert ds.default_subsample(300) == 1024  # a short file is learned on all its frames
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "many"])
+def test_subsample_frames_must_be_a_positive_int(speech, tmp_path, bad):
+    with pytest.raises(ParameterError, match="subsample_frames"):
+        nmfaudio.denoise_stream(speech["path"], tmp_path / "o.wav", noise=speech["noise"], subsample_frames=bad)
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_voice_model_beside_two_fixed_models_is_fitted_on_the_subsample(speech, tmp_path):
+    # a speech dictionary and a noise sample: the voice model still joins (as offline), so the
+    # default differs from voice_model=False, and both follow their offline counterparts
+    kw = {"speech_dictionary": speech["speech_dict"], "noise": speech["noise"]}
+    outs = {}
+    for vm in (True, False):
+        nmfaudio.denoise_stream(speech["path"], tmp_path / f"{vm}.wav", voice_model=vm, **kw)
+        outs[vm] = _read(tmp_path / f"{vm}.wav")
+    assert np.max(np.abs(outs[True] - outs[False])) > 1e-3
+    on = nmfaudio.denoise(speech["y"], speech["sr"], **kw)
+    np.testing.assert_allclose(outs[False], nmfaudio.denoise(speech["y"], speech["sr"], voice_model=False, **kw),
+                               atol=1e-5)
+    err = np.sum((outs[True] - on) ** 2) / np.sum(on ** 2)
+    assert err < 0.2, err

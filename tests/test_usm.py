@@ -116,22 +116,30 @@ def test_combined_mask_averages_the_two_models_log_ratios(q):
     np.testing.assert_allclose(mask, 1 / (1 + np.exp(-q * r)), rtol=1e-10)
 
 
-def test_denoise_uses_the_voice_model_only_without_a_speech_dictionary(monkeypatch, speech_like):
+def test_denoise_uses_the_voice_model_beside_free_templates_and_a_speech_dictionary(monkeypatch, speech_like):
     sr = 8000
     y = speech_like(sr, 2 * sr)
     rng = np.random.default_rng(3)
     noisy = (y + 0.05 * rng.standard_normal(y.shape)).astype(np.float32)
     clip = (0.05 * rng.standard_normal(sr)).astype(np.float32)
+    speech = nmfaudio.learn_dictionary(y, sr, name="speech", n_components=8, pitch_shifts=())
     on = nmfaudio.denoise(noisy, sr, noise=clip)
+    on_d = nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech)
+    alone = nmfaudio.denoise(noisy, sr, speech_dictionary=speech)  # noise learned on the input
+    monkeypatch.setattr(dn, "USM_WITH_SPEECH_DICTIONARY", False)
+    off_d = nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech)
+    np.testing.assert_array_equal(nmfaudio.denoise(noisy, sr, noise=clip), on)  # free templates: unchanged
     monkeypatch.setattr(dn, "USM_LAMBDA", None)
     off = nmfaudio.denoise(noisy, sr, noise=clip)
-    assert on.dtype == np.float32 and np.all(np.isfinite(on))
+    for a in (on, on_d):
+        assert a.dtype == np.float32 and np.all(np.isfinite(a))
     assert np.max(np.abs(on - off)) > 1e-4
-    speech = nmfaudio.learn_dictionary(y, sr, name="speech", n_components=8, pitch_shifts=())
-    off_d = nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech)
-    monkeypatch.setattr(dn, "USM_LAMBDA", 0.2)
-    on_d = nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech)
-    np.testing.assert_array_equal(on_d, off_d)
+    assert np.max(np.abs(on_d - off_d)) > 1e-4  # beside the speech dictionary too
+    np.testing.assert_array_equal(off_d, nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech))
+    np.testing.assert_array_equal(alone, nmfaudio.denoise(noisy, sr, speech_dictionary=speech))
+    monkeypatch.setattr(dn, "USM_LAMBDA", 0.4)
+    np.testing.assert_array_equal(
+        nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech, voice_model=False), off_d)
 
 
 def test_collapsed_voice_model_leaves_the_free_model_alone(voices, planted):

@@ -95,6 +95,19 @@ DICT_GRIDS = {
     "dicts": [{}, {"pitch_shifts": ()}, {"pitch_shifts": (), "beta": "kl"},
               {"pitch_shifts": (), "speech_n_components": 32},
               {"pitch_shifts": (), "beta": "kl", "speech_n_components": 32}],
+    # through nmfaudio.denoise: the speech dictionary with the noise sample (learned as denoise
+    # learns it), with and without the universal speech model beside the speaker's templates
+    "dict-voices": [{}, {"via": "denoise"}, {"via": "denoise", "USM_WITH_SPEECH_DICTIONARY": True},
+                    {"via": "denoise", "USM_WITH_SPEECH_DICTIONARY": True, "pitch_shifts": ()},
+                    {"via": "denoise", "USM_WITH_SPEECH_DICTIONARY": True, "pitch_shifts": (), "beta": "kl"},
+                    {"via": "denoise-noise"}],
+    "dict-voices2": [{"via": "denoise", "USM_WITH_SPEECH_DICTIONARY": False},
+                     {"via": "denoise", "USM_WITH_SPEECH_DICTIONARY": True}],
+    # "denoise-dicts": both dictionaries from learn_dictionary's defaults on the two clips
+    "dict-voices3": [{}, {"via": "denoise", "USM_WITH_SPEECH_DICTIONARY": False},
+                     {"via": "denoise", "USM_WITH_SPEECH_DICTIONARY": True},
+                     {"via": "denoise-dicts", "USM_WITH_SPEECH_DICTIONARY": False},
+                     {"via": "denoise-dicts", "USM_WITH_SPEECH_DICTIONARY": True}, {"via": "denoise-noise"}],
     "dicts2": [{}, {"speech_n_components": 32}, {"n_components": 32}, {"sep_adapt": 10},
                {"pitch_shifts": (), "speech_n_components": 64}],
 }
@@ -161,7 +174,27 @@ def _fit_item(item, mode, fit):
 
 
 def _dicts(item, setting):
-    """separate() with a speech and a noise dictionary learned with ``setting``."""
+    """separate() with a speech and a noise dictionary learned with ``setting``; ``via``
+    "denoise": denoise() with the speech dictionary and the noise sample ("denoise-noise": the
+    noise sample alone, for reference); upper-case keys set nmfaudio.denoise constants."""
+    consts = {k: v for k, v in setting.items() if k.isupper()}
+    setting = {k: v for k, v in setting.items() if not k.isupper()}
+    via = setting.pop("via", None)
+    if via is not None:
+        saved = {k: getattr(dn, k) for k in consts}
+        try:
+            for k, v in consts.items():
+                setattr(dn, k, v)
+            sd = None
+            if via in ("denoise", "denoise-dicts"):
+                sd = nmfaudio.learn_dictionary(item.train["speech"], item.sr, name="speech", **setting)
+            if via == "denoise-dicts":
+                nd = nmfaudio.learn_dictionary(item.train["noise"], item.sr, name="noise", **setting)
+                return nmfaudio.denoise(item.mixture, item.sr, noise_dictionary=nd, speech_dictionary=sd)
+            return nmfaudio.denoise(item.mixture, item.sr, noise=item.train["noise"], speech_dictionary=sd)
+        finally:
+            for k, v in saved.items():
+                setattr(dn, k, v)
     dicts = []
     for n in item.names:
         kw = {k: v for k, v in setting.items() if not k.startswith(("speech_", "sep_"))}
