@@ -9,9 +9,8 @@ Arguments are assumed valid (``nmf`` validates them).
 
 from __future__ import annotations
 
-import contextlib
-import threading
 
+from ._threads import blas_threads as _blas_threads, shared_pool as _shared_pool  # noqa: F401
 from ._threads import usable_cores  # noqa: F401  (re-exported)
 
 import numpy as np
@@ -455,52 +454,6 @@ class _Engine:
             self._apply(Wf, numW, denW, alpha)
             W[:, free] = Wf
         return numW
-
-
-_CONTROLLER = None
-#: The BLAS thread limit set by the innermost open :func:`_blas_threads` context (None: none).
-_ACTIVE_LIMIT = None
-_POOLS = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _shared_pool(n_workers):
-    """A process-wide pool of ``n_workers`` threads for the engines' frame blocks: starting
-    threads for every solve cost ~5 ms each, which the many small solves of a stream felt.
-    Tasks never submit to the pool themselves, so callers in several threads only queue."""
-    with _POOLS_LOCK:
-        pool = _POOLS.get(n_workers)
-        if pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            pool = _POOLS[n_workers] = ThreadPoolExecutor(n_workers, thread_name_prefix="nmfaudio-mu")
-        return pool
-
-
-def _blas_threads(n_threads):
-    """Context limiting the BLAS threads (None: leave as configured). Inside a context that
-    already set this limit it does nothing (threadpoolctl costs a few ms per call)."""
-    global _CONTROLLER
-    if n_threads is None or n_threads == _ACTIVE_LIMIT:
-        return contextlib.nullcontext()
-    if _CONTROLLER is None:
-        import scipy.linalg.blas  # noqa: F401  (load scipy's BLAS too, so that it is limited)
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _limited(n_threads)
-
-
-@contextlib.contextmanager
-def _limited(n_threads):
-    global _ACTIVE_LIMIT
-    previous = _ACTIVE_LIMIT
-    with _CONTROLLER.limit(limits=n_threads, user_api="blas"):
-        _ACTIVE_LIMIT = n_threads
-        try:
-            yield
-        finally:
-            _ACTIVE_LIMIT = previous
 
 
 def _normalize_free_columns(W, H, free, eps):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 #: Most threads any single-process path uses (measured: no gain past 2 on 2 vCPUs).
 DEFAULT_CAP = 2
@@ -46,3 +47,49 @@ def single_core():
         yield
     finally:
         set_cap(old)
+
+
+_CONTROLLER = None
+#: The BLAS thread limit set by the innermost open :func:`blas_threads` context (None: none).
+_ACTIVE_LIMIT = None
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def shared_pool(n_workers):
+    """A process-wide pool of ``n_workers`` threads for the engines' frame blocks: starting
+    threads for every solve cost ~5 ms each, which the many small solves of a stream felt.
+    Tasks never submit to the pool themselves, so callers in several threads only queue."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n_workers)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = _POOLS[n_workers] = ThreadPoolExecutor(n_workers, thread_name_prefix="nmfaudio-mu")
+        return pool
+
+
+def blas_threads(n_threads):
+    """Context limiting the BLAS threads (None: leave as configured). Inside a context that
+    already set this limit it does nothing (threadpoolctl costs a few ms per call)."""
+    global _CONTROLLER
+    if n_threads is None or n_threads == _ACTIVE_LIMIT:
+        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        import scipy.linalg.blas  # noqa: F401  (load scipy's BLAS too, so that it is limited)
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _limited(n_threads)
+
+
+@contextlib.contextmanager
+def _limited(n_threads):
+    global _ACTIVE_LIMIT
+    previous = _ACTIVE_LIMIT
+    with _CONTROLLER.limit(limits=n_threads, user_api="blas"):
+        _ACTIVE_LIMIT = n_threads
+        try:
+            yield
+        finally:
+            _ACTIVE_LIMIT = previous

@@ -88,7 +88,7 @@ def fit(V, U, groups, Wn, *, lam, max_iter, eps=EPS, speech=None):
         num = num_buf[:H.shape[0]]
         np.matmul(W.T, R, out=num)
         d = den
-        if lam > 0 and unit > 0:
+        if lam > 0 and unit > 0 and nu:  # (nu = 0: every voice block pruned, the noise alone left)
             wl = penalty_weights(H[:nu], groups[live[:nu]], lam=lam, unit=unit, eps=eps)
             w[live[:nu]] = wl
             d = den.copy()

@@ -33,31 +33,24 @@ __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_di
 DENOISE_ITER = 100
 QUIET_FRACTION = 0.2
 #: Default mask_power when the speech is learned on the input, and with a speech dictionary.
-#: Tune part (18 items): 1 vs 2 gave SDR 11.15 vs 11.16 dB, STOI .808 vs .804, PESQ 1.60 vs
-#: 1.54 with a noise sample; blind (min-statistics) SDR 10.56 vs 10.61, STOI .799 vs .796,
-#: PESQ 1.55 vs 1.53 (benchmarks/RESULTS.md, tune_denoise.py). Speech-dictionary modes were
-#: not measured and keep the Wiener mask.
+#: Tune part: 1 vs 2 equal SDR, higher STOI and PESQ (noise sample and blind; RESULTS.md).
 MASK_POWER = 1.0
 MASK_POWER_SPEECH_DICT = 2.0
 #: Floor of the clean gain in dB (None: none); temporal smoothing of the gain (frames each side).
 GAIN_FLOOR_DB = None
 GAIN_SMOOTH = 0
-#: Clean gain from speech-enhancement rules with the model as noise / speech power estimate
-#: (nmfaudio._postfilter: a rule name or a dict of its parameters); None: the model's soft mask.
+#: Clean gain from speech-enhancement rules (nmfaudio._postfilter); None: the soft mask.
 POSTFILTER = None
 #: Free speech templates: None (random start), "init" (start from the bundled speech model),
 #: "fixed" (bundled speech model fixed, plus SPEECH_COMPONENTS free random ones).
 SPEECH_PRIOR = None
-#: Blind noise model: "quiet" (quietest frames) or "minstat" (per-frequency low percentile
-#: over a sliding window, from which the noise templates are learned). Tune part: minstat cut
-#: the harmed items from 4 to 2 of 18 and lifted STOI .783 -> .799 at equal mean SDR (10.6 dB).
+#: Blind noise model: "quiet" (quietest frames) or "minstat" (per-frequency low percentile over
+#: a sliding window): minstat harmed 2 of 18 tune items instead of 4, at equal mean SDR.
 BLIND_NOISE = "minstat"
 #: β of the model without dictionaries (1 = KL), on magnitudes.
 BETA = 1.0
-#: Window of the minimum-statistics floor (truncated at the signal's ends). Chosen on the tune
-#: part by the do-no-harm rule (fewest items whose STOI drops, mean SDR and STOI not lower):
-#: 1.5 s harmed 1 of 18 (babble: within 1.5 s the talkers leave too few gaps), 3 / 4.5 / 6 s
-#: none, at +0.15 / +0.08 / +0.06 dB SDR; the shortest of these tracks changing noise best.
+#: Window of the minimum-statistics floor (truncated at the signal's ends), by the do-no-harm
+#: rule on the tune part: 1.5 s harmed 1 of 18 (babble), 3 s none at +0.15 dB SDR.
 MINSTAT_SECONDS = 3.0
 MINSTAT_PERCENTILE = 10
 #: The blind noise templates are learned on every BLIND_FLOOR_STEP-th frame of the floor (it
@@ -68,22 +61,19 @@ BLIND_FLOOR_ITER = 200
 #: CONTEXT_READ: "mean" (overlap-average of the stacked model) or "centre" (its middle block).
 CONTEXT = 0
 CONTEXT_READ = "mean"
-#: Block-sparsity weight of the universal speech model (nmfaudio._usm, the bundled
-#: "speech-voices" model) fitted beside the free speech templates when no speech dictionary is
-#: given; the mask comes from the two models' geometric mean. None: the free templates alone.
-#: USM_UNIT "speech": λ relative to the free model's speech mass ("all": to the whole input's,
-#: which silenced a 0-dB item whose noise region made most of the input). Tune part, SDR /
-#: SI-SDR / STOI against None, λ 0.4 "speech": noise sample +0.61 / +0.48 / +.010 dB, region
-#: +0.72 / +0.59 / +.010, blind +0.69 / +0.60 / +.007 (15 of 18 items better in each, none
-#: harmed); λ 0.2: +0.35 / +0.42 / +0.40 dB SDR; λ 0.8 empties the voice model on a 0-dB babble.
+#: Block-sparsity weight of the universal speech model (nmfaudio._usm) fitted beside the free
+#: speech templates; the mask from the two models' geometric mean; None: the free model alone.
+#: USM_UNIT "speech": λ relative to the free model's speech mass ("all": the input's). Tune part,
+#: λ 0.4: SDR +0.61 (noise sample) / +0.72 (region) / +0.69 dB (blind), 15 of 18 items better.
 USM_LAMBDA = 0.4
 USM_UNIT = "speech"
-#: Also beside a speech dictionary when the noise is given too (a sample, region or dictionary;
-#: the voice model then sits beside that speaker's templates, the mask from the geometric mean).
-#: Tune part, speech dictionary (learn_dictionary defaults on the speaker's clip) + noise sample:
-#: +1.00 dB SDR, +0.84 SI-SDR, +.007 STOI, +0.07 PESQ, 14 of 18 items better, 2 worse, none harmed
-#: (benchmarks/quality/tune_denoise.py --mode dicts --fit dict-voices2).
+#: Also beside a speech dictionary when the noise is given too (sample, region or dictionary).
+#: Tune part, learn_dictionary defaults on the speaker's clip + noise sample: +1.00 dB SDR, 14 of
+#: 18 items better, 2 worse, none harmed (tune_denoise.py --mode dicts --fit dict-voices2).
 USM_WITH_SPEECH_DICTIONARY = True
+#: Blind: a second pass with the noise learned on this fraction of the frames, those the first
+#: pass finds most speech-free (nmfaudio._second_pass); None: one pass.
+BLIND_SECOND_PASS = 0.10
 
 
 def default_denoise_stft(sr) -> STFTParams:
@@ -271,6 +261,14 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
                                sr=sr, lead=lead, n_frames=T,
                                speech=float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))
                                if USM_UNIT == "speech" else None)
+    if floor is not None and BLIND_SECOND_PASS:  # blind: again, the noise from the quietest frames
+        from . import _second_pass
+
+        est = _second_pass.refine(V, est, fraction=BLIND_SECOND_PASS, n_components=Kn, random_state=random_state,
+                                  params=params, sr=sr, refit=lambda nd: fit_frames(
+                                      V, None, nd, None, beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity,
+                                      max_iter=max_iter, random_state=random_state, params=params, sr=sr,
+                                      voices=voices))
     return est
 
 

@@ -303,7 +303,7 @@ def default_subsample(frames):
 def _one_blas_thread():
     """The BLAS limit the frame solves take (:func:`nmfaudio.nmf`'s blocked engine: worker threads
     over frames, one BLAS thread each), for the whole second pass."""
-    from ._mu import _blas_threads
+    from ._threads import blas_threads as _blas_threads
     from .nmf import _auto_threads
 
     return _blas_threads(1 if _auto_threads() > 1 else None)

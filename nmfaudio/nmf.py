@@ -31,7 +31,7 @@ from ._checks import (
     check_finite_float, check_nonneg_int, check_nonnegative_matrix, check_positive_int, show,
 )
 from . import _penalties, _solvers
-from ._mu import _blas_threads
+from ._threads import blas_threads as _blas_threads
 from ._threads import max_threads
 from ._numerics import divergence, eps
 from .exceptions import ParameterError

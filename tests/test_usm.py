@@ -233,3 +233,20 @@ def test_cli_no_voice_model(tmp_path):
     ref = nmfaudio.denoise(y, sr, noise=nmfaudio.load(noise, sr=sr)[0], voice_model=False)
     np.testing.assert_allclose(out[1], ref, atol=1e-4)  # 16-bit or float file of the same result
     assert np.max(np.abs(out[0] - out[1])) > 1e-4
+
+
+def test_fit_survives_every_voice_block_being_pruned(voices):
+    # noise alone under a strong penalty: the pruning empties every voice block, and the fit
+    # goes on with the noise templates only (it once failed on an empty block list)
+    U, groups = voices
+    U = U.astype(np.float32)  # float32 activations underflow to zero, which prunes every block
+    rng = np.random.default_rng(1)
+    Wn = rng.random((U.shape[0], 3)) + 0.05
+    Wn = (Wn / Wn.sum(0)).astype(np.float32)
+    V = (Wn @ rng.gamma(2.0, 0.3, (3, 40))).astype(np.float32)
+    H, w = _usm.fit(V, U, groups, Wn, lam=50.0, max_iter=60)
+    assert H.dtype == np.float32
+    Ku = U.shape[1]
+    assert np.all(np.isfinite(H)) and np.all(H[:Ku] == 0)
+    assert np.all(w == 50.0 / _usm.EPS)
+    assert np.sum(Wn @ H[Ku:]) > 0.5 * V.sum()

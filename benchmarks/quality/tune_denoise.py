@@ -35,6 +35,8 @@ FIT_GRIDS = {
     "usm-unit": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.2, "USM_UNIT": "all"}, {"USM_LAMBDA": 0.1, "USM_UNIT": "speech"},
                  {"USM_LAMBDA": 0.2, "USM_UNIT": "speech"}, {"USM_LAMBDA": 0.4, "USM_UNIT": "speech"}],
     "usm-chosen": [{"USM_LAMBDA": None}, {}],
+    # blind: one pass vs the second pass with the noise of the quietest frames (the default)
+    "second-pass": [{"BLIND_SECOND_PASS": None}, {}],
     "default": [{}],
     "usm-free": [{}, {"sparsity": 0.05}, {"sparsity": 0.2}, {"n_speech_components": 24},
                  {"n_speech_components": 48}],

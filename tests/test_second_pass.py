@@ -1,0 +1,78 @@
+"""Blind denoising's second pass (nmfaudio._second_pass): the noise from the quietest frames."""
+
+import numpy as np
+import pytest
+
+import nmfaudio
+from nmfaudio import _second_pass
+from nmfaudio.stft import STFTParams
+
+dn = __import__("nmfaudio.denoise", fromlist=["denoise"])
+
+
+def test_quiet_frames_are_those_with_the_least_speech():
+    rng = np.random.default_rng(0)
+    F, T = 12, 50
+    share = rng.random(T)
+    total = rng.random((F, T)) + 0.5
+    est = np.stack([total * share, total * (1 - share)]).astype(np.float32)
+    pick = _second_pass.quiet_frames(est, 0.1)
+    assert pick.size == 5 and np.all(np.diff(pick) > 0)
+    np.testing.assert_array_equal(pick, np.sort(np.argsort(share)[:5]))
+    assert _second_pass.quiet_frames(est, 0.0).size == 2   # at least two frames
+    assert _second_pass.quiet_frames(est[..., :1], 0.5).size == 1  # never more than there are
+
+
+def test_noise_dictionary_has_unit_sum_templates_and_fits_few_frames():
+    rng = np.random.default_rng(1)
+    p = STFTParams(n_fft=64, hop_length=16)
+    V = (rng.random((33, 3)) + 0.1).astype(np.float32)
+    d = _second_pass.noise_dictionary(V, n_components=16, random_state=0, params=p, sr=8000)
+    assert d.W.shape == (33, 3) and d.W.dtype == np.float32  # no more templates than frames
+    np.testing.assert_allclose(d.W.sum(axis=0), 1.0, rtol=1e-5)
+    assert d.name == "noise" and d.stft == p and d.sr == 8000
+
+
+def test_refine_with_the_same_estimate_changes_nothing():
+    rng = np.random.default_rng(2)
+    V = (rng.random((2, 20, 30)) + 0.1).astype(np.float32)  # two channels
+    est = np.stack([0.4 * V, 0.6 * V])
+    seen = []
+
+    def refit(nd):
+        seen.append(nd.W.shape)
+        return est.copy()
+
+    out = _second_pass.refine(V, est, fraction=0.1, n_components=4, random_state=0,
+                              params=STFTParams(n_fft=38, hop_length=19), sr=8000, refit=refit)
+    assert seen == [(20, 4)]
+    np.testing.assert_allclose(out, est, rtol=1e-6)
+
+
+def test_blind_denoise_takes_the_second_pass(monkeypatch, speech_like):
+    sr = 8000
+    y = speech_like(sr, 2 * sr)
+    rng = np.random.default_rng(3)
+    noisy = (y + 0.05 * rng.standard_normal(y.shape)).astype(np.float32)
+    before = noisy.copy()
+    two = nmfaudio.denoise(noisy, sr)
+    np.testing.assert_array_equal(noisy, before)
+    monkeypatch.setattr(dn, "BLIND_SECOND_PASS", None)
+    one = nmfaudio.denoise(noisy, sr)
+    assert two.dtype == np.float32 and two.shape == noisy.shape and np.all(np.isfinite(two))
+    assert np.max(np.abs(two - one)) > 1e-4
+    # with a noise sample there is no second pass
+    clip = (0.05 * rng.standard_normal(sr)).astype(np.float32)
+    with_clip = nmfaudio.denoise(noisy, sr, noise=clip)
+    monkeypatch.setattr(dn, "BLIND_SECOND_PASS", 0.1)
+    np.testing.assert_array_equal(nmfaudio.denoise(noisy, sr, noise=clip), with_clip)
+
+
+@pytest.mark.parametrize("signal", ["silence", "dc"])
+def test_blind_second_pass_on_silence_and_dc(signal):
+    sr = 8000
+    y = np.zeros(sr, np.float32) if signal == "silence" else np.full(sr, 0.3, np.float32)
+    out = nmfaudio.denoise(y, sr)
+    assert out.dtype == np.float32 and np.all(np.isfinite(out))
+    if signal == "silence":
+        assert np.all(out == 0)
