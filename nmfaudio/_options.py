@@ -63,9 +63,8 @@ def _denoise_rules():
         # local models: blind only
         "segment_seconds": (None, {BLIND}, "--segment-seconds"),
         # the universal speech model stands beside the free speech templates, or beside a speech
-        # dictionary when the noise is given too
-        "voice_model": (True, {NOISE_SAMPLE, NOISE_DICT, BLIND, NOISE_SAMPLE_SPEECH_DICT, BOTH_DICTS},
-                        "--no-voice-model"),
+        # dictionary when the noise is a sample or region
+        "voice_model": (True, {NOISE_SAMPLE, NOISE_DICT, BLIND, NOISE_SAMPLE_SPEECH_DICT}, "--no-voice-model"),
     }
 
 

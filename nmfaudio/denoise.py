@@ -67,7 +67,7 @@ CONTEXT_READ = "mean"
 #: λ 0.4: SDR +0.61 (noise sample) / +0.72 (region) / +0.69 dB (blind), 15 of 18 items better.
 USM_LAMBDA = 0.4
 USM_UNIT = "speech"
-#: Also beside a speech dictionary when the noise is given too (sample, region or dictionary).
+#: Also beside a speech dictionary when the noise is a sample or region (not a dictionary).
 #: Tune part, learn_dictionary defaults on the speaker's clip + noise sample: +1.00 dB SDR, 14 of
 #: 18 items better, 2 worse, none harmed (tune_denoise.py --mode dicts --fit dict-voices2).
 USM_WITH_SPEECH_DICTIONARY = True
@@ -228,6 +228,7 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
                                                     random_state=random_state) if c else
                             learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
                                                    random_state=random_state, beta=beta, power=power))
+    voices = voices and voices_apply(noise_dictionary, speech_dictionary, noise_sample=noise is not None)
     kw = dict(beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state,
               params=params, sr=sr, voices=voices)
     if blind and BLIND_NOISE == "minstat":
@@ -254,7 +255,7 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
     est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
-    if voices and voices_apply(noise_dictionary, speech_dictionary) and Vs.shape[0] == params.n_freq:
+    if voices and USM_LAMBDA is not None and Vs.shape[0] == params.n_freq:  # (voices: voices_apply's)
         from . import _usm
 
         est = _usm.with_voices(Vs, res.W[:, n_s:], est, lam=USM_LAMBDA, max_iter=max_iter, params=params,
@@ -272,16 +273,17 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
     return est
 
 
-def voices_apply(noise_dictionary, speech_dictionary):
+def voices_apply(noise_dictionary, speech_dictionary, *, noise_sample):
     """Is the universal speech model fitted in this mode (``voice_model=True``)? Beside free
     speech templates (noise sample, region, dictionary or blind), and beside a speech dictionary
-    when the noise is given (:data:`USM_WITH_SPEECH_DICTIONARY`); not when the noise is learned as
-    free components beside a speech dictionary (not measured), nor on power spectrograms."""
+    when the noise is a sample or region (:data:`USM_WITH_SPEECH_DICTIONARY`); not beside two
+    dictionaries (tune: -0.35 dB, 3 items harmed) or a speech dictionary alone, nor on power
+    spectrograms."""
     if USM_LAMBDA is None:
         return False
     if any(getattr(d, "power", 1.0) != 1.0 for d in (noise_dictionary, speech_dictionary) if d is not None):
         return False  # the voice templates describe magnitudes
-    return speech_dictionary is None or (USM_WITH_SPEECH_DICTIONARY and noise_dictionary is not None)
+    return speech_dictionary is None or (USM_WITH_SPEECH_DICTIONARY and noise_sample)
 
 
 def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):
@@ -457,8 +459,8 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
         Also fit the bundled universal speech model (``speech-voices``, :mod:`nmfaudio._usm`)
         and mask with the geometric mean of the two models: beside the free speech templates
         (+1.2 to +1.5 dB SDR on the benchmark's test part, 1.3-2.3x the time), and beside a
-        speech dictionary when the noise is given too (a sample, region or dictionary). Not
-        used with a speech dictionary alone (the noise learned on the input).
+        speech dictionary when the noise is a sample or region. Not used with two dictionaries
+        or a speech dictionary alone.
 
     Returns
     -------

@@ -13,10 +13,10 @@
    written once final. Block boundaries are
    invisible: the result does not depend on the block size beyond float rounding.
 
-With both models fixed (a speech dictionary and a noise sample or dictionary) and
-``voice_model=False`` nothing is learned on the input and the result equals
-:func:`nmfaudio.denoise` up to float rounding; with the voice model (the default) it is fitted
-on the subsample of pass 1, as in the other modes.
+With both models fixed (a speech dictionary and a noise dictionary, or a noise sample with
+``voice_model=False``) nothing is learned on the input and the result equals
+:func:`nmfaudio.denoise` up to float rounding; beside a speech dictionary and a noise sample the
+voice model (the default) is fitted on the subsample of pass 1, as in the other modes.
 
 Blind (no noise model given), the file is read once: :func:`nmfaudio.denoise` fits local models
 on overlapping segments of :data:`nmfaudio._segments.SECONDS` (each its own factorisation, the
@@ -138,9 +138,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         learned on the subsample as in the other modes (much faster on long files, but it does
         not follow a noise or a talker that changes; see ``docs/denoising.md``).
     voice_model : bool
-        As in :func:`nmfaudio.denoise`. With a noise sample, region or dictionary (and a speech
-        dictionary or not) it is fitted on the subsample, then every frame is solved again with
-        the voice blocks the subsample used (:data:`VOICE_FRAME_ITER` iterations).
+        As in :func:`nmfaudio.denoise`. With a noise sample, region or dictionary (beside a
+        speech dictionary: a sample or region) it is fitted on the subsample, then every frame is
+        solved again with the voice blocks the subsample used (:data:`VOICE_FRAME_ITER` iterations).
 
     Returns
     -------
@@ -225,6 +225,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
             noise = noise[0] if C == 1 else noise
         elif noise is not None and not isinstance(noise, np.ndarray):
             noise = load(noise, sr=sr)[0]
+        voices = bool(voice_model) and _dn.voices_apply(noise_dictionary, speech_dictionary,
+                                                        noise_sample=noise is not None)
         if noise is not None:
             noise_dictionary = _dn.learn_noise_dictionary(
                 valid_audio(noise, "noise"), sr, n_components=Kn, stft_params=params,
@@ -235,18 +237,17 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         local = noise_dictionary is None and speech_dictionary is None and np.isfinite(segment_seconds)
         both_fixed = noise_dictionary is not None and speech_dictionary is not None
         # both fixed, the voice model still needs its fit on a subsample
-        voiced = bool(voice_model) and both_fixed and _dn.voices_apply(noise_dictionary, speech_dictionary)
-        learned = not local and (not both_fixed or voiced)
+        learned = not local and (not both_fixed or voices)
         total = (2 if learned else 1) * n / sr
         if local:
             model = _blind_model(T, params, sr, segment_seconds, Kn=Kn, Ks=Ks, sparsity=sparsity,
                                  max_iter=max_iter, random_state=random_state, mask_power=mask_power,
-                                 want_noise="noise" in targets, voices=bool(voice_model))
+                                 want_noise="noise" in targets, voices=voices)
             done = 0.0
         elif learned:
             W, n_s, lam, voices = _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary,
                                  Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
-                                 cap=subsample_frames, random_state=random_state, voices=bool(voice_model),
+                                 cap=subsample_frames, random_state=random_state, voices=voices,
                                  progress=(lambda s: callback(s, total)) if callback else None)
             # both dictionaries fixed: their frame solves as offline (max_iter plain iterations)
             n_iter, accelerate, done = (max_iter, False, n / sr) if both_fixed else (frame_iter, FRAME_ACCELERATE, n / sr)
@@ -383,7 +384,7 @@ def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary
     """The free templates learned on the subsample ``Vs`` (blind: noise from its floor ``Fs``)
     as :func:`nmfaudio.denoise` learns them on all frames: ``(W, n_speech, sparsity, voices)``.
 
-    ``voices`` (None without :data:`nmfaudio.denoise.USM_LAMBDA` or with a speech dictionary):
+    ``voices`` (None unless asked, with :data:`nmfaudio.denoise.USM_LAMBDA`):
     ``(W, n_speech, sparsity)`` of the universal speech model fitted on the subsample, reduced to
     the voice blocks it uses (:func:`nmfaudio._usm.active`) with their final penalty weights as
     fixed L1 weights, so that the frames can be solved one by one."""
@@ -396,7 +397,7 @@ def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary
     res = nmf(Vs, W=W0, H=frame_init(Vs, W0.shape[1]).astype(Vs.dtype), beta=beta, update_W=update_W,
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, loss_every=None)
     fit_voices, voices = voices, None
-    if fit_voices and _dn.voices_apply(noise_dictionary, speech_dictionary) and Vs.shape[0] == params.n_freq:
+    if fit_voices and _dn.USM_LAMBDA is not None and Vs.shape[0] == params.n_freq:  # (voices_apply's)
         from . import _usm
 
         speech = float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))

@@ -250,3 +250,20 @@ def test_fit_survives_every_voice_block_being_pruned(voices):
     assert np.all(np.isfinite(H)) and np.all(H[:Ku] == 0)
     assert np.all(w == 50.0 / _usm.EPS)
     assert np.sum(Wn @ H[Ku:]) > 0.5 * V.sum()
+
+
+def test_no_voice_model_beside_two_dictionaries(monkeypatch, speech_like):
+    # two dictionaries (tune part: the voice model lost 0.35 dB there and harmed 3 items):
+    # the voice model stays out, and voice_model=False is refused as an option that mode ignores
+    sr = 8000
+    y = speech_like(sr, 2 * sr)
+    rng = np.random.default_rng(4)
+    clip = (0.05 * rng.standard_normal(sr)).astype(np.float32)
+    noisy = (y + 0.05 * rng.standard_normal(y.shape)).astype(np.float32)
+    speech = nmfaudio.learn_dictionary(y, sr, name="speech", n_components=8, pitch_shifts=())
+    noise = nmfaudio.learn_dictionary(clip, sr, name="noise", n_components=4, pitch_shifts=())
+    on = nmfaudio.denoise(noisy, sr, noise_dictionary=noise, speech_dictionary=speech)
+    monkeypatch.setattr(dn, "USM_LAMBDA", None)
+    np.testing.assert_array_equal(nmfaudio.denoise(noisy, sr, noise_dictionary=noise, speech_dictionary=speech), on)
+    with pytest.raises(nmfaudio.ParameterError, match="voice_model"):
+        nmfaudio.denoise(noisy, sr, noise_dictionary=noise, speech_dictionary=speech, voice_model=False)
