@@ -80,8 +80,9 @@ def add_parser(sub):
                         "model for the whole recording, much faster on long files but it does not "
                         "follow a noise that changes)")
     g.add_argument("--no-voice-model", dest="voice_model", action="store_false",
-                   help="without --speech-dict: do not fit the bundled universal speech model beside the "
-                        "free speech components (faster, about 1.2-1.5 dB SDR lower on the benchmark)")
+                   help="do not fit the bundled universal speech model beside the free speech components, "
+                        "or beside --speech-dict with --noise / --noise-region (faster, about 1 to 1.5 dB "
+                        "SDR lower on the benchmark); not used with --speech-dict and --noise-dict")
     p.add_argument("--block-seconds", type=positive_seconds, default=None, metavar="S",
                    help=f"read, denoise and write S seconds at a time so that memory stays bounded "
                         f"(default: 10 s blocks for inputs of {LONG_SECONDS / 60:g} minutes or more, "
