@@ -29,8 +29,7 @@ __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_di
 
 #: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md);
 #: NOISE_COMPONENTS, SPEECH_COMPONENTS and SPARSITY come from _options, whose rules name them.
-#: Default NMF iterations of :func:`denoise` / :func:`denoise_sources`.
-DENOISE_ITER = 100
+DENOISE_ITER = 100  # NMF iterations of denoise() / denoise_sources()
 QUIET_FRACTION = 0.2
 #: Default mask_power when the speech is learned on the input, and with a speech dictionary.
 #: Tune part: 1 vs 2 equal SDR, higher STOI and PESQ (noise sample and blind; RESULTS.md).
@@ -71,8 +70,8 @@ USM_UNIT = "speech"
 #: Tune part, learn_dictionary defaults on the speaker's clip + noise sample: +1.00 dB SDR, 14 of
 #: 18 items better, 2 worse, none harmed (tune_denoise.py --mode dicts --fit dict-voices2).
 USM_WITH_SPEECH_DICTIONARY = True
-#: Blind: a second pass with the noise learned on this fraction of the frames, those the first
-#: pass finds most speech-free (nmfaudio._second_pass); None: one pass.
+#: Blind: a second pass, the noise learned on this fraction of the frames (those the first finds
+#: most speech-free; nmfaudio._second_pass, not with CONTEXT); None: one pass.
 BLIND_SECOND_PASS = 0.10
 
 
@@ -262,7 +261,7 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
                                sr=sr, lead=lead, n_frames=T,
                                speech=float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))
                                if USM_UNIT == "speech" else None)
-    if floor is not None and BLIND_SECOND_PASS:  # blind: again, the noise from the quietest frames
+    if floor is not None and BLIND_SECOND_PASS and V.shape[-2] == params.n_freq:  # blind (not CONTEXT): again
         from . import _second_pass
 
         est = _second_pass.refine(V, est, fraction=BLIND_SECOND_PASS, n_components=Kn, random_state=random_state,
@@ -275,10 +274,9 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
 
 def voices_apply(noise_dictionary, speech_dictionary, *, noise_sample):
     """Is the universal speech model fitted in this mode (``voice_model=True``)? Beside free
-    speech templates (noise sample, region, dictionary or blind), and beside a speech dictionary
-    when the noise is a sample or region (:data:`USM_WITH_SPEECH_DICTIONARY`); not beside two
-    dictionaries (tune: -0.35 dB, 3 items harmed) or a speech dictionary alone, nor on power
-    spectrograms."""
+    speech templates, and beside a speech dictionary when the noise is a sample or region
+    (:data:`USM_WITH_SPEECH_DICTIONARY`); not beside two dictionaries (tune: -0.35 dB, 3 items
+    harmed) or a speech dictionary alone, nor on power spectrograms."""
     if USM_LAMBDA is None:
         return False
     if any(getattr(d, "power", 1.0) != 1.0 for d in (noise_dictionary, speech_dictionary) if d is not None):

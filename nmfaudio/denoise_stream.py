@@ -250,7 +250,8 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                  cap=subsample_frames, random_state=random_state, voices=voices,
                                  progress=(lambda s: callback(s, total)) if callback else None)
             # both dictionaries fixed: their frame solves as offline (max_iter plain iterations)
-            n_iter, accelerate, done = (max_iter, False, n / sr) if both_fixed else (frame_iter, FRAME_ACCELERATE, n / sr)
+            n_iter, accelerate = (max_iter, False) if both_fixed else (frame_iter, FRAME_ACCELERATE)
+            done = n / sr
         else:
             W = np.concatenate([speech_dictionary.W, noise_dictionary.W], axis=1)
             n_s, lam, n_iter, accelerate, done = speech_dictionary.W.shape[1], 0.0, max_iter, False, 0.0
