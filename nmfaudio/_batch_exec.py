@@ -35,6 +35,7 @@ class _Model:
     options: dict
     dictionaries: tuple = ()
     noise: object = None          # SourceDictionary learned from a noise sample, or None
+    noise_sample: object = None   # that sample (at the dictionary's rate), or None
 
     def output_file(self, folder, source):
         """``folder/<source>.<ext>`` in the model's output format."""
@@ -82,8 +83,9 @@ def _separate_file(path, model):
         if model.mode == "supervised":
             return separate(y, sr, dictionaries=list(model.dictionaries), n_free=opts["n_free"],
                             max_iter=opts["max_iter"], random_state=opts["random_state"])
-        return denoise_sources(y, sr, noise_dictionary=model.noise,
-                               max_iter=opts["max_iter"] or DENOISE_ITER, random_state=opts["random_state"])
+        noise = {"noise_dictionary": model.noise} if model.noise_sample is None else {"noise": model.noise_sample}
+        return denoise_sources(y, sr, **noise, max_iter=opts["max_iter"] or DENOISE_ITER,
+                               random_state=opts["random_state"])
 
     sources = at_rate(run, y0, file_sr, None if ref is None else ref.sr)[2]  # back at the file's rate
     return sources, file_sr, y0.shape[-1] / file_sr

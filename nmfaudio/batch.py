@@ -267,6 +267,9 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
 
     if jobs_list and "noise_sample_sha1" in model.options:
         model.noise = noise_dictionary(noise, random_state)
+        from .io import load
+
+        model.noise_sample = load(noise)[0]  # each file as denoise(noise=...), second pass included
     records = []
     manifest = Manifest(manifest_path)
     bar = _progress_bar(len(files), len(skipped), progress) if jobs_list else None

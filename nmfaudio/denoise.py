@@ -27,12 +27,9 @@ from .stft import STFTParams
 __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary",
            "noise_from_regions"]
 
-#: Defaults, chosen by measurement on the quality benchmark (benchmarks/RESULTS.md);
-#: NOISE_COMPONENTS, SPEECH_COMPONENTS and SPARSITY come from _options, whose rules name them.
-DENOISE_ITER = 100  # NMF iterations of denoise() / denoise_sources()
-QUIET_FRACTION = 0.2
-#: Default mask_power when the speech is learned on the input, and with a speech dictionary.
-#: Tune part: 1 vs 2 equal SDR, higher STOI and PESQ (noise sample and blind; RESULTS.md).
+#: Defaults, measured on the quality benchmark (RESULTS.md); NOISE_/SPEECH_COMPONENTS, SPARSITY: _options.
+DENOISE_ITER, QUIET_FRACTION = 100, 0.2  # NMF iterations of denoise(); "quiet" blind noise
+#: mask_power, speech learned on the input (tune: 1 vs 2 equal SDR, higher STOI, PESQ) / speech dictionary.
 MASK_POWER = 1.0
 MASK_POWER_SPEECH_DICT = 2.0
 #: Floor of the clean gain in dB (None: none); temporal smoothing of the gain (frames each side).
@@ -40,39 +37,34 @@ GAIN_FLOOR_DB = None
 GAIN_SMOOTH = 0
 #: Clean gain from speech-enhancement rules (nmfaudio._postfilter); None: the soft mask.
 POSTFILTER = None
-#: Free speech templates: None (random start), "init" (start from the bundled speech model),
-#: "fixed" (bundled speech model fixed, plus SPEECH_COMPONENTS free random ones).
+#: Free speech templates: None (random), "init" (from the bundled speech model), "fixed" (it, plus free ones).
 SPEECH_PRIOR = None
-#: Blind noise model: "quiet" (quietest frames) or "minstat" (per-frequency low percentile over
-#: a sliding window): minstat harmed 2 of 18 tune items instead of 4, at equal mean SDR.
+#: Blind noise model: "quiet" (quietest frames) or "minstat" (per-frequency low percentile; fewer harmed).
 BLIND_NOISE = "minstat"
 #: β of the model without dictionaries (1 = KL), on magnitudes.
 BETA = 1.0
-#: Window of the minimum-statistics floor (truncated at the signal's ends), by the do-no-harm
-#: rule on the tune part: 1.5 s harmed 1 of 18 (babble), 3 s none at +0.15 dB SDR.
+#: Minimum-statistics window (tune, do-no-harm rule: 1.5 s harmed 1 of 18, 3 s none at +0.15 dB SDR).
 MINSTAT_SECONDS = 3.0
 MINSTAT_PERCENTILE = 10
-#: The blind noise templates are learned on every BLIND_FLOOR_STEP-th frame of the floor (it
-#: changes slowly: a percentile over MINSTAT_SECONDS), with BLIND_FLOOR_ITER iterations.
+#: The blind noise templates: learned on every BLIND_FLOOR_STEP-th floor frame, BLIND_FLOOR_ITER iterations.
 BLIND_FLOOR_STEP = 1
 BLIND_FLOOR_ITER = 200
-#: Frames of context each side (nmfaudio._context) with a noise sample / region or blind; 0 = none.
-#: CONTEXT_READ: "mean" (overlap-average of the stacked model) or "centre" (its middle block).
+#: Frames of context each side (nmfaudio._context; 0 = none); CONTEXT_READ: "mean" or "centre".
 CONTEXT = 0
 CONTEXT_READ = "mean"
 #: Block-sparsity weight of the universal speech model (nmfaudio._usm) fitted beside the free
 #: speech templates; the mask from the two models' geometric mean; None: the free model alone.
 #: USM_UNIT "speech": λ relative to the free model's speech mass ("all": the input's). Tune part,
 #: λ 0.4: SDR +0.61 (noise sample) / +0.72 (region) / +0.69 dB (blind), 15 of 18 items better.
-USM_LAMBDA = 0.4
-USM_UNIT = "speech"
-#: Also beside a speech dictionary when the noise is a sample or region (not a dictionary).
-#: Tune part, learn_dictionary defaults on the speaker's clip + noise sample: +1.00 dB SDR, 14 of
-#: 18 items better, 2 worse, none harmed (tune_denoise.py --mode dicts --fit dict-voices2).
+USM_LAMBDA, USM_UNIT = 0.4, "speech"
+#: Also beside a speech dictionary when the noise is a sample or region (not a dictionary). Tune:
+#: +1.00 dB SDR, 14 of 18 items better, 2 worse, none harmed (tune_denoise.py --fit dict-voices2).
 USM_WITH_SPEECH_DICTIONARY = True
-#: Blind: a second pass, the noise learned on this fraction of the frames (those the first finds
-#: most speech-free; nmfaudio._second_pass, not with CONTEXT); None: one pass.
+#: A second pass, the noise learned on this fraction of the frames the first pass finds most
+#: speech-free (nmfaudio._second_pass; not with CONTEXT): blind, and with a noise sample (with
+#: its frames; not a region, nor beside a speech dictionary); None: one pass.
 BLIND_SECOND_PASS = 0.10
+SAMPLE_SECOND_PASS = 0.15
 
 
 def default_denoise_stft(sr) -> STFTParams:
@@ -161,6 +153,7 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     """
     y = valid_audio(y)
     sr = check_positive_int(sr, "sr")
+    sample_pass = noise_region is None  # the second pass with a noise sample (a region: tune +0.05 dB, not taken)
     if noise_region is not None:
         if noise is not None:
             raise ParameterError("give either noise (an audio sample) or noise_region, not both")
@@ -192,7 +185,8 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
 
     S, est, power = _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
                          sparsity=sparsity, max_iter=max_iter, random_state=random_state,
-                         callback=callback, segment_seconds=segment_seconds, voices=bool(voice_model))
+                         callback=callback, segment_seconds=segment_seconds, voices=bool(voice_model),
+                         sample_pass=sample_pass)
     return _reconstruct(S, est, params=params, power=power, mask_power=mask_power,
                         length=y.shape[-1], dtype=y.dtype)
 
@@ -212,7 +206,7 @@ def _check_numbers(n_noise_components, n_speech_components, sparsity, mask_power
 
 
 def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity, max_iter,
-         random_state, callback=None, segment_seconds=None, voices=True):
+         random_state, callback=None, segment_seconds=None, voices=True, sample_pass=True):
     """The factorisation: ``(S, estimates (2, ..., F, T), power)``, clean first."""
     beta, power = _model_settings(noise_dictionary, speech_dictionary)
     S, V = spectrogram(y, stft_params=params, power=power)
@@ -238,6 +232,8 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
             segment_seconds), sr=sr, hop_length=params.hop_length, max_iter=max_iter, callback=callback)
     else:
         est = fit_frames(V, None, noise_dictionary, speech_dictionary, callback=callback, **kw)
+        if sample_pass and noise is not None and speech_dictionary is None and SAMPLE_SECOND_PASS and not c:
+            est = _again(V, est, SAMPLE_SECOND_PASS, spectrogram(noise, stft_params=params, power=power)[1], kw)
     return S, (_context.read_model(est, S.shape[-2], c, CONTEXT_READ) if c else est), power
 
 
@@ -262,14 +258,18 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
                                speech=float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))
                                if USM_UNIT == "speech" else None)
     if floor is not None and BLIND_SECOND_PASS and V.shape[-2] == params.n_freq:  # blind (not CONTEXT): again
-        from . import _second_pass
-
-        est = _second_pass.refine(V, est, fraction=BLIND_SECOND_PASS, n_components=Kn, random_state=random_state,
-                                  params=params, sr=sr, refit=lambda nd: fit_frames(
-                                      V, None, nd, None, beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity,
-                                      max_iter=max_iter, random_state=random_state, params=params, sr=sr,
-                                      voices=voices))
+        est = _again(V, est, BLIND_SECOND_PASS, None, dict(beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
+                                                           random_state=random_state, params=params, sr=sr, voices=voices))
     return est
+
+
+def _again(V, est, fraction, extra, kw):
+    """``est`` combined with a second pass (:mod:`nmfaudio._second_pass`) of ``fit_frames(**kw)``."""
+    from . import _second_pass
+
+    return _second_pass.refine(V, est, fraction=fraction, n_components=kw["Kn"], random_state=kw["random_state"],
+                               params=kw["params"], sr=kw["sr"], extra=extra,
+                               refit=lambda nd: fit_frames(V, None, nd, None, **kw))
 
 
 def voices_apply(noise_dictionary, speech_dictionary, *, noise_sample):

@@ -155,7 +155,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     frame's activations are solved with all templates fixed (``frame_iter`` iterations, with
     the same sparsity), instead of being learned jointly with them. On the 6-second items of the
     quality benchmark (all frames learned on) this costs little; see ``docs/denoising.md``.
-    With both models fixed and ``voice_model=False``, and blind with local models (segment
+    The second pass :func:`nmfaudio.denoise` takes with a noise sample
+    (:data:`nmfaudio.denoise.SAMPLE_SECOND_PASS`) is not taken here: the stream solves each frame
+    once. With both models fixed and ``voice_model=False``, and blind with local models (segment
     by segment, as :func:`nmfaudio.denoise` fits them; ``subsample_frames`` and ``frame_iter``
     unused), the result equals :func:`nmfaudio.denoise` up to float rounding. The file is not resampled: a dictionary at another rate raises.
 

@@ -76,3 +76,25 @@ def test_blind_second_pass_on_silence_and_dc(signal):
     assert out.dtype == np.float32 and np.all(np.isfinite(out))
     if signal == "silence":
         assert np.all(out == 0)
+
+
+def test_noise_sample_denoise_takes_a_second_pass_on_the_clip_and_quiet_frames(monkeypatch, speech_like):
+    sr = 8000
+    y = speech_like(sr, 2 * sr)
+    rng = np.random.default_rng(5)
+    noisy = (y + 0.05 * rng.standard_normal(y.shape)).astype(np.float32)
+    clip = (0.05 * rng.standard_normal(sr)).astype(np.float32)
+    clip_copy = clip.copy()
+    speech = nmfaudio.learn_dictionary(y, sr, name="speech", n_components=8, pitch_shifts=())
+    two = nmfaudio.denoise(noisy, sr, noise=clip)
+    region = nmfaudio.denoise(np.concatenate([clip, noisy]), sr, noise_region=(0, 1.0))
+    with_dict = nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech)
+    np.testing.assert_array_equal(clip, clip_copy)
+    monkeypatch.setattr(dn, "SAMPLE_SECOND_PASS", None)
+    one = nmfaudio.denoise(noisy, sr, noise=clip)
+    assert two.dtype == np.float32 and np.all(np.isfinite(two))
+    assert np.max(np.abs(two - one)) > 1e-4
+    # a noise region takes no second pass (tune: +0.05 dB only)
+    np.testing.assert_array_equal(nmfaudio.denoise(np.concatenate([clip, noisy]), sr, noise_region=(0, 1.0)), region)
+    # beside a speech dictionary: no second pass
+    np.testing.assert_array_equal(nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech), with_dict)

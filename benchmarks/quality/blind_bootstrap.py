@@ -47,6 +47,38 @@ FINE = [("blind default", None),
         ("2 passes, lowest 10 %, geometric mean with pass 1", ("fraction-gm", 0.10)),
         ("2 passes, lowest 10 %, 8 noise templates", ("fraction-k8", 0.10))]
 
+#: --grid sample: the same second pass after the noise-sample mode (the clip's frames and / or
+#: the quietest frames of the input for the second noise model)
+SAMPLE = [("noise sample (the clip)", "clip"),
+          ("clip, then 2nd pass on the quietest 10 %", ("sample-quiet", 0.10)),
+          ("clip, then 2nd pass on clip + quietest 10 %", ("sample-both", 0.10)),
+          ("clip, then 2nd pass on clip + quietest 5 %", ("sample-both", 0.05)),
+          ("clip, then 2nd pass on clip + quietest 15 %", ("sample-both", 0.15)),
+          ("clip, then 2nd pass on clip + quietest 20 %", ("sample-both", 0.20)),
+          ("clip, then 2nd pass on the quietest 15 %", ("sample-quiet", 0.15))]
+
+
+def sample_two_pass(y, sr, clip, how, value):
+    """Noise-sample mode, then a second pass whose noise dictionary is learned on the input's
+    quietest frames (``quiet``) or on those and the clip's frames (``both``); geometric mean."""
+    from nmfaudio import _second_pass, _usm
+
+    params = dn.default_denoise_stft(sr)
+    kw = dict(Kn=dn.NOISE_COMPONENTS, Ks=dn.SPEECH_COMPONENTS, sparsity=dn.SPARSITY, max_iter=dn.DENOISE_ITER,
+              random_state=0)
+    S, est, power = dn._fit(y, sr, params, clip, None, None, **kw)
+    pick = _second_pass.quiet_frames(est, value)
+    V = np.abs(S)[:, pick].astype(np.float32)
+    if how == "both":
+        V = np.concatenate([np.abs(nmfaudio.stft(clip, stft_params=params)).astype(np.float32), V], axis=1)
+    nd = _second_pass.noise_dictionary(np.ascontiguousarray(V), n_components=dn.NOISE_COMPONENTS, random_state=0,
+                                       params=params, sr=sr)
+    _, est2, _ = dn._fit(y, sr, params, None, nd, None, **kw)
+    est = _usm.combine(est, est2)
+    out = dn._reconstruct(S, est, params=params, power=power, mask_power=dn.MASK_POWER, length=y.shape[-1],
+                          dtype=y.dtype)["clean"]
+    return out, pick.size / S.shape[-1]
+
 
 def two_pass(y, sr, how, value):
     how, _, variant = how.partition("-")
@@ -83,9 +115,9 @@ def two_pass(y, sr, how, value):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", choices=["tune", "test"], default="tune")
-    ap.add_argument("--grid", choices=["first", "fine"], default="first")
+    ap.add_argument("--grid", choices=["first", "fine", "sample"], default="first")
     args = ap.parse_args(argv)
-    rows = ROWS if args.grid == "first" else FINE
+    rows = {"first": ROWS, "fine": FINE, "sample": SAMPLE}[args.grid]
     run._limit_threads(1)
     entries = [e for e in run.read_manifest(run.DEFAULT_DATA)["items"]
                if e["kind"] == "speech" and e.get("part") == args.part]
@@ -99,6 +131,9 @@ def main(argv=None):
                 clean = nmfaudio.denoise(item.mixture, item.sr)
             elif how == "clip":
                 clean = nmfaudio.denoise(item.mixture, item.sr, noise=item.train["noise"])
+            elif how[0].startswith("sample-"):
+                clean, frac = sample_two_pass(item.mixture, item.sr, item.train["noise"], how[0][7:], how[1])
+                used[name].append(frac)
             else:
                 clean, frac = two_pass(item.mixture, item.sr, *how)
                 used[name].append(frac)

@@ -37,6 +37,8 @@ FIT_GRIDS = {
     "usm-chosen": [{"USM_LAMBDA": None}, {}],
     # blind: one pass vs the second pass with the noise of the quietest frames (the default)
     "second-pass": [{"BLIND_SECOND_PASS": None}, {}],
+    # noise sample / region: one pass vs the second pass on the clip + quietest 15 % (the default)
+    "sample-pass": [{"SAMPLE_SECOND_PASS": None}, {}],
     "default": [{}],
     "usm-free": [{}, {"sparsity": 0.05}, {"sparsity": 0.2}, {"n_speech_components": 24},
                  {"n_speech_components": 48}],
