@@ -211,17 +211,23 @@ def load_dictionaries(dictionaries):
 
 
 def noise_dictionary(noise, random_state):
-    from .denoise import learn_noise_dictionary
     from .dictionary import SourceDictionary
-    from .io import load
 
     if noise is None or isinstance(noise, SourceDictionary):
         return noise
     if not isinstance(noise, (str, os.PathLike)):
         raise ParameterError(f"noise={show(noise)} must be a path to a noise sample or a SourceDictionary")
-    y, sr = load(noise)
-    # As denoise(noise=...) does per call, but once for the whole batch.
-    return learn_noise_dictionary(y, sr, random_state=random_state)
+    return noise_sample(noise, random_state)[0]
+
+
+def noise_sample(path, random_state):
+    """``(dictionary, samples)`` of a noise sample file, read once: the dictionary as
+    denoise(noise=...) learns it (it checks the sample once for the whole batch)."""
+    from .denoise import learn_noise_dictionary
+    from .io import load
+
+    y, sr = load(path)
+    return learn_noise_dictionary(y, sr, random_state=random_state), y
 
 
 def file_sha1(path):

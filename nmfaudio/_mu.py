@@ -9,8 +9,7 @@ Arguments are assumed valid (``nmf`` validates them).
 
 from __future__ import annotations
 
-
-from ._threads import blas_threads as _blas_threads, shared_pool as _shared_pool  # noqa: F401
+from ._threads import shared_pool as _shared_pool
 from ._threads import usable_cores  # noqa: F401  (re-exported)
 
 import numpy as np

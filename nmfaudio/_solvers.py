@@ -214,11 +214,8 @@ def solve(runner_class, p, *, max_iter, tol, loss_every, callback, workers=1):
         # The updates are those of a run that logs its loss, bit for bit.
         if not getattr(runner_class, "loss_free", False):
             raise ValueError(f"{runner_class.__name__} needs its loss")
-        n_iter = 0
-        for n_iter in range(1, max_iter + 1):
-            if not (p.update_H or p.learn_W):
-                n_iter = 0
-                break
+        n_iter = max_iter if (p.update_H or p.learn_W) else 0
+        for _ in range(n_iter):
             runner.step()
         runner.close()
         return n_iter, np.zeros(0), float("nan"), False

@@ -58,7 +58,7 @@ from ._options import check_batch_options
 from .exceptions import AudioFileError, ParameterError
 from ._batch_exec import _run_dask, _run_local
 from ._batch_plan import (AUDIO_EXTENSIONS, MANIFEST_NAME, Manifest, expand_inputs, make_model,
-                          noise_dictionary, output_names, plan_jobs, read_manifest)
+                          noise_sample, output_names, plan_jobs, read_manifest)
 
 __all__ = ["separate_many", "BatchReport", "expand_inputs", "output_names", "read_manifest",
            "AUDIO_EXTENSIONS", "MANIFEST_NAME"]
@@ -266,10 +266,8 @@ def separate_many(paths, out_dir, *, dictionaries=None, n_sources=None, denoise=
     jobs_list, skipped = plan_jobs(files, names, out_dir, model, overwrite=overwrite)
 
     if jobs_list and "noise_sample_sha1" in model.options:
-        model.noise = noise_dictionary(noise, random_state)
-        from .io import load
-
-        model.noise_sample = load(noise)[0]  # each file as denoise(noise=...), second pass included
+        # each file as denoise(noise=...), second pass included; the dictionary gives the rate
+        model.noise, model.noise_sample = noise_sample(noise, random_state)
     records = []
     manifest = Manifest(manifest_path)
     bar = _progress_bar(len(files), len(skipped), progress) if jobs_list else None
