@@ -68,7 +68,8 @@ class Model:
     estimates, as :func:`nmfaudio._usm.combine` gives offline."""
 
     def __init__(self, W, n_speech, *, lam, beta, power, mask_power, max_iter, accelerate, want_noise,
-                 floor_db=None, voices=None, voice_iter=None):
+                 floor_db=None, voices=None, voice_iter=None, partner=None):
+        self.partner = partner  # another Model, its estimates combined with these (geometric mean)
         self.voices = None
         if voices is not None:  # (W, n_speech, lam) of a second model; masks from the geometric mean
             # the voice model is KL (nmfaudio._usm.fit), whatever the dictionaries' beta
@@ -94,6 +95,18 @@ class Model:
                 **plain).H
         return self.Ws @ H[:self.n_speech], self.Wn @ H[self.n_speech:]
 
+    def estimates(self, V):
+        """``(clean, noise)`` estimates of ``V (F, nt)``: the geometric mean of this model's, its
+        voice model's and its partner's, nested as :func:`nmfaudio._usm.combine` nests them offline."""
+        es, en = self.model(V)
+        if self.voices is not None:
+            vs, vn = self.voices.model(V)
+            es, en = np.sqrt(es * vs), np.sqrt(en * vn)
+        if self.partner is not None:
+            ps, pn = self.partner.estimates(V)
+            es, en = np.sqrt(es * ps), np.sqrt(en * pn)
+        return es, en
+
     def __call__(self, S):
         """``S (C, F, nt)`` -> ``(n_out, C, F, nt)``: clean (and noise) spectra."""
         from .dictionary import powered
@@ -106,10 +119,7 @@ class Model:
             V = np.abs(S[c])
             if self.power != 1.0:
                 V = powered(V, self.power)
-            es, en = self.model(V)
-            if self.voices is not None:
-                vs, vn = self.voices.model(V)
-                es, en = np.sqrt(es * vs), np.sqrt(en * vn)
+            es, en = self.estimates(V)
             M = clean_mask(es, en, self.q)
             if self.floor is not None:
                 np.maximum(M, self.floor, out=M)

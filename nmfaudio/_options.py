@@ -190,3 +190,22 @@ def stft_settings(noise_dictionary, speech_dictionary, stft_params):
     if stft_params is not None and stft_params != params:
         raise ParameterError(f"stft_params={stft_params} conflicts with the dictionary's {params}")
     return params
+
+
+def model_settings(noise_dictionary, speech_dictionary, default_beta):
+    """``(beta, power)`` of a denoising model.
+
+    The dictionaries' spectrogram power (both must describe the same spectrogram) and
+    β (the speech dictionary's when both are given); ``default_beta`` on magnitudes without any.
+    """
+    given = [d for d in (speech_dictionary, noise_dictionary) if d is not None]
+    if not given:
+        return default_beta, 1.0
+    first = given[0]
+    for d in given[1:]:
+        if d.power != first.power:
+            raise ParameterError(
+                f"speech and noise dictionaries model different spectrograms: {first.name!r} has "
+                f"power={first.power}, {d.name!r} has power={d.power}; expected the same power"
+            )
+    return float(first.beta), float(first.power)

@@ -76,7 +76,8 @@ def blas_threads(n_threads):
     if n_threads is None or n_threads == _ACTIVE_LIMIT:
         return contextlib.nullcontext()
     if _CONTROLLER is None:
-        import scipy.linalg.blas  # noqa: F401  (load scipy's BLAS too, so that it is limited)
+        # the BLAS libraries loaded now are limited (numpy's; the engines call no scipy BLAS,
+        # and importing scipy.linalg to load its copy would cost ~0.15 s)
         from threadpoolctl import ThreadpoolController
 
         _CONTROLLER = ThreadpoolController()

@@ -14,7 +14,7 @@ from ._checks import check_finite_float, check_positive_int, check_seed, valid_a
 from ._random import random_templates
 from .dictionary import learn_dictionary, spectrogram
 from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options, stft_settings
-from ._options import check_dictionary_types as _check_dictionary_types
+from ._options import check_dictionary_types as _check_dictionary_types, model_settings
 from . import _segments
 from ._regions import noise_from_regions
 from .exceptions import ParameterError
@@ -57,14 +57,17 @@ CONTEXT_READ = "mean"
 #: USM_UNIT "speech": λ relative to the free model's speech mass ("all": the input's). Tune part,
 #: λ 0.4: SDR +0.61 (noise sample) / +0.72 (region) / +0.69 dB (blind), 15 of 18 items better.
 USM_LAMBDA, USM_UNIT = 0.4, "speech"
-#: Also beside a speech dictionary when the noise is a sample or region (not a dictionary). Tune:
-#: +1.00 dB SDR, 14 of 18 items better, 2 worse, none harmed (tune_denoise.py --fit dict-voices2).
+#: Also beside a speech dictionary with a noise sample / region: tune +1.00 dB SDR, 14 of 18 better.
 USM_WITH_SPEECH_DICTIONARY = True
 #: A second pass, the noise learned on this fraction of the frames the first pass finds most
-#: speech-free (nmfaudio._second_pass; not with CONTEXT): blind, and with a noise sample (with
-#: its frames; not a region, nor beside a speech dictionary); None: one pass.
+#: speech-free (nmfaudio._second_pass; not with CONTEXT): blind, and with a noise sample (with its
+#: frames; not a region, nor a speech dictionary's model); None: one pass.
 BLIND_SECOND_PASS = 0.10
 SAMPLE_SECOND_PASS = 0.15
+#: A speech dictionary beside a noise sample / region, with the voice model: combined with the model
+#: the input gives without it, mask power 1.5. Tune (dict_route.py): +0.80 / +0.48 dB SDR, none harmed.
+SPEECH_DICT_WITH_INPUT = True
+MASK_POWER_SPEECH_DICT_INPUT = 1.5
 
 
 def default_denoise_stft(sr) -> STFTParams:
@@ -113,9 +116,7 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
 
 def _quiet_frames_noise(V, fraction):
     """Frames whose energy is in the lowest ``fraction`` — a noise-only estimate."""
-    energy = V.sum(axis=0)
-    n = max(1, int(round(fraction * V.shape[1])))
-    idx = np.argsort(energy, kind="stable")[:n]
+    idx = np.argsort(V.sum(axis=0), kind="stable")[:max(1, int(round(fraction * V.shape[1])))]
     return np.ascontiguousarray(V[:, np.sort(idx)])
 
 
@@ -165,7 +166,8 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     if noise is not None and noise_dictionary is not None:
         raise ParameterError("give either noise (an audio sample) or noise_dictionary, not both")
     Kn, Ks, sparsity, mask_power, max_iter = _check_numbers(
-        n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary)
+        n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary,
+        with_input_model(speech_dictionary, noise_sample=noise is not None, voice_model=voice_model))
     random_state = check_seed(random_state)
     _segments.check_seconds(segment_seconds)
     _check_dictionary_types(noise_dictionary, speech_dictionary)
@@ -192,14 +194,15 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
 
 
 def _check_numbers(n_noise_components, n_speech_components, sparsity, mask_power, max_iter,
-                   speech_dictionary):
+                   speech_dictionary, with_input=False):
     """The checked ``(Kn, Ks, sparsity, mask_power, max_iter)`` of :func:`denoise_sources` and
     :func:`nmfaudio.denoise_stream` (``mask_power=None``: the default of the mode)."""
     Kn = check_positive_int(n_noise_components, "n_noise_components")
     Ks = check_positive_int(n_speech_components, "n_speech_components")
     sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
     if mask_power is None:
-        mask_power = MASK_POWER if speech_dictionary is None else MASK_POWER_SPEECH_DICT
+        mask_power = (MASK_POWER if speech_dictionary is None else
+                      MASK_POWER_SPEECH_DICT_INPUT if with_input else MASK_POWER_SPEECH_DICT)
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     max_iter = check_positive_int(max_iter, "max_iter")
     return Kn, Ks, sparsity, mask_power, max_iter
@@ -234,6 +237,11 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
         est = fit_frames(V, None, noise_dictionary, speech_dictionary, callback=callback, **kw)
         if sample_pass and noise is not None and speech_dictionary is None and SAMPLE_SECOND_PASS and not c:
             est = _again(V, est, SAMPLE_SECOND_PASS, spectrogram(noise, stft_params=params, power=power)[1], kw)
+        if voices and with_input_model(speech_dictionary, noise_sample=noise is not None, voice_model=True):
+            from ._usm import combine
+
+            est = combine(est, _fit(y, sr, params, noise, None, None, Kn=Kn, Ks=Ks, sparsity=sparsity,
+                                    max_iter=max_iter, random_state=random_state, sample_pass=sample_pass)[1])
     return S, (_context.read_model(est, S.shape[-2], c, CONTEXT_READ) if c else est), power
 
 
@@ -265,23 +273,28 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
 
 def _again(V, est, fraction, extra, kw):
     """``est`` combined with a second pass (:mod:`nmfaudio._second_pass`) of ``fit_frames(**kw)``."""
-    from . import _second_pass
+    from ._second_pass import refine
 
-    return _second_pass.refine(V, est, fraction=fraction, n_components=kw["Kn"], random_state=kw["random_state"],
-                               params=kw["params"], sr=kw["sr"], extra=extra,
-                               refit=lambda nd: fit_frames(V, None, nd, None, **kw))
+    return refine(V, est, fraction=fraction, n_components=kw["Kn"], random_state=kw["random_state"], params=kw["params"],
+                  sr=kw["sr"], extra=extra, refit=lambda nd: fit_frames(V, None, nd, None, **kw))
 
 
 def voices_apply(noise_dictionary, speech_dictionary, *, noise_sample):
-    """Is the universal speech model fitted in this mode (``voice_model=True``)? Beside free
-    speech templates, and beside a speech dictionary when the noise is a sample or region
-    (:data:`USM_WITH_SPEECH_DICTIONARY`); not beside two dictionaries (tune: -0.35 dB, 3 items
-    harmed) or a speech dictionary alone, nor on power spectrograms."""
+    """Is the universal speech model fitted in this mode (``voice_model=True``)? Beside free speech
+    templates, and a speech dictionary with a noise sample or region (:data:`USM_WITH_SPEECH_DICTIONARY`);
+    not beside two dictionaries (tune: -0.35 dB, 3 harmed), a speech dictionary alone, or power spectra."""
     if USM_LAMBDA is None:
         return False
     if any(getattr(d, "power", 1.0) != 1.0 for d in (noise_dictionary, speech_dictionary) if d is not None):
         return False  # the voice templates describe magnitudes
     return speech_dictionary is None or (USM_WITH_SPEECH_DICTIONARY and noise_sample)
+
+
+def with_input_model(speech_dictionary, *, noise_sample, voice_model):
+    """Is a speech dictionary's model combined with the input's own (:data:`SPEECH_DICT_WITH_INPUT`)?
+    Beside a noise sample or region, where the voice model joins it."""
+    return bool(SPEECH_DICT_WITH_INPUT and speech_dictionary is not None and noise_sample and voice_model
+                and voices_apply(None, speech_dictionary, noise_sample=True))
 
 
 def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):
@@ -313,22 +326,8 @@ def _reconstruct(S, est, *, params, power, mask_power, length, dtype):
 
 
 def _model_settings(noise_dictionary, speech_dictionary):
-    """``(beta, power)`` of the denoising model.
-
-    The dictionaries' spectrogram power (both must describe the same spectrogram) and
-    β (the speech dictionary's when both are given); KL on magnitudes without any.
-    """
-    given = [d for d in (speech_dictionary, noise_dictionary) if d is not None]
-    if not given:
-        return BETA, 1.0
-    first = given[0]
-    for d in given[1:]:
-        if d.power != first.power:
-            raise ParameterError(
-                f"speech and noise dictionaries model different spectrograms: {first.name!r} has "
-                f"power={first.power}, {d.name!r} has power={d.power}; expected the same power"
-            )
-    return float(first.beta), float(first.power)
+    """``(beta, power)`` of the denoising model (:func:`nmfaudio._options.model_settings`)."""
+    return model_settings(noise_dictionary, speech_dictionary, BETA)
 
 
 def _speech_prior(params, sr, dtype):
@@ -439,7 +438,8 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
     mask_power : float > 0 or None
         Soft-mask exponent on magnitudes (2 = Wiener, 1 = magnitude ratio). Default
         (``None``): 1 when the speech is learned on the input (noise sample, noise region,
-        noise dictionary, blind), 2 with a ``speech_dictionary``.
+        noise dictionary, blind), 2 with a ``speech_dictionary``, 1.5 where that is combined
+        with the input's own model (see ``voice_model``).
     stft_params : STFTParams or None
         Default ≈ 64 ms frames (1024 at 16 kHz), or the dictionaries' settings.
     max_iter : int > 0
@@ -457,8 +457,10 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
         Also fit the bundled universal speech model (``speech-voices``, :mod:`nmfaudio._usm`)
         and mask with the geometric mean of the two models: beside the free speech templates
         (+1.2 to +1.5 dB SDR on the benchmark's test part, 1.3-2.3x the time), and beside a
-        speech dictionary when the noise is a sample or region. Not used with two dictionaries
-        or a speech dictionary alone.
+        speech dictionary when the noise is a sample or region, where the dictionary's model
+        is also combined with the one the input gives without it (free templates, voice
+        model; tune +0.5 to +0.8 dB, twice the time). Not used with two dictionaries or a
+        speech dictionary alone; ``False`` leaves a speech dictionary's model alone.
 
     Returns
     -------
@@ -476,14 +478,11 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
     ``callback`` then counts the iterations of all segments together (up to ``max_iter``),
     and a stop it asks for ends every remaining segment's factorisation too.
 
-    The model is fitted on the spectrogram the dictionaries describe: with a
-    ``noise_dictionary`` and/or ``speech_dictionary``, ``V = |S| ** d.power`` is
-    factorised with the β-divergence ``d.beta`` (both dictionaries must agree on
-    the power; the speech dictionary's β wins when both are given), a ``noise``
-    sample is then learned with the same β and power, and the
-    soft mask is ``(W_s H_s) ** (mask_power / d.power)`` normalised, so that
-    ``mask_power`` stays an exponent on magnitudes. Without dictionaries the
-    model is KL on magnitudes.
+    With dictionaries, ``V = |S| ** d.power`` is factorised with the β-divergence ``d.beta``
+    (both must agree on the power; the speech dictionary's β wins), a ``noise`` sample is
+    learned with the same β and power, and the soft mask is ``(W_s H_s) ** (mask_power /
+    d.power)`` normalised (``mask_power`` stays an exponent on magnitudes). Without
+    dictionaries the model is KL on magnitudes.
 
     Examples
     --------

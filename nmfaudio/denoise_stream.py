@@ -184,8 +184,10 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                    segment_seconds=segment_seconds, voice_model=voice_model))
     if not isinstance(voice_model, (bool, np.bool_)):
         raise ParameterError(f"voice_model must be True or False, got {voice_model!r}")
+    with_input = _dn.with_input_model(speech_dictionary, voice_model=voice_model,
+                                      noise_sample=noise is not None or noise_region is not None)
     Kn, Ks, sparsity, mask_power, max_iter = _dn._check_numbers(
-        n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary)
+        n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary, with_input)
     frame_iter = check_positive_int(FRAME_ITER if frame_iter is None else frame_iter, "frame_iter")
     if subsample_frames is not None:
         subsample_frames = check_positive_int(subsample_frames, "subsample_frames")
@@ -229,10 +231,14 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
             noise = load(noise, sr=sr)[0]
         voices = bool(voice_model) and _dn.voices_apply(noise_dictionary, speech_dictionary,
                                                         noise_sample=noise is not None)
+        partner = None  # the input's own model beside a speech dictionary's (with_input)
         if noise is not None:
-            noise_dictionary = _dn.learn_noise_dictionary(
-                valid_audio(noise, "noise"), sr, n_components=Kn, stft_params=params,
-                random_state=random_state, beta=beta, power=power)
+            noise = valid_audio(noise, "noise")
+            noise_dictionary = _dn.learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
+                                                          random_state=random_state, beta=beta, power=power)
+            if voices and with_input:
+                partner = (_dn.BETA, _dn.learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
+                                                                random_state=random_state, beta=_dn.BETA))
         T = params.n_frames(n)
         if subsample_frames is None:
             subsample_frames = default_subsample(T * C)
@@ -247,10 +253,10 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                  want_noise="noise" in targets, voices=voices)
             done = 0.0
         elif learned:
-            W, n_s, lam, voices = _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary,
-                                 Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
-                                 cap=subsample_frames, random_state=random_state, voices=voices,
-                                 progress=(lambda s: callback(s, total)) if callback else None)
+            (W, n_s, lam, voices), partner = _learn(
+                reader, params, C, T, beta, power, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
+                sparsity=sparsity, max_iter=max_iter, cap=subsample_frames, random_state=random_state,
+                voices=voices, partner=partner, progress=(lambda s: callback(s, total)) if callback else None)
             # both dictionaries fixed: their frame solves as offline (max_iter plain iterations)
             n_iter, accelerate = (max_iter, False) if both_fixed else (frame_iter, FRAME_ACCELERATE)
             done = n / sr
@@ -259,10 +265,15 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
             n_s, lam, n_iter, accelerate, done = speech_dictionary.W.shape[1], 0.0, max_iter, False, 0.0
             voices = None
         if not local:
+            voice_iter = n_iter if VOICE_FRAME_ITER is None or not learned else VOICE_FRAME_ITER
+            if partner is not None:  # learned free templates: frame solves as in the noise-sample mode
+                W2, n_s2, lam2, voices2 = partner
+                partner = blocks.Model(W2, n_s2, lam=lam2, beta=_dn.BETA, power=power, mask_power=mask_power,
+                                       max_iter=frame_iter, accelerate=FRAME_ACCELERATE, want_noise=False,
+                                       voices=voices2, voice_iter=voice_iter)
             model = blocks.Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,
                                  max_iter=n_iter, accelerate=accelerate, want_noise="noise" in targets,
-                                 floor_db=_dn.GAIN_FLOOR_DB, voices=voices,
-                                 voice_iter=n_iter if VOICE_FRAME_ITER is None or not learned else VOICE_FRAME_ITER)
+                                 floor_db=_dn.GAIN_FLOOR_DB, voices=voices, voice_iter=voice_iter, partner=partner)
         writers = [blocks.Writer(stack, t, sr, C, bit_depth=bit_depth, channel_mask=channel_mask,
                            overwrite=overwrite) for t in targets.values()]
         an = StreamingSTFT(params, channels=C, dtype=np.float32)
@@ -331,12 +342,10 @@ def _excerpt(f, path, offset, duration):
 
 
 def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionary, *, Kn, Ks,
-           sparsity, max_iter, cap, random_state, progress, voices=True):
+           sparsity, max_iter, cap, random_state, progress, voices=True, partner=None):
     """First pass: the subsample (and blind, its noise floor); the free templates learned on it.
-    Returns ``(W, n_speech, sparsity per component, voices)`` (:func:`_fit_subsample`)."""
-    from .dictionary import powered
-    from .streaming_stft import StreamingSTFT
-
+    Returns ``(W, n_speech, sparsity per component, voices)`` (:func:`_fit_subsample`) and, for
+    ``partner`` ``(beta, noise dictionary)``, the same of that noise-dictionary mode (else None)."""
     picks = np.unique(np.linspace(0, T - 1, max(1, min(T, cap // C))).round().astype(np.int64))
     blind = noise_dictionary is None and speech_dictionary is None
     if blind and _dn.BLIND_NOISE != "minstat":
@@ -348,10 +357,22 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
         floor = blocks.FloorAt(picks, T, win, _dn.MINSTAT_PERCENTILE)
     if floor is None and 4 * len(picks) <= T:
         # the chosen frames only, read where they are (the others are not needed)
-        Vs = blocks.frames_at(reader, picks, params, C, power, progress)
-        return _fit_subsample(Vs, None, reader.sr, params, beta, noise_dictionary, speech_dictionary,
-                              Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state,
-                              voices=voices)
+        Vs, Fs = blocks.frames_at(reader, picks, params, C, power, progress), None
+    else:
+        Vs, Fs = _subsample_pass(reader, params, C, power, picks, floor, progress)
+    kw = dict(Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
+    fit = _fit_subsample(Vs, Fs, reader.sr, params, beta, noise_dictionary, speech_dictionary, voices=voices, **kw)
+    if partner is not None:
+        partner = _fit_subsample(Vs, None, reader.sr, params, partner[0], partner[1], None, voices=True, **kw)
+    return fit, partner
+
+
+def _subsample_pass(reader, params, C, power, picks, floor, progress):
+    """One pass over the file: the frames ``picks`` and (blind) the noise floor there, channels
+    side by side as :func:`nmfaudio.denoise` stacks them: ``(Vs, Fs)`` (Fs None without a floor)."""
+    from .dictionary import powered
+    from .streaming_stft import StreamingSTFT
+
     an = StreamingSTFT(params, channels=C, dtype=np.float32)
     chosen, t0, k = [], 0, 0
 
@@ -374,12 +395,9 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
         if progress is not None:
             progress(j / reader.sr)
     take(an.finish())
-    # channels side by side, as denoise() stacks them
     Vs = np.ascontiguousarray(np.concatenate(list(np.concatenate(chosen, axis=-1)), axis=-1))
     Fs = None if floor is None else np.ascontiguousarray(np.concatenate(list(floor.result()), axis=-1))
-    return _fit_subsample(Vs, Fs, reader.sr, params, beta, noise_dictionary, speech_dictionary,
-                          Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state,
-                          voices=voices)
+    return Vs, Fs
 
 
 def _fit_subsample(Vs, Fs, sr, params, beta, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity,

@@ -88,7 +88,7 @@ def test_noise_sample_denoise_takes_a_second_pass_on_the_clip_and_quiet_frames(m
     speech = nmfaudio.learn_dictionary(y, sr, name="speech", n_components=8, pitch_shifts=())
     two = nmfaudio.denoise(noisy, sr, noise=clip)
     region = nmfaudio.denoise(np.concatenate([clip, noisy]), sr, noise_region=(0, 1.0))
-    with_dict = nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech)
+    with_dict = nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech, voice_model=False)
     np.testing.assert_array_equal(clip, clip_copy)
     monkeypatch.setattr(dn, "SAMPLE_SECOND_PASS", None)
     one = nmfaudio.denoise(noisy, sr, noise=clip)
@@ -96,5 +96,7 @@ def test_noise_sample_denoise_takes_a_second_pass_on_the_clip_and_quiet_frames(m
     assert np.max(np.abs(two - one)) > 1e-4
     # a noise region takes no second pass (tune: +0.05 dB only)
     np.testing.assert_array_equal(nmfaudio.denoise(np.concatenate([clip, noisy]), sr, noise_region=(0, 1.0)), region)
-    # beside a speech dictionary: no second pass
-    np.testing.assert_array_equal(nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech), with_dict)
+    # a speech dictionary's own model takes no second pass (the input's model beside it does:
+    # tests/test_dict_input_model.py)
+    np.testing.assert_array_equal(nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech,
+                                                   voice_model=False), with_dict)

@@ -1,0 +1,108 @@
+"""A speech dictionary beside a noise sample or region: its model combined with the one the input
+gives without it (nmfaudio.denoise.SPEECH_DICT_WITH_INPUT), offline and in denoise_stream."""
+
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import nmfaudio
+from nmfaudio import _usm
+
+dn = sys.modules["nmfaudio.denoise"]
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
+    noise, _ = nmfaudio.load("audio_fixtures/speech/train/noise.wav")
+    clean, _ = nmfaudio.load("audio_fixtures/speech/train/speech.wav")
+    sd = nmfaudio.learn_dictionary(clean, sr, name="speech", n_components=8, pitch_shifts=(1,), max_iter=40)
+    path = nmfaudio.save(tmp_path_factory.mktemp("dictin") / "noisy.wav", y, sr)
+    return {"y": y, "sr": sr, "noise": noise, "sd": sd, "path": path}
+
+
+def _kw():
+    return dict(Kn=dn.NOISE_COMPONENTS, Ks=dn.SPEECH_COMPONENTS, sparsity=dn.SPARSITY, max_iter=dn.DENOISE_ITER,
+                random_state=0)
+
+
+def test_where_it_applies(speech):
+    sd = speech["sd"]
+    assert dn.with_input_model(sd, noise_sample=True, voice_model=True)
+    assert not dn.with_input_model(sd, noise_sample=True, voice_model=False)
+    assert not dn.with_input_model(sd, noise_sample=False, voice_model=True)   # speech dictionary alone
+    assert not dn.with_input_model(None, noise_sample=True, voice_model=True)  # no dictionary
+    power2 = nmfaudio.SourceDictionary(name="speech", W=sd.W, sr=sd.sr, stft=sd.stft, beta=sd.beta, power=2.0)
+    assert not dn.with_input_model(power2, noise_sample=True, voice_model=True)  # the voice model is on magnitudes
+
+
+def test_noise_sample_combines_the_two_models(speech, monkeypatch):
+    """denoise(noise=, speech_dictionary=) is the geometric mean of the dictionary's model and the
+    noise-sample mode's, masked at MASK_POWER_SPEECH_DICT_INPUT."""
+    y, sr, n, sd = speech["y"], speech["sr"], speech["noise"], speech["sd"]
+    got = nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd)
+    monkeypatch.setattr(dn, "SPEECH_DICT_WITH_INPUT", False)
+    S, est_d, power = dn._fit(y, sr, sd.stft, n, None, sd, **_kw())
+    _, est_in, _ = dn._fit(y, sr, sd.stft, n, None, None, **_kw())
+    want = dn._reconstruct(S, _usm.combine(est_d, est_in), params=sd.stft, power=power,
+                           mask_power=dn.MASK_POWER_SPEECH_DICT_INPUT, length=y.shape[-1], dtype=y.dtype)["clean"]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    alone = nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd)  # the switch off: the dictionary's model
+    assert np.max(np.abs(alone - got)) > 1e-3
+    assert got.dtype == y.dtype and got.shape == y.shape
+
+
+def test_region_takes_no_second_pass(speech, monkeypatch):
+    y, sr, sd = speech["y"], speech["sr"], speech["sd"]
+    got = nmfaudio.denoise(y, sr, noise_region=(0.0, 0.5), speech_dictionary=sd)
+    noise = dn.noise_from_regions(y, sr, (0.0, 0.5), min_samples=sd.stft.n_fft + sd.stft.hop_length)
+    monkeypatch.setattr(dn, "SPEECH_DICT_WITH_INPUT", False)
+    S, est_d, power = dn._fit(y, sr, sd.stft, noise, None, sd, sample_pass=False, **_kw())
+    _, est_in, _ = dn._fit(y, sr, sd.stft, noise, None, None, sample_pass=False, **_kw())
+    want = dn._reconstruct(S, _usm.combine(est_d, est_in), params=sd.stft, power=power, mask_power=1.5,
+                           length=y.shape[-1], dtype=y.dtype)["clean"]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_mask_power_default_and_override(speech):
+    y, sr, n, sd = speech["y"], speech["sr"], speech["noise"], speech["sd"]
+    default = nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd)
+    np.testing.assert_array_equal(default, nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd,
+                                                            mask_power=dn.MASK_POWER_SPEECH_DICT_INPUT))
+    assert np.max(np.abs(default - nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd, mask_power=2.0))) > 1e-4
+    # without the combination (voice_model=False) the dictionary mode keeps its own default
+    off = nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd, voice_model=False)
+    np.testing.assert_array_equal(off, nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd, voice_model=False,
+                                                        mask_power=dn.MASK_POWER_SPEECH_DICT))
+
+
+def test_float32_in_float32_out_and_input_unchanged(speech):
+    y = speech["y"].astype(np.float32)
+    keep = y.copy()
+    out = nmfaudio.denoise(y, speech["sr"], noise=speech["noise"], speech_dictionary=speech["sd"])
+    assert out.dtype == np.float32 and np.all(np.isfinite(out))
+    np.testing.assert_array_equal(y, keep)
+
+
+def test_silence_gives_silence(speech):
+    out = nmfaudio.denoise(np.zeros(speech["sr"], np.float32), speech["sr"], noise=speech["noise"],
+                           speech_dictionary=speech["sd"])
+    assert np.all(out == 0)
+
+
+@pytest.mark.parametrize("mode", ["noise", "region"])
+def test_stream_follows_offline(speech, tmp_path, mode):
+    """The stream fits the input's own model on its subsample too (no second pass there): close to
+    the offline result, and different from the dictionary's model alone."""
+    kw = {"speech_dictionary": speech["sd"]}
+    kw.update({"noise": speech["noise"]} if mode == "noise" else {"noise_region": (0.0, 0.5)})
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "on.wav", **kw)
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "off.wav", voice_model=False, **kw)
+    on, _ = sf.read(str(tmp_path / "on.wav"), dtype="float32")
+    off, _ = sf.read(str(tmp_path / "off.wav"), dtype="float32")
+    ref = nmfaudio.denoise(speech["y"], speech["sr"], **kw)
+    err = np.sum((on - ref) ** 2) / np.sum(ref ** 2)
+    assert err < 0.05, err
+    assert np.sum((on - off) ** 2) / np.sum(ref ** 2) > 4 * err  # the combination is what brought it close
