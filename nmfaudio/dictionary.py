@@ -273,6 +273,17 @@ def unit_sum(W):
     return W / np.where(norms > 0, norms, 1.0)
 
 
+def without_pitch_copies(d):
+    """``d`` without the pitch-shifted copies :func:`learn_dictionary` appends to its learned
+    templates (its first ``info["base_components"]`` columns); ``d`` itself if it has none."""
+    info = d.info if isinstance(d.info, dict) else {}
+    K = info.get("base_components")
+    if not info.get("pitch_shifts") or not isinstance(K, int) or not 0 < K < d.n_components:
+        return d
+    return SourceDictionary(name=d.name, W=d.W[:, :K], sr=d.sr, stft=d.stft, beta=d.beta, power=d.power,
+                            info={**info, "pitch_shifts": []})
+
+
 def default_stft(sr) -> STFTParams:
     """≈ 93 ms frames (2048 samples at 22.05 kHz; the nearest power of two), hop a quarter."""
     sr = check_positive_int(sr, "sr")

@@ -43,6 +43,9 @@ from nmfaudio import _usm  # noqa: E402
 from nmfaudio.dictionary import spectrogram  # noqa: E402
 
 dn = sys.modules["nmfaudio.denoise"]
+#: the rows build their combinations themselves: each model here is one mode's alone
+dn.SPEECH_DICT_WITH_INPUT = False
+dn.NOISE_DICT_BASE_ONLY = False
 
 GRIDS = {
     "first": [("D+clip", ("D+clip", None, 2.0)), ("clip", ("clip", None, 1.0)),
@@ -80,6 +83,7 @@ GRIDS = {
     "report": [("D+clip", ("D+clip", None, 2.0)), ("D+clip x clip, p=1.5", ("D+clip", "clip", 1.5)),
                ("clip", ("clip", None, 1.0)), ("D+region", ("D+region", None, 2.0)),
                ("D+region x region, p=1.5", ("D+region", "region", 1.5))],
+    "report-noise": [("N", ("N", None, 1.0)), ("Nbase", ("Nbase", None, 1.0))],
     # two dictionaries with the noise dictionary's base templates only
     "sixth": [("D+N", ("D+N", None, 2.0)), ("D+Nbase", ("D+Nbase", None, 2.0)),
               ("D+Nbase x Nbase, p=1.5", ("D+Nbase", "Nbase", 1.5)), ("D+Nbase x Nbase, p=2", ("D+Nbase", "Nbase", 2.0)),

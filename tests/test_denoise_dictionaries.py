@@ -1,5 +1,7 @@
-"""A speech dictionary beside a noise sample or region: its model combined with the one the input
-gives without it (nmfaudio.denoise.SPEECH_DICT_WITH_INPUT), offline and in denoise_stream."""
+"""Trained dictionaries in denoise: a speech dictionary beside a noise sample or region is combined
+with the model the input gives without it (nmfaudio.denoise.SPEECH_DICT_WITH_INPUT), and a noise
+dictionary beside free speech templates loses its pitch-shifted copies (NOISE_DICT_BASE_ONLY),
+offline and in denoise_stream."""
 
 import sys
 
@@ -19,8 +21,9 @@ def speech(tmp_path_factory):
     noise, _ = nmfaudio.load("audio_fixtures/speech/train/noise.wav")
     clean, _ = nmfaudio.load("audio_fixtures/speech/train/speech.wav")
     sd = nmfaudio.learn_dictionary(clean, sr, name="speech", n_components=8, pitch_shifts=(1,), max_iter=40)
+    nd = nmfaudio.learn_dictionary(noise, sr, name="noise", n_components=6, pitch_shifts=(-1, 2), max_iter=40)
     path = nmfaudio.save(tmp_path_factory.mktemp("dictin") / "noisy.wav", y, sr)
-    return {"y": y, "sr": sr, "noise": noise, "sd": sd, "path": path}
+    return {"y": y, "sr": sr, "noise": noise, "sd": sd, "nd": nd, "path": path}
 
 
 def _kw():
@@ -106,3 +109,48 @@ def test_stream_follows_offline(speech, tmp_path, mode):
     err = np.sum((on - ref) ** 2) / np.sum(ref ** 2)
     assert err < 0.05, err
     assert np.sum((on - off) ** 2) / np.sum(ref ** 2) > 4 * err  # the combination is what brought it close
+
+
+def test_without_pitch_copies(speech):
+    nd = speech["nd"]
+    assert nd.n_components == 18
+    base = nmfaudio.dictionary.without_pitch_copies(nd)
+    np.testing.assert_array_equal(base.W, nd.W[:, :6])
+    assert base.info["pitch_shifts"] == [] and base.info["base_components"] == 6
+    assert base.name == nd.name and base.beta == nd.beta and base.stft == nd.stft and base.sr == nd.sr
+    assert nmfaudio.dictionary.without_pitch_copies(base) is base      # none to drop
+    odd = nmfaudio.SourceDictionary(name="n", W=nd.W, sr=nd.sr, stft=nd.stft, info={"pitch_shifts": [1.0]})
+    assert nmfaudio.dictionary.without_pitch_copies(odd) is odd        # no base count: kept whole
+    assert nd.W.shape[1] == 18                                         # the argument is unchanged
+
+
+def test_noise_dictionary_mode_uses_the_base_templates(speech, monkeypatch):
+    y, sr, nd = speech["y"], speech["sr"], speech["nd"]
+    got = nmfaudio.denoise(y, sr, noise_dictionary=nd)
+    np.testing.assert_array_equal(got, nmfaudio.denoise(y, sr, noise_dictionary=nmfaudio.dictionary.without_pitch_copies(nd)))
+    both = nmfaudio.denoise(y, sr, noise_dictionary=nd, speech_dictionary=_same_stft(speech["sd"], nd))
+    monkeypatch.setattr(dn, "NOISE_DICT_BASE_ONLY", False)
+    assert np.max(np.abs(nmfaudio.denoise(y, sr, noise_dictionary=nd) - got)) > 1e-4
+    # beside a speech dictionary the noise dictionary stays whole (tune: its base alone lost 1 dB)
+    np.testing.assert_array_equal(
+        nmfaudio.denoise(y, sr, noise_dictionary=nd, speech_dictionary=_same_stft(speech["sd"], nd)), both)
+
+
+def _same_stft(sd, nd):
+    assert sd.stft == nd.stft
+    return sd
+
+
+def test_stream_noise_dictionary_uses_the_base_templates(speech, tmp_path, monkeypatch):
+    nd = speech["nd"]
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "a.wav", noise_dictionary=nd)
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "b.wav",
+                            noise_dictionary=nmfaudio.dictionary.without_pitch_copies(nd))
+    monkeypatch.setattr(dn, "NOISE_DICT_BASE_ONLY", False)
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "c.wav", noise_dictionary=nd)
+    a, b, c = (sf.read(str(tmp_path / f"{k}.wav"), dtype="float32")[0] for k in "abc")
+    np.testing.assert_array_equal(a, b)
+    assert np.max(np.abs(a - c)) > 1e-4
+    monkeypatch.undo()
+    ref = nmfaudio.denoise(speech["y"], speech["sr"], noise_dictionary=nd)
+    assert np.sum((a - ref) ** 2) / np.sum(ref ** 2) < 0.1  # the stream's frame solves, close to offline
