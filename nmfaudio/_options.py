@@ -58,13 +58,17 @@ def _denoise_rules():
         "n_noise_components": (NOISE_COMPONENTS, {NOISE_SAMPLE, SPEECH_DICT, NOISE_SAMPLE_SPEECH_DICT,
                                                   BLIND}, "--noise-components"),
         # free speech components exist only without a speech dictionary
-        "n_speech_components": (SPEECH_COMPONENTS, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--speech-components"),
-        "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND}, "--sparsity"),
+        # (and in the input's own model beside a speech dictionary with a noise sample or dictionary)
+        "n_speech_components": (SPEECH_COMPONENTS, {NOISE_SAMPLE, NOISE_DICT, BLIND, NOISE_SAMPLE_SPEECH_DICT,
+                                                    BOTH_DICTS}, "--speech-components"),
+        "sparsity": (SPARSITY, {NOISE_SAMPLE, NOISE_DICT, BLIND, NOISE_SAMPLE_SPEECH_DICT, BOTH_DICTS}, "--sparsity"),
         # local models: blind only
         "segment_seconds": (None, {BLIND}, "--segment-seconds"),
         # the universal speech model stands beside the free speech templates, or beside a speech
-        # dictionary when the noise is a sample or region
-        "voice_model": (True, {NOISE_SAMPLE, NOISE_DICT, BLIND, NOISE_SAMPLE_SPEECH_DICT}, "--no-voice-model"),
+        # dictionary when the noise is a sample or region; with two dictionaries it turns off the
+        # input's own model (nmfaudio.denoise.with_input_model)
+        "voice_model": (True, {NOISE_SAMPLE, NOISE_DICT, BLIND, NOISE_SAMPLE_SPEECH_DICT, BOTH_DICTS},
+                        "--no-voice-model"),
     }
 
 

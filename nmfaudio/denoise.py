@@ -27,8 +27,7 @@ from .stft import STFTParams
 __all__ = ["denoise", "denoise_sources", "default_denoise_stft", "learn_noise_dictionary",
            "noise_from_regions"]
 
-#: Defaults, measured on the quality benchmark (RESULTS.md); NOISE_/SPEECH_COMPONENTS, SPARSITY: _options.
-DENOISE_ITER, QUIET_FRACTION = 100, 0.2  # NMF iterations of denoise(); "quiet" blind noise
+DENOISE_ITER, QUIET_FRACTION = 100, 0.2  # iterations; "quiet" blind noise (defaults from RESULTS.md; more: _options)
 #: mask_power, speech learned on the input (tune: 1 vs 2 equal SDR, higher STOI, PESQ) / speech dictionary.
 MASK_POWER = 1.0
 MASK_POWER_SPEECH_DICT = 2.0
@@ -64,8 +63,8 @@ USM_WITH_SPEECH_DICTIONARY = True
 #: frames; not a region, nor a speech dictionary's model); None: one pass.
 BLIND_SECOND_PASS = 0.10
 SAMPLE_SECOND_PASS = 0.15
-#: A speech dictionary beside a noise sample / region, with the voice model: combined with the model
-#: the input gives without it, mask power 1.5. Tune (dict_route.py): +0.80 / +0.48 dB SDR, none harmed.
+#: A speech dictionary beside a noise sample / region / dictionary (voice_model): combined with the model the
+#: input gives without it, mask power 1.5. Tune (dict_route.py): +0.80 / +0.48 / +0.65 dB SDR, none harmed.
 SPEECH_DICT_WITH_INPUT = True
 MASK_POWER_SPEECH_DICT_INPUT = 1.5
 #: A noise dictionary beside free speech templates loses its pitch copies (they let it absorb speech).
@@ -169,7 +168,8 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
         raise ParameterError("give either noise (an audio sample) or noise_dictionary, not both")
     Kn, Ks, sparsity, mask_power, max_iter = _check_numbers(
         n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary,
-        with_input_model(speech_dictionary, noise_sample=noise is not None, voice_model=voice_model))
+        with_input_model(speech_dictionary, noise_sample=noise is not None, voice_model=voice_model,
+                         noise_dictionary=noise_dictionary))
     random_state = check_seed(random_state)
     _segments.check_seconds(segment_seconds)
     _check_dictionary_types(noise_dictionary, speech_dictionary)
@@ -197,14 +197,12 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
 
 def _check_numbers(n_noise_components, n_speech_components, sparsity, mask_power, max_iter,
                    speech_dictionary, with_input=False):
-    """The checked ``(Kn, Ks, sparsity, mask_power, max_iter)`` of :func:`denoise_sources` and
-    :func:`nmfaudio.denoise_stream` (``mask_power=None``: the default of the mode)."""
+    """Checked ``(Kn, Ks, sparsity, mask_power, max_iter)`` (``mask_power=None``: the mode's default)."""
     Kn = check_positive_int(n_noise_components, "n_noise_components")
     Ks = check_positive_int(n_speech_components, "n_speech_components")
     sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
     if mask_power is None:
-        mask_power = (MASK_POWER if speech_dictionary is None else
-                      MASK_POWER_SPEECH_DICT_INPUT if with_input else MASK_POWER_SPEECH_DICT)
+        mask_power = MASK_POWER_SPEECH_DICT_INPUT if with_input else MASK_POWER_SPEECH_DICT if speech_dictionary else MASK_POWER
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     max_iter = check_positive_int(max_iter, "max_iter")
     return Kn, Ks, sparsity, mask_power, max_iter
@@ -220,6 +218,8 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
         from . import _context
     V = _context.stack_frames(V, c) if c else V
     blind = noise is None and noise_dictionary is None and speech_dictionary is None
+    own = (noise, noise_dictionary) if with_input_model(  # the model the input gives without the speech dictionary
+        speech_dictionary, noise_sample=noise is not None, voice_model=voices, noise_dictionary=noise_dictionary) else None
     if noise is not None:
         noise = valid_audio(noise, "noise")
         noise_dictionary = (_context.NoiseTemplates(noise, params, c, n_components=Kn, beta=beta, power=power,
@@ -239,18 +239,18 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
         est = fit_frames(V, None, noise_dictionary, speech_dictionary, callback=callback, **kw)
         if sample_pass and noise is not None and speech_dictionary is None and SAMPLE_SECOND_PASS and not c:
             est = _again(V, est, SAMPLE_SECOND_PASS, spectrogram(noise, stft_params=params, power=power)[1], kw)
-        if voices and with_input_model(speech_dictionary, noise_sample=noise is not None, voice_model=True):
+        if own:  # beside a speech dictionary: the model the input gives without it (geometric mean)
             from ._usm import combine
 
-            est = combine(est, _fit(y, sr, params, noise, None, None, Kn=Kn, Ks=Ks, sparsity=sparsity,
-                                    max_iter=max_iter, random_state=random_state, sample_pass=sample_pass)[1])
+            est = combine(est, _fit(y, sr, params, *own, None, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
+                                    random_state=random_state, sample_pass=sample_pass)[1])
     return S, (_context.read_model(est, S.shape[-2], c, CONTEXT_READ) if c else est), power
 
 
 def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, sparsity, max_iter,
                random_state, params, sr, callback=None, voices=True):
-    """One factorisation of ``V (..., F, T)`` (blind: noise learned from ``floor``, the same
-    shape): the estimates ``(2, ..., F, T)``, clean first; ``voices``: with the voice model."""
+    """Estimates ``(2, ..., F, T)`` (clean first) of one factorisation of ``V (..., F, T)`` (blind:
+    noise learned from ``floor``, the same shape); ``voices``: with the voice model."""
     lead, T = V.shape[:-2], V.shape[-1]
     Vs = stack_channels(V)
     W0, n_s, update_W, lam = _initial_templates(Vs, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
@@ -292,11 +292,12 @@ def voices_apply(noise_dictionary, speech_dictionary, *, noise_sample):
     return speech_dictionary is None or (USM_WITH_SPEECH_DICTIONARY and noise_sample)
 
 
-def with_input_model(speech_dictionary, *, noise_sample, voice_model):
-    """Is a speech dictionary's model combined with the input's own (:data:`SPEECH_DICT_WITH_INPUT`)?
-    Beside a noise sample or region, where the voice model joins it."""
-    return bool(SPEECH_DICT_WITH_INPUT and speech_dictionary is not None and noise_sample and voice_model
-                and voices_apply(None, speech_dictionary, noise_sample=True))
+def with_input_model(speech_dictionary, *, noise_sample, voice_model, noise_dictionary=None):
+    """Is a speech dictionary's model combined with the one the input gives without it (:data:`SPEECH_DICT_WITH_INPUT`)?
+    Beside a noise sample, region or noise dictionary, with ``voice_model``, on magnitudes."""
+    return bool(SPEECH_DICT_WITH_INPUT and voice_model and speech_dictionary is not None
+                and (noise_sample or noise_dictionary is not None)
+                and all(d.power == 1.0 for d in (speech_dictionary, noise_dictionary) if d is not None))
 
 
 def _clean_gain(S, est, *, power, mask_power, floor_db, smooth):
@@ -339,9 +340,8 @@ def _speech_prior(params, sr, dtype):
 
 
 def _minstat_noise(V, params, sr):
-    """Minimum-statistics noise floor of ``V (..., F, T)``: per frequency, the
-    :data:`MINSTAT_PERCENTILE` over a sliding :data:`MINSTAT_SECONDS` window (truncated at the
-    ends; :mod:`nmfaudio._minstat`), each channel on its own."""
+    """Minimum-statistics noise floor of ``V (..., F, T)``: per frequency and channel, the :data:`MINSTAT_PERCENTILE`
+    over a sliding :data:`MINSTAT_SECONDS` window (truncated at the ends; :mod:`nmfaudio._minstat`)."""
     from ._minstat import floor
     return floor(V, minstat_window(sr, params.hop_length), MINSTAT_PERCENTILE)
 

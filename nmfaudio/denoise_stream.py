@@ -184,7 +184,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                    segment_seconds=segment_seconds, voice_model=voice_model))
     if not isinstance(voice_model, (bool, np.bool_)):
         raise ParameterError(f"voice_model must be True or False, got {voice_model!r}")
-    with_input = _dn.with_input_model(speech_dictionary, voice_model=voice_model,
+    with_input = _dn.with_input_model(speech_dictionary, voice_model=voice_model, noise_dictionary=noise_dictionary,
                                       noise_sample=noise is not None or noise_region is not None)
     Kn, Ks, sparsity, mask_power, max_iter = _dn._check_numbers(
         n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary, with_input)
@@ -231,12 +231,13 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
             noise = load(noise, sr=sr)[0]
         voices = bool(voice_model) and _dn.voices_apply(noise_dictionary, speech_dictionary,
                                                         noise_sample=noise is not None)
-        partner = None  # the input's own model beside a speech dictionary's (with_input)
+        # with_input: (beta, noise dictionary) of the model the input gives without the speech dictionary
+        partner = (_dn._model_settings(noise_dictionary, None)[0], noise_dictionary) if with_input else None
         if noise is not None:
             noise = valid_audio(noise, "noise")
             noise_dictionary = _dn.learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
                                                           random_state=random_state, beta=beta, power=power)
-            if voices and with_input:
+            if with_input:
                 partner = (_dn.BETA, _dn.learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
                                                                 random_state=random_state, beta=_dn.BETA))
         T = params.n_frames(n)
@@ -245,7 +246,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         local = noise_dictionary is None and speech_dictionary is None and np.isfinite(segment_seconds)
         both_fixed = noise_dictionary is not None and speech_dictionary is not None
         # both fixed, the voice model still needs its fit on a subsample
-        learned = not local and (not both_fixed or voices)
+        learned = not local and (not both_fixed or voices or partner is not None)
         total = (2 if learned else 1) * n / sr
         if local:
             model = _blind_model(T, params, sr, segment_seconds, Kn=Kn, Ks=Ks, sparsity=sparsity,

@@ -276,7 +276,8 @@ def unit_sum(W):
 def without_pitch_copies(d):
     """``d`` without the pitch-shifted copies :func:`learn_dictionary` appends to its learned
     templates (its first ``info["base_components"]`` columns); ``d`` itself if it has none."""
-    info = d.info if isinstance(d.info, dict) else {}
+    info = getattr(d, "info", None)  # (other template holders, e.g. nmfaudio._context's, have none)
+    info = info if isinstance(info, dict) else {}
     K = info.get("base_components")
     if not info.get("pitch_shifts") or not isinstance(K, int) or not 0 < K < d.n_components:
         return d

@@ -128,12 +128,12 @@ def test_noise_dictionary_mode_uses_the_base_templates(speech, monkeypatch):
     y, sr, nd = speech["y"], speech["sr"], speech["nd"]
     got = nmfaudio.denoise(y, sr, noise_dictionary=nd)
     np.testing.assert_array_equal(got, nmfaudio.denoise(y, sr, noise_dictionary=nmfaudio.dictionary.without_pitch_copies(nd)))
-    both = nmfaudio.denoise(y, sr, noise_dictionary=nd, speech_dictionary=_same_stft(speech["sd"], nd))
+    kw = dict(noise_dictionary=nd, speech_dictionary=_same_stft(speech["sd"], nd), voice_model=False)
+    both = nmfaudio.denoise(y, sr, **kw)
     monkeypatch.setattr(dn, "NOISE_DICT_BASE_ONLY", False)
     assert np.max(np.abs(nmfaudio.denoise(y, sr, noise_dictionary=nd) - got)) > 1e-4
-    # beside a speech dictionary the noise dictionary stays whole (tune: its base alone lost 1 dB)
-    np.testing.assert_array_equal(
-        nmfaudio.denoise(y, sr, noise_dictionary=nd, speech_dictionary=_same_stft(speech["sd"], nd)), both)
+    # in the two dictionaries' own model the noise dictionary stays whole (tune: its base alone lost 1 dB)
+    np.testing.assert_array_equal(nmfaudio.denoise(y, sr, **kw), both)
 
 
 def _same_stft(sd, nd):
@@ -154,3 +154,45 @@ def test_stream_noise_dictionary_uses_the_base_templates(speech, tmp_path, monke
     monkeypatch.undo()
     ref = nmfaudio.denoise(speech["y"], speech["sr"], noise_dictionary=nd)
     assert np.sum((a - ref) ** 2) / np.sum(ref ** 2) < 0.1  # the stream's frame solves, close to offline
+
+
+def test_two_dictionaries_combine_with_the_noise_dictionary_mode(speech, monkeypatch):
+    """Two dictionaries: their model and the noise-dictionary mode's (free speech templates, voice
+    model, the noise dictionary's base templates), geometric mean at mask power 1.5."""
+    y, sr, nd = speech["y"], speech["sr"], speech["nd"]
+    sd = nmfaudio.learn_dictionary(nmfaudio.load("audio_fixtures/speech/train/speech.wav")[0], sr, name="speech",
+                                   n_components=8, pitch_shifts=(1,), max_iter=40)
+    got = nmfaudio.denoise(y, sr, noise_dictionary=nd, speech_dictionary=sd)
+    alone = nmfaudio.denoise(y, sr, noise_dictionary=nd, speech_dictionary=sd, voice_model=False)
+    monkeypatch.setattr(dn, "SPEECH_DICT_WITH_INPUT", False)
+    S, est_d, power = dn._fit(y, sr, sd.stft, None, nd, sd, **_kw())
+    _, est_in, _ = dn._fit(y, sr, sd.stft, None, nd, None, **_kw())
+    want = dn._reconstruct(S, _usm.combine(est_d, est_in), params=sd.stft, power=power, mask_power=1.5,
+                           length=y.shape[-1], dtype=y.dtype)["clean"]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_array_equal(alone, nmfaudio.denoise(y, sr, noise_dictionary=nd, speech_dictionary=sd))
+    assert np.max(np.abs(got - alone)) > 1e-3
+
+
+def test_options_of_the_input_model_are_accepted(speech):
+    """n_speech_components / sparsity now reach the input's own model beside a speech dictionary."""
+    y, sr, n, sd = speech["y"], speech["sr"], speech["noise"], speech["sd"]
+    a = nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd, n_speech_components=8)
+    b = nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd)
+    assert np.max(np.abs(a - b)) > 1e-4
+    with pytest.raises(nmfaudio.ParameterError, match="n_speech_components"):
+        nmfaudio.denoise(y, sr, speech_dictionary=sd, n_speech_components=8)  # speech dictionary alone
+
+
+def test_stream_two_dictionaries_follow_offline(speech, tmp_path):
+    sd = speech["sd"]
+    kw = {"noise_dictionary": speech["nd"], "speech_dictionary": sd}
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "on.wav", **kw)
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "off.wav", voice_model=False, **kw)
+    on, _ = sf.read(str(tmp_path / "on.wav"), dtype="float32")
+    off, _ = sf.read(str(tmp_path / "off.wav"), dtype="float32")
+    ref = nmfaudio.denoise(speech["y"], speech["sr"], **kw)
+    np.testing.assert_allclose(off, nmfaudio.denoise(speech["y"], speech["sr"], voice_model=False, **kw), atol=1e-5)
+    err = np.sum((on - ref) ** 2) / np.sum(ref ** 2)
+    assert err < 0.05, err
+    assert np.sum((on - off) ** 2) / np.sum(ref ** 2) > 2 * err

@@ -43,9 +43,9 @@ def _read(path):
 
 @pytest.mark.parametrize("block_seconds", [0.01, 0.37, 100.0])
 def test_fully_supervised_equals_offline(speech, tmp_path, block_seconds):
-    """Both dictionaries fixed (no voice model beside two dictionaries): frame-local, so the
-    stream equals denoise_sources() whatever the blocks."""
-    kw = {"noise_dictionary": speech["noise_dict"], "speech_dictionary": speech["speech_dict"]}
+    """Both dictionaries fixed and nothing learned on the input (voice_model=False: no model of
+    the input beside them): frame-local, so the stream equals denoise_sources() whatever the blocks."""
+    kw = {"noise_dictionary": speech["noise_dict"], "speech_dictionary": speech["speech_dict"], "voice_model": False}
     ref = nmfaudio.denoise_sources(speech["y"], speech["sr"], **kw)
     out = nmfaudio.denoise_stream(speech["path"], tmp_path / "c.wav", noise_out=tmp_path / "n.wav",
                                   block_seconds=block_seconds, **kw)
@@ -134,7 +134,7 @@ def test_small_subsample_and_callback(speech, tmp_path):
 def test_excerpt_and_integer_output(speech, tmp_path):
     """offset/duration cut the input as load() does; 16-bit FLAC output is clipped with a warning."""
     sr = speech["sr"]
-    kw = {"noise_dictionary": speech["noise_dict"], "speech_dictionary": speech["speech_dict"]}
+    kw = {"noise_dictionary": speech["noise_dict"], "speech_dictionary": speech["speech_dict"], "voice_model": False}
     nmfaudio.denoise_stream(speech["path"], tmp_path / "c.wav", offset=0.5, duration=2.0, **kw)
     part = speech["y"][int(0.5 * sr):int(2.5 * sr)]
     np.testing.assert_allclose(_read(tmp_path / "c.wav"), nmfaudio.denoise(part, sr, **kw), atol=1e-5)

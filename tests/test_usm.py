@@ -123,6 +123,8 @@ def test_denoise_uses_the_voice_model_beside_free_templates_and_a_speech_diction
     noisy = (y + 0.05 * rng.standard_normal(y.shape)).astype(np.float32)
     clip = (0.05 * rng.standard_normal(sr)).astype(np.float32)
     speech = nmfaudio.learn_dictionary(y, sr, name="speech", n_components=8, pitch_shifts=())
+    # the dictionary's own model (the input's model beside it: tests/test_denoise_dictionaries.py)
+    monkeypatch.setattr(dn, "SPEECH_DICT_WITH_INPUT", False)
     on = nmfaudio.denoise(noisy, sr, noise=clip)
     on_d = nmfaudio.denoise(noisy, sr, noise=clip, speech_dictionary=speech)
     alone = nmfaudio.denoise(noisy, sr, speech_dictionary=speech)  # noise learned on the input
@@ -253,8 +255,9 @@ def test_fit_survives_every_voice_block_being_pruned(voices):
 
 
 def test_no_voice_model_beside_two_dictionaries(monkeypatch, speech_like):
-    # two dictionaries (tune part: the voice model lost 0.35 dB there and harmed 3 items):
-    # the voice model stays out, and voice_model=False is refused as an option that mode ignores
+    # two dictionaries (tune part: the voice model lost 0.35 dB beside them and harmed 3 items):
+    # their model takes no voice model; the input's own model beside them (noise-dictionary mode,
+    # which has one) is what voice_model switches (tests/test_denoise_dictionaries.py)
     sr = 8000
     y = speech_like(sr, 2 * sr)
     rng = np.random.default_rng(4)
@@ -262,8 +265,8 @@ def test_no_voice_model_beside_two_dictionaries(monkeypatch, speech_like):
     noisy = (y + 0.05 * rng.standard_normal(y.shape)).astype(np.float32)
     speech = nmfaudio.learn_dictionary(y, sr, name="speech", n_components=8, pitch_shifts=())
     noise = nmfaudio.learn_dictionary(clip, sr, name="noise", n_components=4, pitch_shifts=())
-    on = nmfaudio.denoise(noisy, sr, noise_dictionary=noise, speech_dictionary=speech)
-    monkeypatch.setattr(dn, "USM_LAMBDA", None)
-    np.testing.assert_array_equal(nmfaudio.denoise(noisy, sr, noise_dictionary=noise, speech_dictionary=speech), on)
-    with pytest.raises(nmfaudio.ParameterError, match="voice_model"):
-        nmfaudio.denoise(noisy, sr, noise_dictionary=noise, speech_dictionary=speech, voice_model=False)
+    assert not dn.voices_apply(noise, speech, noise_sample=False)
+    alone = nmfaudio.denoise(noisy, sr, noise_dictionary=noise, speech_dictionary=speech, voice_model=False)
+    monkeypatch.setattr(dn, "USM_LAMBDA", None)  # no voice model anywhere: the dictionaries' model is unchanged
+    np.testing.assert_array_equal(
+        nmfaudio.denoise(noisy, sr, noise_dictionary=noise, speech_dictionary=speech, voice_model=False), alone)

@@ -83,7 +83,11 @@ GRIDS = {
     "report": [("D+clip", ("D+clip", None, 2.0)), ("D+clip x clip, p=1.5", ("D+clip", "clip", 1.5)),
                ("clip", ("clip", None, 1.0)), ("D+region", ("D+region", None, 2.0)),
                ("D+region x region, p=1.5", ("D+region", "region", 1.5))],
+    # two dictionaries combined with the noise-dictionary mode as it now runs (base templates)
+    "seventh": [("D+N", ("D+N", None, 2.0)), ("D+N x Nbase, p=1.5", ("D+N", "Nbase", 1.5)),
+                ("D+N x Nbase, p=2", ("D+N", "Nbase", 2.0)), ("D+N x Nbase-2nd, p=1.5", ("D+N", "Nbase-2nd", 1.5))],
     "report-noise": [("N", ("N", None, 1.0)), ("Nbase", ("Nbase", None, 1.0))],
+    "report-dicts": [("D+N", ("D+N", None, 2.0)), ("D+N x Nbase, p=1.5", ("D+N", "Nbase", 1.5))],
     # two dictionaries with the noise dictionary's base templates only
     "sixth": [("D+N", ("D+N", None, 2.0)), ("D+Nbase", ("D+Nbase", None, 2.0)),
               ("D+Nbase x Nbase, p=1.5", ("D+Nbase", "Nbase", 1.5)), ("D+Nbase x Nbase, p=2", ("D+Nbase", "Nbase", 2.0)),

@@ -73,7 +73,8 @@ def add_parser(sub):
                    help=f"L1 penalty on the free speech activations, without --speech-dict "
                         f"(default {SPARSITY:g})")
     g.add_argument("--mask-power", type=positive_float, default=None, metavar="P",
-                   help="soft-mask exponent (default 1 without --speech-dict, 2 with it; larger is "
+                   help="soft-mask exponent (default 1 without --speech-dict; with it 1.5 beside --noise, "
+                        "--noise-region or --noise-dict, 2 alone or with --no-voice-model; larger is "
                         "closer to a binary mask)")
     g.add_argument("--segment-seconds", type=_segment_seconds, default=None, metavar="S",
                    help="blind only: local models, one per S-second segment (default 10; 'inf': one "
@@ -82,7 +83,8 @@ def add_parser(sub):
     g.add_argument("--no-voice-model", dest="voice_model", action="store_false",
                    help="do not fit the bundled universal speech model beside the free speech components, "
                         "or beside --speech-dict with --noise / --noise-region (faster, about 1 to 1.5 dB "
-                        "SDR lower on the benchmark); not used with --speech-dict and --noise-dict")
+                        "SDR lower on the benchmark); with --speech-dict it also leaves out the model the "
+                        "input gives without the dictionary (then the dictionaries' model alone)")
     p.add_argument("--block-seconds", type=positive_seconds, default=None, metavar="S",
                    help=f"read, denoise and write S seconds at a time so that memory stays bounded "
                         f"(default: 10 s blocks for inputs of {LONG_SECONDS / 60:g} minutes or more, "
@@ -157,7 +159,8 @@ def run(args) -> int:
     summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations, "noise_components": args.noise_components,
                                "speech_components": args.speech_components, "sparsity": args.sparsity,
                                "mask_power": args.mask_power, "block_seconds": block,
-                               "voice_model": args.voice_model and speech_dict is None,
+                               "voice_model": args.voice_model and (speech_dict is None or noise_dict is not None
+                                                                    or bool(args.noise or args.noise_region)),
                                **output_settings(args)}
     summary.finish(paths)
     return 0
