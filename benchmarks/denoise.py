@@ -56,6 +56,8 @@ NEEDS = {
     "nmfaudio-denoise-region": "noise region",
     "nmfaudio-denoise-blind": "nothing",
     "nmfaudio-supervised": "speech + noise clips",
+    "nmfaudio-denoise-speech-dict": "speech + noise clips",
+    "nmfaudio-denoise-dicts": "speech + noise clips",
     "nmfaudio-stream-denoise": "noise clip",
     "nmfaudio-stream-denoise-blind": "nothing",
     "noisereduce": "noise clip",

@@ -186,6 +186,23 @@ def nmfaudio_denoise(item):
     return _speech_and_rest(item, clean)
 
 
+@method("nmfaudio-denoise-speech-dict", kinds=("speech",), available=_has("denoise"))
+def nmfaudio_denoise_speech_dict(item):
+    """nmfaudio.learn_dictionary on the speech training clip (defaults), then nmfaudio.denoise(y, sr, noise=<noise training clip>, speech_dictionary=...), defaults."""
+    sd = nmfaudio.learn_dictionary(item.train["speech"], item.sr, name="speech")
+    clean = nmfaudio.denoise(item.mixture, item.sr, noise=item.train["noise"], speech_dictionary=sd)
+    return _speech_and_rest(item, clean)
+
+
+@method("nmfaudio-denoise-dicts", kinds=("speech",), available=_has("denoise"))
+def nmfaudio_denoise_dicts(item):
+    """nmfaudio.learn_dictionary on each training clip (defaults; what `nmfaudio train` writes), then nmfaudio.denoise(y, sr, noise_dictionary=..., speech_dictionary=...), defaults."""
+    sd = nmfaudio.learn_dictionary(item.train["speech"], item.sr, name="speech")
+    nd = nmfaudio.learn_dictionary(item.train["noise"], item.sr, name="noise")
+    clean = nmfaudio.denoise(item.mixture, item.sr, noise_dictionary=nd, speech_dictionary=sd)
+    return _speech_and_rest(item, clean)
+
+
 @method("nmfaudio-denoise-blind", kinds=("speech",), available=_has("denoise"))
 def nmfaudio_denoise_blind(item):
     """nmfaudio.denoise(y, sr), defaults, no noise sample (noise modelled from its minimum-statistics floor)."""
