@@ -17,6 +17,7 @@ from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoi
 from ._options import check_dictionary_types as _check_dictionary_types, stft_settings
 from . import _segments
 from ._regions import noise_from_regions
+from ._stopping import stopped, wrap
 from .exceptions import ParameterError
 from .masking import mask_sources, source_estimates, sources_to_audio
 from .nmf import nmf
@@ -211,7 +212,7 @@ def _check_numbers(n_noise_components, n_speech_components, sparsity, mask_power
 def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, sparsity, max_iter,
          random_state, callback=None, segment_seconds=None, voices=True, sample_pass=True):
     """The factorisation: ``(S, estimates (2, ..., F, T), power)``, clean first."""
-    beta, power = _model_settings(noise_dictionary, speech_dictionary)
+    beta, power, callback = *_model_settings(noise_dictionary, speech_dictionary), wrap(callback)
     S, V = spectrogram(y, stft_params=params, power=power)
     c = CONTEXT if noise_dictionary is None and speech_dictionary is None else 0
     if c:
@@ -237,9 +238,9 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
             segment_seconds), sr=sr, hop_length=params.hop_length, max_iter=max_iter, callback=callback)
     else:
         est = fit_frames(V, None, noise_dictionary, speech_dictionary, callback=callback, **kw)
-        if sample_pass and noise is not None and speech_dictionary is None and SAMPLE_SECOND_PASS and not c:
+        if sample_pass and noise is not None and speech_dictionary is None and SAMPLE_SECOND_PASS and not (c or stopped(callback)):
             est = _again(V, est, SAMPLE_SECOND_PASS, spectrogram(noise, stft_params=params, power=power)[1], kw)
-        if own:  # beside a speech dictionary: the model the input gives without it (geometric mean)
+        if own and not stopped(callback):  # beside a speech dictionary: the input's model without it
             from ._usm import combine
 
             est = combine(est, _fit(y, sr, params, *own, None, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
@@ -251,8 +252,7 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
                random_state, params, sr, callback=None, voices=True):
     """Estimates ``(2, ..., F, T)`` (clean first) of one factorisation of ``V (..., F, T)`` (blind:
     noise learned from ``floor``, the same shape); ``voices``: with the voice model."""
-    lead, T = V.shape[:-2], V.shape[-1]
-    Vs = stack_channels(V)
+    lead, T, Vs, callback = V.shape[:-2], V.shape[-1], stack_channels(V), wrap(callback)
     W0, n_s, update_W, lam = _initial_templates(Vs, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
                                                 sparsity=sparsity, random_state=random_state, params=params,
                                                 sr=sr, floor=None if floor is None else stack_channels(floor))
@@ -260,6 +260,7 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
               max_iter=max_iter, tol=0, sparsity=lam, random_state=random_state, callback=callback)
     labels = (np.arange(W0.shape[1]) >= n_s).astype(int)  # 0 = clean, 1 = noise
     est = source_estimates(res.W, res.H, labels, 2, lead_shape=lead, n_frames=T)
+    voices = voices and not stopped(callback)  # a stop asked for skips the voice model and second pass
     if voices and USM_LAMBDA is not None and Vs.shape[0] == params.n_freq:  # (voices: voices_apply's)
         from . import _usm
 
@@ -267,7 +268,7 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
                                sr=sr, lead=lead, n_frames=T,
                                speech=float(res.W[:, :n_s].sum(axis=0) @ res.H[:n_s].sum(axis=1))
                                if USM_UNIT == "speech" else None)
-    if floor is not None and BLIND_SECOND_PASS and V.shape[-2] == params.n_freq:  # blind (not CONTEXT): again
+    if floor is not None and BLIND_SECOND_PASS and V.shape[-2] == params.n_freq and not stopped(callback):
         est = _again(V, est, BLIND_SECOND_PASS, None, dict(beta=beta, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
                                                            random_state=random_state, params=params, sr=sr, voices=voices))
     return est
@@ -276,7 +277,6 @@ def fit_frames(V, floor, noise_dictionary, speech_dictionary, *, beta, Kn, Ks, s
 def _again(V, est, fraction, extra, kw):
     """``est`` combined with a second pass (:mod:`nmfaudio._second_pass`) of ``fit_frames(**kw)``."""
     from ._second_pass import refine
-
     return refine(V, est, fraction=fraction, n_components=kw["Kn"], random_state=kw["random_state"], params=kw["params"],
                   sr=kw["sr"], extra=extra, refit=lambda nd: fit_frames(V, None, nd, None, **kw))
 

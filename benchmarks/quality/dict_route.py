@@ -86,6 +86,14 @@ GRIDS = {
     # two dictionaries combined with the noise-dictionary mode as it now runs (base templates)
     "seventh": [("D+N", ("D+N", None, 2.0)), ("D+N x Nbase, p=1.5", ("D+N", "Nbase", 1.5)),
                 ("D+N x Nbase, p=2", ("D+N", "Nbase", 2.0)), ("D+N x Nbase-2nd, p=1.5", ("D+N", "Nbase-2nd", 1.5))],
+    # around the chosen combination: mask power, and the weight of the dictionaries' model in the
+    # (weighted) geometric mean (a 4th entry w: est_a ** w * est_b ** (1 - w); default 1/2)
+    "eighth": [("D+clip x clip, p=1.5", ("D+clip", "clip", 1.5)), ("D+clip x clip, p=1.25", ("D+clip", "clip", 1.25)),
+               ("D+clip x clip, p=1.75", ("D+clip", "clip", 1.75)),
+               ("D+clip x clip, p=1.5, w=1/3", ("D+clip", "clip", 1.5, 1 / 3)),
+               ("D+clip x clip, p=1.5, w=2/3", ("D+clip", "clip", 1.5, 2 / 3)),
+               ("D+N x Nbase, p=1.5", ("D+N", "Nbase", 1.5)), ("D+N x Nbase, p=1.5, w=1/3", ("D+N", "Nbase", 1.5, 1 / 3)),
+               ("D+N x Nbase, p=1.5, w=2/3", ("D+N", "Nbase", 1.5, 2 / 3))],
     "report-noise": [("N", ("N", None, 1.0)), ("Nbase", ("Nbase", None, 1.0))],
     "report-dicts": [("D+N", ("D+N", None, 2.0)), ("D+N x Nbase, p=1.5", ("D+N", "Nbase", 1.5))],
     # two dictionaries with the noise dictionary's base templates only
@@ -158,10 +166,13 @@ def main(argv=None):
         D = nmfaudio.learn_dictionary(item.train["speech"], item.sr, name="speech")
         N = nmfaudio.learn_dictionary(item.train["noise"], item.sr, name="noise")
         cache = {}
-        for name, (a, b, p) in rows:
+        for name, (a, b, p, *w) in rows:
             S, est, power, params = _model(item, a, D, N, cache)
-            if b is not None:
+            if b is not None and not w:
                 est = _usm.combine(est, _model(item, b, D, N, cache)[1])
+            elif b is not None:
+                other = _model(item, b, D, N, cache)[1]
+                est = (est.astype(np.float64) ** w[0] * other.astype(np.float64) ** (1 - w[0])).astype(est.dtype)
             lead = item.train["noise"].shape[-1] if "region" in a else 0
             clean = dn._reconstruct(S, est, params=params, power=power, mask_power=p,
                                     length=lead + item.mixture.shape[-1], dtype=item.mixture.dtype)["clean"][..., lead:]
