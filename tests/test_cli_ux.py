@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
 
 import nmfaudio  # noqa: E402
 from nmfaudio import load  # noqa: E402
@@ -92,6 +93,26 @@ def test_progress_bar_only_on_a_terminal(tmp_path, mix_file, capsys, monkeypatch
     assert quiet.getvalue() == ""
 
 
+@pytest.mark.parametrize("extra, mode, voices", [
+    ([], "speech dictionary", False),
+    (["--noise", "audio_fixtures/speech/train/noise.wav"], "noise sample + speech dictionary", True),
+    (["--noise-dict", "NOISE"], "noise dictionary + speech dictionary", True),
+    (["--noise-dict", "NOISE", "--no-voice-model"], "noise dictionary + speech dictionary", False),
+])
+def test_denoise_json_names_the_speech_dictionary_mode(tmp_path, capsys, extra, mode, voices):
+    F = "audio_fixtures/speech/"
+    for name, clip in (("speech", "train/speech.wav"), ("noise", "train/noise.wav")):
+        assert main(["train", name, F + clip, "-o", str(tmp_path / f"{name}.npz"), "--components", "4",
+                     "--n-fft", "512", "-q"]) == 0
+    extra = [str(tmp_path / "noise.npz") if a == "NOISE" else a for a in extra]
+    capsys.readouterr()
+    assert main(["denoise", F + "noisy.wav", "--speech-dict", str(tmp_path / "speech.npz"), *extra,
+                 "-o", str(tmp_path / "c.wav"), "--iterations", "10", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["settings"]["mode"] == mode and doc["settings"]["voice_model"] is voices
+    assert sf.info(str(tmp_path / "c.wav")).frames > 0
+
+
 def test_train_plot_and_denoise_json(tmp_path, capsys):
     F = "audio_fixtures/speech/"
     d = tmp_path / "noise.npz"
@@ -107,6 +128,7 @@ def test_train_plot_and_denoise_json(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["command"] == "denoise" and doc["settings"]["mode"] == "noise dictionary"
     assert doc["outputs"] == {"clean": str(tmp_path / "c.wav"), "noise": None}
+    assert doc["settings"]["voice_model"] is True
     assert doc["iterations"] == 20 and doc["final_loss_iteration"] == 20 and doc["final_loss"] > 0
     assert fig.read_bytes()[:8] == PNG
 

@@ -94,6 +94,10 @@ GRIDS = {
                ("D+clip x clip, p=1.5, w=2/3", ("D+clip", "clip", 1.5, 2 / 3)),
                ("D+N x Nbase, p=1.5", ("D+N", "Nbase", 1.5)), ("D+N x Nbase, p=1.5, w=1/3", ("D+N", "Nbase", 1.5, 1 / 3)),
                ("D+N x Nbase, p=1.5, w=2/3", ("D+N", "Nbase", 1.5, 2 / 3))],
+    # the real-time StreamDenoiser (1024-sample blocks, run.py's _stream) with the noise
+    # dictionary whole or without its pitch copies (speech learned on the stream)
+    "realtime": [("StreamDenoiser(noise_dictionary=N)", ("rt-N", None, None)),
+                 ("StreamDenoiser(noise_dictionary=Nbase)", ("rt-Nbase", None, None))],
     "report-noise": [("N", ("N", None, 1.0)), ("Nbase", ("Nbase", None, 1.0))],
     "report-dicts": [("D+N", ("D+N", None, 2.0)), ("D+N x Nbase, p=1.5", ("D+N", "Nbase", 1.5))],
     # two dictionaries with the noise dictionary's base templates only
@@ -167,6 +171,11 @@ def main(argv=None):
         N = nmfaudio.learn_dictionary(item.train["noise"], item.sr, name="noise")
         cache = {}
         for name, (a, b, p, *w) in rows:
+            if a.startswith("rt-"):
+                nd = N if a == "rt-N" else _base(N)
+                clean = run._stream(nmfaudio.StreamDenoiser(noise_dictionary=nd, sr=item.sr), item.mixture)
+                scores[name].append(run._score(item, run._speech_and_rest(item, clean), False, mix)[0])
+                continue
             S, est, power, params = _model(item, a, D, N, cache)
             if b is not None and not w:
                 est = _usm.combine(est, _model(item, b, D, N, cache)[1])

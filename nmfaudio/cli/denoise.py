@@ -144,8 +144,8 @@ def run(args) -> int:
                               title=f"nmfaudio denoise: {Path(args.noisy).name}")
         save_figure(fig, args.plot, overwrite=args.overwrite)
     mode = ("noise sample" if args.noise else "noise region" if args.noise_region
-            else "noise dictionary" if noise_dict is not None
-            else "speech dictionary" if speech_dict is not None else "blind")
+            else "noise dictionary" if noise_dict is not None else None)
+    mode = (mode or "blind") if speech_dict is None else f"{mode} + speech dictionary" if mode else "speech dictionary"
     summary.doc["inputs"] = {"noisy": args.noisy, "noise": args.noise, "noise_region": args.noise_region,
                              "noise_dict": args.noise_dict,
                              "speech_dict": args.speech_dict}
