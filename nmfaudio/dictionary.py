@@ -22,7 +22,7 @@ from .nmf import nmf, resolve_beta
 from .stft import STFTParams, stft
 
 __all__ = ["SourceDictionary", "learn_dictionary", "default_stft", "FORMAT_VERSION", "spectrogram",
-           "check_dictionaries"]
+           "check_dictionaries", "without_pitch_copies"]
 
 #: Version of the on-disk dictionary format written by this release.
 FORMAT_VERSION = 1
@@ -274,8 +274,30 @@ def unit_sum(W):
 
 
 def without_pitch_copies(d):
-    """``d`` without the pitch-shifted copies :func:`learn_dictionary` appends to its learned
-    templates (its first ``info["base_components"]`` columns); ``d`` itself if it has none."""
+    """A dictionary without the pitch-shifted copies :func:`learn_dictionary` appends.
+
+    :func:`nmfaudio.denoise` uses it on a noise dictionary beside free speech templates, where
+    the copies would let the noise model take the speech.
+
+    Parameters
+    ----------
+    d : SourceDictionary
+        Not modified.
+
+    Returns
+    -------
+    SourceDictionary
+        Its first ``info["base_components"]`` templates (``W`` of shape (n_freq, base_components)),
+        with ``info["pitch_shifts"] = []``; ``d`` itself if it records no copies.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfaudio
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> d = nmfaudio.learn_dictionary(y, 16000, name="noise", n_components=4, max_iter=20)
+    >>> d.W.shape, nmfaudio.dictionary.without_pitch_copies(d).W.shape
+    ((1025, 36), (1025, 4))
+    """
     info = getattr(d, "info", None)  # (other template holders, e.g. nmfaudio._context's, have none)
     info = info if isinstance(info, dict) else {}
     K = info.get("base_components")
