@@ -254,6 +254,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
                                  want_noise="noise" in targets, voices=voices)
             done = 0.0
         elif learned:
+            partner_beta = None if partner is None else partner[0]
             (W, n_s, lam, voices), partner = _learn(
                 reader, params, C, T, beta, power, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
                 sparsity=sparsity, max_iter=max_iter, cap=subsample_frames, random_state=random_state,
@@ -269,7 +270,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
             voice_iter = n_iter if VOICE_FRAME_ITER is None or not learned else VOICE_FRAME_ITER
             if partner is not None:  # learned free templates: frame solves as in the noise-sample mode
                 W2, n_s2, lam2, voices2 = partner
-                partner = blocks.Model(W2, n_s2, lam=lam2, beta=_dn.BETA, power=power, mask_power=mask_power,
+                partner = blocks.Model(W2, n_s2, lam=lam2, beta=partner_beta, power=power, mask_power=mask_power,
                                        max_iter=frame_iter, accelerate=FRAME_ACCELERATE, want_noise=False,
                                        voices=voices2, voice_iter=voice_iter)
             model = blocks.Model(W, n_s, lam=lam, beta=beta, power=power, mask_power=mask_power,

@@ -196,3 +196,27 @@ def test_stream_two_dictionaries_follow_offline(speech, tmp_path):
     err = np.sum((on - ref) ** 2) / np.sum(ref ** 2)
     assert err < 0.05, err
     assert np.sum((on - off) ** 2) / np.sum(ref ** 2) > 2 * err
+
+
+@pytest.mark.parametrize("mode", ["noise", "dicts"])
+def test_stream_partner_model_solves_with_its_own_beta(speech, tmp_path, monkeypatch, mode):
+    """The input's model is fitted with the noise-dictionary mode's β (the noise dictionary's; KL with a
+    sample) and its frames are solved with the same β, not the speech dictionary's."""
+    from nmfaudio import _denoise_blocks as blocks
+
+    made = []
+    real = blocks.Model
+
+    def record(*a, **k):
+        made.append(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(blocks, "Model", record)
+    sd = speech["sd"]
+    nd = nmfaudio.SourceDictionary(name="noise", W=speech["nd"].W, sr=sd.sr, stft=sd.stft, beta=0.0,
+                                   info=speech["nd"].info)
+    kw = {"noise": speech["noise"]} if mode == "noise" else {"noise_dictionary": nd}
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "o.wav", speech_dictionary=sd, **kw)
+    outer = [k for k in made if k.get("partner") is not None]
+    assert len(outer) == 1
+    assert outer[0]["beta"] == sd.beta and outer[0]["partner"].beta == (1.0 if mode == "noise" else 0.0)
