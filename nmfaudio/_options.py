@@ -149,6 +149,19 @@ def check_denoise_options(args, *, flags=False):
                 flags=flags)
 
 
+def check_input_model_options(args, with_input):
+    """Beside a speech dictionary, ``n_speech_components`` and ``sparsity`` shape only the input's own
+    model (:func:`nmfaudio.denoise.with_input_model`): refused where that model is not fitted."""
+    mode = denoise_mode(args.get("noise"), args.get("noise_dictionary"), args.get("speech_dictionary"))
+    if with_input or mode not in (NOISE_SAMPLE_SPEECH_DICT, BOTH_DICTS):
+        return
+    rules = _denoise_rules()
+    bad = [f"{n}={_show(args.get(n))}" for n in ("n_speech_components", "sparsity") if _given(args.get(n), rules[n][0])]
+    if bad:
+        raise OptionsError(f"denoise() in {mode} mode ignores " + "; ".join(bad) + " without the input's own model "
+                           "(voice_model=True, magnitude dictionaries); remove " + ("it" if len(bad) == 1 else "them"))
+
+
 DENOISE = "denoise"
 
 #: separate_many(): option -> (default, modes, CLI flag); the separate() rules plus batch modes.

@@ -76,8 +76,8 @@ def blas_threads(n_threads):
     if n_threads is None or n_threads == _ACTIVE_LIMIT:
         return contextlib.nullcontext()
     if _CONTROLLER is None:
-        # the BLAS libraries loaded now are limited (numpy's; the engines call no scipy BLAS,
-        # and importing scipy.linalg to load its copy would cost ~0.15 s)
+        # the BLAS libraries loaded now are limited (numpy's): the engines call no scipy BLAS, so
+        # scipy's own copy, if it loads later, is left as it is (importing it here cost ~0.15 s)
         from threadpoolctl import ThreadpoolController
 
         _CONTROLLER = ThreadpoolController()

@@ -14,7 +14,7 @@ from ._checks import check_finite_float, check_positive_int, check_seed, valid_a
 from ._random import random_templates
 from .dictionary import learn_dictionary, spectrogram, without_pitch_copies
 from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options, model_settings
-from ._options import check_dictionary_types as _check_dictionary_types, stft_settings
+from ._options import check_dictionary_types as _check_dictionary_types, check_input_model_options, stft_settings
 from . import _segments
 from ._regions import noise_from_regions
 from ._stopping import stopped, wrap
@@ -154,8 +154,8 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     >>> sorted(parts), bool(np.allclose(parts["clean"] + parts["noise"], tone + noise, atol=1e-5))
     (['clean', 'noise'], True)
     """
-    y = valid_audio(y)
-    sr = check_positive_int(sr, "sr")
+    y, sr = valid_audio(y), check_positive_int(sr, "sr")
+    _check_dictionary_types(noise_dictionary, speech_dictionary)
     sample_pass = noise_region is None  # the second pass with a noise sample (a region: tune +0.05 dB, not taken)
     if noise_region is not None:
         if noise is not None:
@@ -167,15 +167,15 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     check_denoise_options(locals())  # an option this mode ignores raises
     if noise is not None and noise_dictionary is not None:
         raise ParameterError("give either noise (an audio sample) or noise_dictionary, not both")
-    Kn, Ks, sparsity, mask_power, max_iter = _check_numbers(
-        n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary,
-        with_input_model(speech_dictionary, noise_sample=noise is not None, voice_model=voice_model,
-                         noise_dictionary=noise_dictionary))
-    random_state = check_seed(random_state)
-    _segments.check_seconds(segment_seconds)
-    _check_dictionary_types(noise_dictionary, speech_dictionary)
     if not isinstance(voice_model, (bool, np.bool_)):
         raise ParameterError(f"voice_model must be True or False, got {voice_model!r}")
+    own = with_input_model(speech_dictionary, noise_sample=noise is not None, voice_model=voice_model,
+                           noise_dictionary=noise_dictionary)
+    check_input_model_options(locals(), own)
+    Kn, Ks, sparsity, mask_power, max_iter = _check_numbers(
+        n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary, own)
+    random_state = check_seed(random_state)
+    _segments.check_seconds(segment_seconds)
 
     # STFT settings: from a dictionary if one is given, else the default for this rate.
     for d in (noise_dictionary, speech_dictionary):
@@ -203,7 +203,7 @@ def _check_numbers(n_noise_components, n_speech_components, sparsity, mask_power
     Ks = check_positive_int(n_speech_components, "n_speech_components")
     sparsity = check_finite_float(sparsity, "sparsity", low=0.0)
     if mask_power is None:
-        mask_power = MASK_POWER_SPEECH_DICT_INPUT if with_input else MASK_POWER_SPEECH_DICT if speech_dictionary else MASK_POWER
+        mask_power = MASK_POWER_SPEECH_DICT_INPUT if with_input else MASK_POWER_SPEECH_DICT if speech_dictionary is not None else MASK_POWER
     mask_power = check_finite_float(mask_power, "mask_power", low=0.0, low_open=True)
     max_iter = check_positive_int(max_iter, "max_iter")
     return Kn, Ks, sparsity, mask_power, max_iter
@@ -244,7 +244,7 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
             from ._usm import combine
 
             est = combine(est, _fit(y, sr, params, *own, None, Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter,
-                                    random_state=random_state, sample_pass=sample_pass)[1])
+                                    random_state=random_state, sample_pass=sample_pass, callback=callback)[1])
     return S, (_context.read_model(est, S.shape[-2], c, CONTEXT_READ) if c else est), power
 
 
@@ -448,8 +448,9 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
     random_state : int
         Seed.
     callback : callable or None
-        ``callback(iteration, loss)`` at every loss check (every 10 iterations) of
-        the main factorisation, to report progress; returning ``True`` stops early.
+        ``callback(iteration, loss)`` at every loss check (every 10 iterations) of the main
+        factorisations (counted from 0 again in the input's own model beside a speech dictionary),
+        to report progress; returning ``True`` stops early and skips every later pass.
     segment_seconds : float > 0 or None
         Blind only: length of the local models' segments (default ``None``: 10 s; an input
         longer than 1.5 segments gets one model per segment, see Notes); ``float("inf")``:
@@ -457,11 +458,10 @@ def denoise(y, sr, *, noise=None, noise_region=None, noise_dictionary=None, spee
     voice_model : bool
         Also fit the bundled universal speech model (``speech-voices``, :mod:`nmfaudio._usm`)
         and mask with the geometric mean of the two models: beside the free speech templates
-        (+1.2 to +1.5 dB SDR on the benchmark's test part, 1.3-2.3x the time), and beside a
-        speech dictionary when the noise is a sample or region, where the dictionary's model
-        is also combined with the one the input gives without it (free templates, voice
-        model; tune +0.5 to +0.8 dB, twice the time). Not used with two dictionaries or a
-        speech dictionary alone; ``False`` leaves a speech dictionary's model alone.
+        (+1.2 to +1.5 dB SDR on the test part, 1.3-2.3x the time), beside a speech dictionary with
+        a noise sample or region, and in the model the input gives without a speech dictionary,
+        combined with the dictionaries' model beside a noise sample, region or noise dictionary
+        (tune +0.5 to +0.8 dB, twice the time). ``False`` leaves the dictionaries' model alone.
 
     Returns
     -------

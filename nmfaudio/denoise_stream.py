@@ -110,7 +110,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
     max_iter : int > 0
         Iterations of the learning of the free templates (on the subsample), as ``max_iter``
         of :func:`nmfaudio.denoise`; with both models fixed, the plain iterations of each
-        frame's solve (so that the result equals :func:`nmfaudio.denoise`).
+        frame's solve (so that with ``voice_model=False`` the result equals :func:`nmfaudio.denoise`).
     frame_iter : int > 0 or None
         Plain iterations of each frame's solve once learned templates are fixed (default
         :data:`FRAME_ITER`).
@@ -141,6 +141,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         As in :func:`nmfaudio.denoise`. With a noise sample, region or dictionary (beside a
         speech dictionary: a sample or region) it is fitted on the subsample, then every frame is
         solved again with the voice blocks the subsample used (:data:`VOICE_FRAME_ITER` iterations).
+        Beside a speech dictionary and a noise sample, region or dictionary, the input's own model
+        (:func:`nmfaudio.denoise.with_input_model`) is also learned on the subsample and each frame's
+        masks come from both (no second pass, unlike :func:`nmfaudio.denoise`).
 
     Returns
     -------
@@ -186,6 +189,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         raise ParameterError(f"voice_model must be True or False, got {voice_model!r}")
     with_input = _dn.with_input_model(speech_dictionary, voice_model=voice_model, noise_dictionary=noise_dictionary,
                                       noise_sample=noise is not None or noise_region is not None)
+    _dn.check_input_model_options(dict(noise=noise if noise_region is None else noise_region,
+                                       noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
+                                       n_speech_components=n_speech_components, sparsity=sparsity), with_input)
     Kn, Ks, sparsity, mask_power, max_iter = _dn._check_numbers(
         n_noise_components, n_speech_components, sparsity, mask_power, max_iter, speech_dictionary, with_input)
     frame_iter = check_positive_int(FRAME_ITER if frame_iter is None else frame_iter, "frame_iter")
@@ -363,7 +369,13 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
     else:
         Vs, Fs = _subsample_pass(reader, params, C, power, picks, floor, progress)
     kw = dict(Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
-    fit = _fit_subsample(Vs, Fs, reader.sr, params, beta, noise_dictionary, speech_dictionary, voices=voices, **kw)
+    if noise_dictionary is not None and speech_dictionary is not None and not voices:
+        # both fixed, nothing to learn on the subsample (only the partner, if any)
+        W0, n_s, _, lam = _dn._initial_templates(Vs, noise_dictionary, speech_dictionary, params=params,
+                                                 sr=reader.sr, **{k: kw[k] for k in ("Kn", "Ks", "sparsity", "random_state")})
+        fit = (W0, n_s, lam, None)
+    else:
+        fit = _fit_subsample(Vs, Fs, reader.sr, params, beta, noise_dictionary, speech_dictionary, voices=voices, **kw)
     if partner is not None:
         partner = _fit_subsample(Vs, None, reader.sr, params, partner[0], partner[1], None, voices=True, **kw)
     return fit, partner

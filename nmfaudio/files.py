@@ -381,8 +381,8 @@ def denoise_file(path, out=".", *, noise=None, noise_dictionary=None, speech_dic
     from .denoise import default_denoise_stft, denoise_sources
     from .io import load, save_many
 
-    check_denoise_options(dict(options, noise=noise, noise_dictionary=noise_dictionary,
-                               speech_dictionary=speech_dictionary))
+    check_denoise_options(dict(options, noise=noise if options.get("noise_region") is None else options["noise_region"],
+                               noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary))
     targets = {"clean": denoise_target(path, out, format=format)}
     if noise_out is not None:
         targets["noise"] = denoise_target(path, noise_out, format=format, suffix="_noise")

@@ -98,6 +98,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path, mix_file, capsys, monkeypatch
     (["--noise", "audio_fixtures/speech/train/noise.wav"], "noise sample + speech dictionary", True),
     (["--noise-dict", "NOISE"], "noise dictionary + speech dictionary", True),
     (["--noise-dict", "NOISE", "--no-voice-model"], "noise dictionary + speech dictionary", False),
+    # a region counts as a noise sample for the option check (the input's model takes --sparsity)
+    (["--noise-region", "0:0.5", "--sparsity", "0.2"], "noise region + speech dictionary", True),
 ])
 def test_denoise_json_names_the_speech_dictionary_mode(tmp_path, capsys, extra, mode, voices):
     F = "audio_fixtures/speech/"

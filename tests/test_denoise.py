@@ -59,7 +59,10 @@ def test_denoise_silence_and_errors(noisy):
     with pytest.raises(ParameterError, match="silent"):
         nmfaudio.denoise(s, sr, noise=z)
     with pytest.raises(ParameterError, match="not both"):
-        nmfaudio.denoise(s, sr, noise=n_train, noise_dictionary=object())
+        nmfaudio.denoise(s, sr, noise=n_train,
+                         noise_dictionary=nmfaudio.learn_noise_dictionary(n_train, sr, n_components=2))
+    with pytest.raises(ParameterError, match="noise_dictionary must be a SourceDictionary"):
+        nmfaudio.denoise(s, sr, noise=n_train, noise_dictionary=object())  # the type is checked first
     with pytest.raises(ParameterError, match="SourceDictionary"):
         nmfaudio.denoise(s, sr, speech_dictionary="speech.npz")
     with pytest.raises(ParameterError, match="sparsity"):

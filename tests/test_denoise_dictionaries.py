@@ -13,6 +13,7 @@ import nmfaudio
 from nmfaudio import _usm
 
 dn = sys.modules["nmfaudio.denoise"]
+ds = sys.modules["nmfaudio.denoise_stream"]
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +221,39 @@ def test_stream_partner_model_solves_with_its_own_beta(speech, tmp_path, monkeyp
     outer = [k for k in made if k.get("partner") is not None]
     assert len(outer) == 1
     assert outer[0]["beta"] == sd.beta and outer[0]["partner"].beta == (1.0 if mode == "noise" else 0.0)
+
+
+def test_a_dictionary_of_the_wrong_type_is_named(speech):
+    with pytest.raises(nmfaudio.ParameterError, match="speech_dictionary must be a SourceDictionary"):
+        nmfaudio.denoise(speech["y"], speech["sr"], noise=speech["noise"], speech_dictionary="speech.npz")
+    with pytest.raises(nmfaudio.ParameterError, match="noise_dictionary must be a SourceDictionary"):
+        nmfaudio.denoise(speech["y"], speech["sr"], noise_region=(0, 0.5), noise_dictionary="noise.npz")
+
+
+@pytest.mark.parametrize("kw", [dict(n_speech_components=5), dict(sparsity=0.7)])
+def test_input_model_options_refused_without_it(speech, tmp_path, kw):
+    """voice_model=False beside a speech dictionary: no input model, so its options would be ignored."""
+    y, sr, n, sd = speech["y"], speech["sr"], speech["noise"], speech["sd"]
+    name = next(iter(kw))
+    with pytest.raises(nmfaudio.ParameterError, match=f"{name}=.*without the input's own model"):
+        nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd, voice_model=False, **kw)
+    with pytest.raises(nmfaudio.ParameterError, match=name):
+        nmfaudio.denoise_stream(speech["path"], tmp_path / "o.wav", noise=n, speech_dictionary=sd,
+                                voice_model=False, **kw)
+    assert not (tmp_path / "o.wav").exists()
+    nmfaudio.denoise(y, sr, noise=n, speech_dictionary=sd, **kw)  # with it: accepted
+
+
+def test_stream_two_dictionaries_fit_only_the_input_model_on_the_subsample(speech, tmp_path, monkeypatch):
+    """Both fixed: their own model has nothing to learn on the subsample; only the input's model
+    (the partner) is fitted there, and without it (voice_model=False) nothing is."""
+    calls = []
+    real = ds._fit_subsample
+    monkeypatch.setattr(ds, "_fit_subsample", lambda *a, **k: calls.append(a[6] is None) or real(*a, **k))
+    kw = {"noise_dictionary": speech["nd"], "speech_dictionary": speech["sd"]}
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "o.wav", **kw)
+    assert calls == [True]  # one fit, without the speech dictionary: the input's model
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "p.wav", voice_model=False, **kw)
+    assert calls == [True]
+    got, _ = sf.read(str(tmp_path / "p.wav"), dtype="float32")
+    np.testing.assert_allclose(got, nmfaudio.denoise(speech["y"], speech["sr"], voice_model=False, **kw), atol=1e-5)

@@ -68,10 +68,11 @@ def add_parser(sub):
                    help=f"noise templates learned (from --noise, from the noise floor, or free "
                         f"beside --speech-dict; default {NOISE_COMPONENTS})")
     g.add_argument("--speech-components", type=positive_int, default=SPEECH_COMPONENTS, metavar="K",
-                   help=f"free speech components, without --speech-dict (default {SPEECH_COMPONENTS})")
+                   help=f"free speech components, without --speech-dict or in the input's own model beside it "
+                        f"(with --noise, --noise-region or --noise-dict; default {SPEECH_COMPONENTS})")
     g.add_argument("--sparsity", type=nonneg_float, default=SPARSITY, metavar="L",
-                   help=f"L1 penalty on the free speech activations, without --speech-dict "
-                        f"(default {SPARSITY:g})")
+                   help=f"L1 penalty on the free speech activations (where --speech-components applies; "
+                        f"default {SPARSITY:g})")
     g.add_argument("--mask-power", type=positive_float, default=None, metavar="P",
                    help="soft-mask exponent (default 1 without --speech-dict; with it 1.5 beside --noise, "
                         "--noise-region or --noise-dict, 2 alone or with --no-voice-model; larger is "
@@ -106,8 +107,8 @@ def run(args) -> int:
     knobs = {"n_noise_components": args.noise_components, "n_speech_components": args.speech_components,
              "sparsity": args.sparsity, "segment_seconds": args.segment_seconds,
              "voice_model": args.voice_model}
-    check_denoise_options(dict(knobs, noise=args.noise, noise_dictionary=args.noise_dict,
-                               speech_dictionary=args.speech_dict), flags=True)
+    check_denoise_options(dict(knobs, noise=args.noise if args.noise_region is None else args.noise_region,
+                               noise_dictionary=args.noise_dict, speech_dictionary=args.speech_dict), flags=True)
     named = [o for o in (args.out, args.noise_out) if o and not is_folder_target(o)]
     like_input(args, args.noisy, out_files=named)
     targets = [denoise_target(args.noisy, args.out, format=args.format)]
@@ -159,11 +160,21 @@ def run(args) -> int:
     summary.doc["settings"] = {"mode": mode, "max_iter": args.iterations, "noise_components": args.noise_components,
                                "speech_components": args.speech_components, "sparsity": args.sparsity,
                                "mask_power": args.mask_power, "block_seconds": block,
-                               "voice_model": args.voice_model and (speech_dict is None or noise_dict is not None
-                                                                    or bool(args.noise or args.noise_region)),
+                               "voice_model": _voice_model_used(args, noise_dict, speech_dict),
                                **output_settings(args)}
     summary.finish(paths)
     return 0
+
+
+def _voice_model_used(args, noise_dict, speech_dict):
+    """Did the universal speech model run (beside the free templates, a speech dictionary, or in
+    the input's own model beside the dictionaries)?"""
+    from ..denoise import USM_LAMBDA, voices_apply, with_input_model
+
+    sample = bool(args.noise or args.noise_region)
+    return bool(args.voice_model and USM_LAMBDA is not None and (
+        voices_apply(noise_dict, speech_dict, noise_sample=sample)
+        or with_input_model(speech_dict, noise_sample=sample, voice_model=True, noise_dictionary=noise_dict)))
 
 
 def _block_seconds(args, ref):
