@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import check_finite_float, check_positive_int, check_seed, valid_audio
-from ._options import check_denoise_options
+from ._options import check_denoise_options, check_input_model_options
 from . import _denoise_blocks as blocks
 from . import _regions, _segments
 from .exceptions import AudioFileError, ParameterError
@@ -189,7 +189,7 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
         raise ParameterError(f"voice_model must be True or False, got {voice_model!r}")
     with_input = _dn.with_input_model(speech_dictionary, voice_model=voice_model, noise_dictionary=noise_dictionary,
                                       noise_sample=noise is not None or noise_region is not None)
-    _dn.check_input_model_options(dict(noise=noise if noise_region is None else noise_region,
+    check_input_model_options(dict(noise=noise if noise_region is None else noise_region,
                                        noise_dictionary=noise_dictionary, speech_dictionary=speech_dictionary,
                                        n_speech_components=n_speech_components, sparsity=sparsity), with_input)
     Kn, Ks, sparsity, mask_power, max_iter = _dn._check_numbers(
@@ -243,9 +243,9 @@ def denoise_stream(path, out, *, noise=None, noise_region=None, noise_dictionary
             noise = valid_audio(noise, "noise")
             noise_dictionary = _dn.learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
                                                           random_state=random_state, beta=beta, power=power)
-            if with_input:
-                partner = (_dn.BETA, _dn.learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,
-                                                                random_state=random_state, beta=_dn.BETA))
+            if with_input:  # the noise-sample mode's own (KL) noise model: the same one if beta is KL
+                partner = (_dn.BETA, noise_dictionary if beta == _dn.BETA else _dn.learn_noise_dictionary(
+                    noise, sr, n_components=Kn, stft_params=params, random_state=random_state, beta=_dn.BETA))
         T = params.n_frames(n)
         if subsample_frames is None:
             subsample_frames = default_subsample(T * C)
@@ -371,8 +371,9 @@ def _learn(reader, params, C, T, beta, power, noise_dictionary, speech_dictionar
     kw = dict(Kn=Kn, Ks=Ks, sparsity=sparsity, max_iter=max_iter, random_state=random_state)
     if noise_dictionary is not None and speech_dictionary is not None and not voices:
         # both fixed, nothing to learn on the subsample (only the partner, if any)
-        W0, n_s, _, lam = _dn._initial_templates(Vs, noise_dictionary, speech_dictionary, params=params,
-                                                 sr=reader.sr, **{k: kw[k] for k in ("Kn", "Ks", "sparsity", "random_state")})
+        W0, n_s, _, lam = _dn._initial_templates(Vs, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
+                                                 sparsity=sparsity, random_state=random_state, params=params,
+                                                 sr=reader.sr)
         fit = (W0, n_s, lam, None)
     else:
         fit = _fit_subsample(Vs, Fs, reader.sr, params, beta, noise_dictionary, speech_dictionary, voices=voices, **kw)

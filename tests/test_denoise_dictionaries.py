@@ -257,3 +257,15 @@ def test_stream_two_dictionaries_fit_only_the_input_model_on_the_subsample(speec
     assert calls == [True]
     got, _ = sf.read(str(tmp_path / "p.wav"), dtype="float32")
     np.testing.assert_allclose(got, nmfaudio.denoise(speech["y"], speech["sr"], voice_model=False, **kw), atol=1e-5)
+
+
+@pytest.mark.parametrize("beta, learned", [("kl", 1), (0.5, 2)])
+def test_stream_learns_the_kl_noise_model_once(speech, tmp_path, monkeypatch, beta, learned):
+    """With a KL speech dictionary the dictionaries' noise model and the input's are the same one."""
+    calls = []
+    real = dn.learn_noise_dictionary
+    monkeypatch.setattr(dn, "learn_noise_dictionary", lambda *a, **k: calls.append(k["beta"]) or real(*a, **k))
+    sd = speech["sd"]
+    sd = nmfaudio.SourceDictionary(name="speech", W=sd.W, sr=sd.sr, stft=sd.stft, beta=beta)
+    nmfaudio.denoise_stream(speech["path"], tmp_path / "o.wav", noise=speech["noise"], speech_dictionary=sd)
+    assert len(calls) == learned
