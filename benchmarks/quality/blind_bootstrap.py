@@ -141,18 +141,9 @@ def main(argv=None):
             scores[name].append(out)
         print(f"  {e['id']} done", file=sys.stderr, flush=True)
     print(f"blind, two passes: {len(entries)} {args.part} items\n")
-    print("| row | SDR mean | median | SI-SDR | STOI | PESQ | SDR better | SDR worse | harmed | frames used |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    ref = np.array([r["sdr"] for r in scores[rows[0][0]]])
-    for name, _ in rows:
-        rows = scores[name]
-        sdr = np.array([r["sdr"] for r in rows])
-        harmed = sum(r["stoi_improvement"] < -run.HARM for r in rows)
-        frac = f"{np.mean(used[name]):.0%}" if used[name] else "—"
-        print(f"| {name} | {sdr.mean():.2f} | {np.median(sdr):.2f} | {np.mean([r['si_sdr'] for r in rows]):.2f} | "
-              f"{np.mean([r['stoi'] for r in rows]):.3f} | {np.mean([r['pesq'] for r in rows]):.2f} | "
-              f"{int((sdr > ref + 0.05).sum())}/{len(rows)} | {int((sdr < ref - 0.05).sum())}/{len(rows)} | "
-              f"{harmed} | {frac} |", flush=True)
+    frac = {name: f"{np.mean(used[name]):.0%}" if used[name] else "—" for name, _ in rows}
+    for line in run.comparison_table(scores, extra=("frames used", frac)):
+        print(line, flush=True)
     return 0
 
 

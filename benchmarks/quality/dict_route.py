@@ -189,23 +189,12 @@ def main(argv=None):
             scores[name].append(out)
         print(f"  {e['id']} done", file=sys.stderr, flush=True)
     print(f"speech dictionary routes: {len(entries)} {args.part} items, grid {args.grid!r}\n")
-    print("| row | SDR mean | median | SI-SDR | STOI | PESQ | SDR better | SDR worse | harmed |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    ref = np.array([r["sdr"] for r in scores[rows[0][0]]])
-    for name, _ in rows:
-        rs = scores[name]
-        sdr = np.array([r["sdr"] for r in rs])
-        harmed = sum(r["stoi_improvement"] < -run.HARM for r in rs)
-        print(f"| {name} | {sdr.mean():.2f} | {np.median(sdr):.2f} | {np.mean([r['si_sdr'] for r in rs]):.2f} | "
-              f"{np.mean([r['stoi'] for r in rs]):.3f} | {np.mean([r['pesq'] for r in rs]):.2f} | "
-              f"{int((sdr > ref + 0.05).sum())}/{len(rs)} | {int((sdr < ref - 0.05).sum())}/{len(rs)} | "
-              f"{harmed} |", flush=True)
+    for line in run.comparison_table(scores):
+        print(line, flush=True)
     if args.json:
         import json
 
-        keys = ("sdr", "si_sdr", "stoi", "pesq", "stoi_improvement")
-        Path(args.json).write_text(json.dumps({name: {"items": [e["id"] for e in entries],
-                                                      **{k: [r.get(k) for r in rs] for k in keys}}
+        Path(args.json).write_text(json.dumps({name: {"items": [e["id"] for e in entries], **run.per_item(rs)}
                                                for name, rs in scores.items()}, indent=1, default=float))
     return 0
 

@@ -526,6 +526,32 @@ def run_item(data_dir, entry, method_names, threads):
     return rows
 
 
+#: The per-item scores the tuning scripts write with --json.
+PER_ITEM_KEYS = ("sdr", "si_sdr", "stoi", "pesq", "stoi_improvement")
+
+
+def per_item(rows):
+    """``{metric: [value per item]}`` of a list of score dicts (the tuning scripts' --json)."""
+    return {k: [r.get(k) for r in rows] for k in PER_ITEM_KEYS}
+
+
+def comparison_table(named, extra=None):
+    """Markdown lines comparing rows ``{name: [score dict per item]}`` with the first row: SDR
+    mean and median, SI-SDR, STOI and PESQ means, items better / worse by SDR (± 0.05 dB) and
+    harmed items; ``extra`` ``(header, {name: cell})`` adds a last column."""
+    head = "| row | SDR mean | median | SI-SDR | STOI | PESQ | SDR better | SDR worse | harmed |"
+    lines = [head + (f" {extra[0]} |" if extra else ""), "|---|" + "---:|" * (8 + bool(extra))]
+    ref = np.array([r["sdr"] for r in next(iter(named.values()))])
+    for name, rows in named.items():
+        sdr = np.array([r["sdr"] for r in rows])
+        harmed = sum(r["stoi_improvement"] < -HARM for r in rows)
+        lines.append(f"| {name} | {sdr.mean():.2f} | {np.median(sdr):.2f} | {np.mean([r['si_sdr'] for r in rows]):.2f} | "
+                     f"{np.mean([r['stoi'] for r in rows]):.3f} | {np.mean([r['pesq'] for r in rows]):.2f} | "
+                     f"{int((sdr > ref + 0.05).sum())}/{len(rows)} | {int((sdr < ref - 0.05).sum())}/{len(rows)} | "
+                     f"{harmed} |" + (f" {extra[1][name]} |" if extra else ""))
+    return lines
+
+
 def _mean(values):
     vals = [v for v in values if v is not None]
     if len(vals) < len(values) or not vals:

@@ -289,10 +289,8 @@ def main(argv=None):
     if args.json:
         import json
 
-        keys = ("sdr", "si_sdr", "stoi", "pesq", "stoi_improvement")
         Path(args.json).write_text(json.dumps([
-            {"fit": fits[i], "post": posts[j], "items": [e["id"] for e in entries],
-             **{k: [r.get(k) for r in rows] for k in keys}}
+            {"fit": fits[i], "post": posts[j], "items": [e["id"] for e in entries], **run.per_item(rows)}
             for (i, j), rows in scores.items()], indent=1, default=str))
     return 0
 
