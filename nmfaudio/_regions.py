@@ -65,3 +65,14 @@ def region_bounds(n, sr, regions, *, min_samples=1):
                                  f"{min_samples} ({min_samples / sr:.3f} s, two STFT frames) are needed")
         bounds.append((i, j))
     return bounds
+
+
+def check_noise_sample(noise, sr, params):
+    """``noise (..., n)`` if it holds at least two STFT frames of ``params`` (the minimum a region
+    must hold too), else :class:`UsageError` naming its length and the minimum."""
+    need = params.n_fft + params.hop_length
+    if noise.shape[-1] < need:
+        raise UsageError(f"the noise sample has {noise.shape[-1]} samples ({noise.shape[-1] / sr:.3g} s at {sr} Hz); "
+                         f"a noise model needs at least two STFT frames: {need} samples ({need / sr:.3g} s)")
+    return noise
+

@@ -16,7 +16,7 @@ from .dictionary import learn_dictionary, spectrogram, without_pitch_copies
 from ._options import NOISE_COMPONENTS, SPARSITY, SPEECH_COMPONENTS, check_denoise_options, model_settings
 from ._options import check_dictionary_types as _check_dictionary_types, check_input_model_options, stft_settings
 from . import _segments
-from ._regions import noise_from_regions
+from ._regions import check_noise_sample, noise_from_regions
 from ._stopping import stopped, wrap
 from .exceptions import ParameterError
 from .masking import mask_sources, source_estimates, sources_to_audio
@@ -112,6 +112,7 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     (513, 4)
     """
     params = stft_params if stft_params is not None else default_denoise_stft(sr)
+    noise = check_noise_sample(valid_audio(noise, "noise"), check_positive_int(sr, "sr"), params)
     return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft_params=params,
                             beta=beta, power=power, pitch_shifts=(), random_state=random_state)
 
@@ -215,8 +216,7 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
     beta, power, callback = *_model_settings(noise_dictionary, speech_dictionary), wrap(callback)
     S, V = spectrogram(y, stft_params=params, power=power)
     c = CONTEXT if noise_dictionary is None and speech_dictionary is None else 0
-    if c:
-        from . import _context
+    from . import _context  # (CONTEXT = 0 by default: not used)
     V = _context.stack_frames(V, c) if c else V
     blind = noise is None and noise_dictionary is None and speech_dictionary is None
     own = (noise, noise_dictionary) if with_input_model(  # the model the input gives without the speech dictionary

@@ -107,6 +107,19 @@ def test_denoise_bad_noise_region_exits_2(tmp_path, capsys, region, match):
     assert not (tmp_path / "c.wav").exists()
 
 
+def test_denoise_too_short_noise_file_exits_2(tmp_path, capsys):
+    import soundfile as sf
+    from nmfaudio.cli import main
+
+    y, sr = sf.read("audio_fixtures/speech/noisy.wav", dtype="float32")
+    sf.write(tmp_path / "n.wav", y[:1000], sr)
+    code = main(["denoise", "audio_fixtures/speech/noisy.wav", "--noise", str(tmp_path / "n.wav"),
+                 "-o", str(tmp_path / "c.wav")])
+    err = capsys.readouterr().err
+    assert code == 2 and "has 1000 samples" in err and "two STFT frames" in err, err
+    assert not (tmp_path / "c.wav").exists()
+
+
 def test_denoise_noise_region_and_noise_are_exclusive(tmp_path, capsys):
     from nmfaudio.cli import main
 

@@ -101,6 +101,26 @@ def test_noise_region_bad_values(region, match):
         nmfaudio.denoise(y, sr, noise_region=region)
 
 
+@pytest.mark.parametrize("length", [lambda need: 1, lambda need: 100, lambda need: need - 1],
+                         ids=["1", "100", "need-1"])
+def test_noise_sample_shorter_than_two_frames_refused(length):
+    """A noise sample, like a region, must hold two STFT frames (n_fft + hop samples: 1024 + 256 at
+    16 kHz); the message names its length and the minimum, in every entry point that learns from it."""
+    import nmfaudio
+    from nmfaudio.denoise import default_denoise_stft
+
+    y, sr = nmfaudio.load("audio_fixtures/speech/noisy.wav")
+    p = default_denoise_stft(sr)
+    need = p.n_fft + p.hop_length
+    n = length(need)
+    for call in (lambda: nmfaudio.denoise(y, sr, noise=y[:n]),
+                 lambda: nmfaudio.learn_noise_dictionary(y[:n], sr),
+                 lambda: nmfaudio.StreamDenoiser(noise=y[:n], sr=sr)):
+        with pytest.raises(nmfaudio.ParameterError, match=f"has {n} samples .*at least two STFT frames: {need}"):
+            call()
+    assert nmfaudio.learn_noise_dictionary(y[:need], sr, n_components=2).W.shape == (p.n_freq, 2)
+
+
 def test_noise_region_and_noise_together_refused():
     import nmfaudio
 
