@@ -27,16 +27,39 @@ import numpy as np
 
 #: Iterations of the noise dictionary's fit (as :func:`nmfaudio.learn_dictionary`'s default).
 NOISE_ITER = 200
+#: No speech-free frames: when the frames picked still hold a mean speech share >= GUARD_SHARE_BLIND
+#: (blind, 10 % of the frames) / GUARD_SHARE_SAMPLE (beside a noise sample, 15 %) (None: never), the
+#: first pass could not tell the speech from the noise (babble): GUARD_SKIP skips the second pass
+#: and the estimates are softened: raised to GUARD_POWER (the mask's exponent at mask power 1) and
+#: the clean part floored at GUARD_FLOOR_DB of the mixture (at mask power 1; None: no floor).
+#: Not adopted (None): chosen on the tune part + hard_items.py's 16 tune items (2026-12-08;
+#: 0.15 / 0.20, floor -10 dB: harmed 4 -> 0 blind, 2 -> 0 with a sample, -0.09 / -0.10 dB SDR), it did
+#: not transfer: test part + hard test items, blind harmed 4 -> 2 at -0.26 dB, with a sample 3 -> 3
+#: at -0.55 dB (tonal noises, not babble, trip it and lose 4-7 dB). benchmarks/RESULTS.md.
+GUARD_SHARE_BLIND = GUARD_SHARE_SAMPLE = None
+GUARD_SKIP = True
+GUARD_POWER = 1.0
+GUARD_FLOOR_DB = -10.0
 
 
-def quiet_frames(est, fraction):
+def quiet_frames(est, fraction, with_share=False):
     """Indices (sorted) of the ``fraction`` of frames of ``est (2, F, T)`` (clean first)
-    whose speech share is lowest; at least 2."""
+    whose speech share is lowest; at least 2 (``with_share``: and their mean speech share)."""
     s, n = est[0].sum(axis=0), est[1].sum(axis=0)
     share = s / np.maximum(s + n, np.finfo(est.dtype).tiny)
     T = share.shape[-1]
     order = np.argsort(share, kind="stable")
-    return np.sort(order[:min(T, max(2, int(round(fraction * T))))])
+    pick = np.sort(order[:min(T, max(2, int(round(fraction * T))))])
+    return (pick, float(share[pick].mean())) if with_share else pick
+
+
+def guarded(est):
+    """``est (2, ..., F, T)`` softened (:data:`GUARD_POWER`, :data:`GUARD_FLOOR_DB`)."""
+    e = est if GUARD_POWER == 1.0 else np.power(est, GUARD_POWER, dtype=est.dtype)
+    if GUARD_FLOOR_DB is not None:
+        f = 10.0 ** (GUARD_FLOOR_DB / 20.0)
+        e = np.stack([np.maximum(e[0], e.dtype.type(f / (1 - f)) * e[1]), e[1]])
+    return e
 
 
 def noise_dictionary(V, *, n_components, random_state, params, sr):
@@ -60,8 +83,13 @@ def refine(V, est, *, fraction, n_components, random_state, params, sr, refit, e
 
     Vs = stack_channels(V)
     ests = np.stack([stack_channels(e) for e in est])
-    pick = quiet_frames(ests, fraction)
+    pick, share = quiet_frames(ests, fraction, with_share=True)
+    tau = GUARD_SHARE_BLIND if extra is None else GUARD_SHARE_SAMPLE
+    guard = tau is not None and share >= tau
+    if guard and GUARD_SKIP:
+        return guarded(est)
     X = Vs[:, pick] if extra is None else np.concatenate([stack_channels(extra).astype(Vs.dtype), Vs[:, pick]], axis=1)
     nd = noise_dictionary(np.ascontiguousarray(X), n_components=n_components,
                           random_state=random_state, params=params, sr=sr)
-    return combine(est, refit(nd).astype(est.dtype, copy=False))
+    est = combine(est, refit(nd).astype(est.dtype, copy=False))
+    return guarded(est) if guard else est

@@ -36,7 +36,7 @@ def test_noise_dictionary_has_unit_sum_templates_and_fits_few_frames():
 def test_refine_with_the_same_estimate_changes_nothing():
     rng = np.random.default_rng(2)
     V = (rng.random((2, 20, 30)) + 0.1).astype(np.float32)  # two channels
-    est = np.stack([0.4 * V, 0.6 * V])
+    est = np.stack([0.05 * V, 0.95 * V])  # speech-free frames (share 0.05, below the guard's)
     seen = []
 
     def refit(nd):
@@ -47,6 +47,47 @@ def test_refine_with_the_same_estimate_changes_nothing():
                               params=STFTParams(n_fft=38, hop_length=19), sr=8000, refit=refit)
     assert seen == [(20, 4)]
     np.testing.assert_allclose(out, est, rtol=1e-6)
+
+
+@pytest.mark.parametrize("extra", [None, "clip"])
+def test_no_speech_free_frames_skip_the_second_pass_and_soften_the_estimates(extra, monkeypatch):
+    """The guard (off by default: it did not transfer to the test part): where even the frames picked
+    hold much speech, no refit, and the clean gain (mask power 1) is floored at GUARD_FLOOR_DB."""
+    monkeypatch.setattr(_second_pass, "GUARD_SHARE_BLIND", 0.15)
+    monkeypatch.setattr(_second_pass, "GUARD_SHARE_SAMPLE", 0.2)
+    rng = np.random.default_rng(4)
+    V = (rng.random((20, 40)) + 0.1).astype(np.float32)
+    share = np.linspace(0.3, 0.9, 40).astype(np.float32)
+    est = np.stack([V * share, V * (1 - share)])
+    est[0, :5] = 0.0  # no clean estimate at all in five bins
+    before = est.copy()
+    tau = _second_pass.GUARD_SHARE_BLIND if extra is None else _second_pass.GUARD_SHARE_SAMPLE
+    assert tau is not None and _second_pass.quiet_frames(est, 0.5, with_share=True)[1] >= tau
+    calls = []
+    out = _second_pass.refine(V, est, fraction=0.5, n_components=4, random_state=0,
+                              params=STFTParams(n_fft=38, hop_length=19), sr=8000,
+                              refit=lambda nd: calls.append(nd) or est, extra=None if extra is None else V[:, :5])
+    np.testing.assert_array_equal(est, before)  # the argument is not modified
+    assert calls == [] and out.dtype == np.float32 and out.shape == est.shape
+    gain = out[0] / (out[0] + out[1])
+    f = 10 ** (_second_pass.GUARD_FLOOR_DB / 20)
+    assert gain.min() >= f * (1 - 1e-5) and np.isclose(gain.min(), f, rtol=1e-4)
+    keep = before[0] / (before[0] + before[1]) >= f
+    np.testing.assert_allclose(out[:, keep], before[:, keep], rtol=1e-6)  # above the floor: unchanged
+
+
+def test_guard_is_off_by_default():
+    assert _second_pass.GUARD_SHARE_BLIND is None and _second_pass.GUARD_SHARE_SAMPLE is None
+
+
+def test_guarded_power_and_floor(monkeypatch):
+    est = np.abs(np.random.default_rng(6).standard_normal((2, 3, 8, 9))).astype(np.float32)
+    monkeypatch.setattr(_second_pass, "GUARD_POWER", 0.5)
+    monkeypatch.setattr(_second_pass, "GUARD_FLOOR_DB", None)
+    np.testing.assert_allclose(_second_pass.guarded(est), np.sqrt(est), rtol=1e-6)
+    monkeypatch.setattr(_second_pass, "GUARD_FLOOR_DB", -6.0)
+    g = _second_pass.guarded(est)
+    assert g.dtype == np.float32 and (g[0] / (g[0] + g[1])).min() >= 10 ** (-6 / 20) - 1e-6
 
 
 def test_blind_denoise_takes_the_second_pass(monkeypatch, speech_like):

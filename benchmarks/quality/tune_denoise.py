@@ -92,6 +92,15 @@ FIT_GRIDS = {
     "blind-floor-cost": [{}, {"BLIND_FLOOR_STEP": 4}, {"BLIND_FLOOR_ITER": 100},
                          {"BLIND_FLOOR_STEP": 4, "BLIND_FLOOR_ITER": 100}, {"max_iter": 50},
                          {"BLIND_FLOOR_STEP": 4, "BLIND_FLOOR_ITER": 100, "max_iter": 50}],
+    # do no harm on babble (hard_items.py, 2026-12-08): which piece lowers STOI there
+    # the same guard (nmfaudio._second_pass: no speech-free frames -> no second pass, softer estimates)
+    "guard": [{"GUARD_SHARE_BLIND": None, "GUARD_SHARE_SAMPLE": None, "GUARD_FLOOR_DB": None}] + [
+        {"GUARD_SHARE_BLIND": t, "GUARD_SHARE_SAMPLE": t, "GUARD_FLOOR_DB": None, **g} for t in (0.1, 0.15, 0.2) for g in (
+            {}, {"GUARD_POWER": 0.75}, {"GUARD_FLOOR_DB": -15.0}, {"GUARD_FLOOR_DB": -10.0})],
+    "guard-chosen": [{"GUARD_SHARE_BLIND": None, "GUARD_SHARE_SAMPLE": None},
+                     {"GUARD_SHARE_BLIND": 0.15, "GUARD_SHARE_SAMPLE": 0.2, "GUARD_FLOOR_DB": -10.0}],
+    "harm-diag": [{}, {"BLIND_SECOND_PASS": None, "SAMPLE_SECOND_PASS": None}, {"USM_LAMBDA": None},
+                  {"BLIND_SECOND_PASS": None, "SAMPLE_SECOND_PASS": None, "USM_LAMBDA": None}],
 }
 #: "dicts" mode (nmfaudio.separate with speech + noise dictionaries): learn_dictionary options
 #: for the speech dictionary ("speech_" prefix) and both (no prefix).
@@ -124,6 +133,8 @@ POST_GRIDS = {
     "wide": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None, -20.0, -14.0], "GAIN_SMOOTH": [0, 1]},
     "floor": {"mask_power": [1.0, 2.0], "GAIN_FLOOR_DB": [None, -25.0, -20.0, -15.0, -10.0],
               "GAIN_SMOOTH": [0]},
+    "harm-post": {"mask_power": [1.0, 0.75], "GAIN_FLOOR_DB": [None, -20.0, -15.0, -10.0], "GAIN_SMOOTH": [0, 1]},
+    "floor1": {"mask_power": [1.0], "GAIN_FLOOR_DB": [None, -20.0, -15.0, -10.0], "GAIN_SMOOTH": [0, 1]},
 }
 #: post grids given as rows (a list): POSTFILTER settings (nmfaudio._postfilter) after today's
 #: default row. "dd": rule x alpha x xi_min x gain floor (37 rows, the coarse pass).
@@ -148,10 +159,13 @@ POST_GRIDS["dd2"] = [_DEFAULT_POST] + [
 def _fit_item(item, mode, fit):
     consts = {k: v for k, v in fit.items() if k.isupper()}
     opts = {k: v for k, v in fit.items() if not k.isupper()}
-    saved = {k: getattr(dn, k) for k in consts}
+    from nmfaudio import _second_pass as sp
+
+    mod = {k: (sp if k.startswith("GUARD_") else dn) for k in consts}
+    saved = {k: getattr(mod[k], k) for k in consts}
     try:
         for k, v in consts.items():
-            setattr(dn, k, v)
+            setattr(mod[k], k, v)
         y, sr = item.mixture, item.sr
         params = dn.default_denoise_stft(sr)
         if "n_fft" in opts or "hop_length" in opts:
@@ -173,7 +187,7 @@ def _fit_item(item, mode, fit):
         est = np.mean(ests, axis=0)
     finally:
         for k, v in saved.items():
-            setattr(dn, k, v)
+            setattr(mod[k], k, v)
     return S, est, power, params
 
 
@@ -239,9 +253,11 @@ def main(argv=None):
     ap.add_argument("--part", choices=["tune", "test"], default="tune",
                     help="benchmark part (test: only for a setting that already won on tune)")
     ap.add_argument("--json", default=None, help="also write the per-item scores of every row here")
+    ap.add_argument("--data", type=Path, nargs="+", default=[run.DEFAULT_DATA],
+                    help="set folders (default data/; e.g. also data-hard/ of hard_items.py)")
     args = ap.parse_args(argv)
     run._limit_threads(1)
-    entries = [e for e in run.read_manifest(run.DEFAULT_DATA)["items"]
+    entries = [(d, e) for d in args.data for e in run.read_manifest(d)["items"]
                if e["kind"] == "speech" and e.get("part") == args.part][:args.items]
     fits = DICT_GRIDS[args.fit] if args.mode == "dicts" else FIT_GRIDS[args.fit]
     pg = POST_GRIDS["base" if args.mode == "dicts" else args.post]
@@ -251,8 +267,8 @@ def main(argv=None):
         posts = [posts[int(r)] for r in args.rows.split(",")]
     with_pf = any(p.get("POSTFILTER") is not None for p in posts)
     scores = {}  # (fit index, post index) -> list of metric dicts
-    for e in entries:
-        item = run.load_item(run.DEFAULT_DATA, e)
+    for data, e in entries:
+        item = run.load_item(data, e)
         mix, _ = run._score(item, np.stack([item.mixture] * len(item.names)), False)
         for i, fit in enumerate(fits):
             if args.mode == "dicts":
@@ -290,7 +306,7 @@ def main(argv=None):
         import json
 
         Path(args.json).write_text(json.dumps([
-            {"fit": fits[i], "post": posts[j], "items": [e["id"] for e in entries], **run.per_item(rows)}
+            {"fit": fits[i], "post": posts[j], "items": [e["id"] for _, e in entries], **run.per_item(rows)}
             for (i, j), rows in scores.items()], indent=1, default=str))
     return 0
 
