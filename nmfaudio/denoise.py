@@ -68,8 +68,7 @@ SAMPLE_SECOND_PASS = 0.15
 #: input gives without it, mask power 1.5. Tune (dict_route.py): +0.80 / +0.48 / +0.65 dB SDR, none harmed.
 SPEECH_DICT_WITH_INPUT = True
 MASK_POWER_SPEECH_DICT_INPUT = 1.5
-#: A noise dictionary beside free speech templates loses its pitch copies (they let it absorb speech).
-#: Tune (dict_route.py, learn_dictionary's defaults): +1.05 dB SDR, 14 of 18 better, harmed 5 -> 0.
+#: A noise dictionary beside free speech templates loses its pitch copies (they absorb speech; tune +1.05 dB, harmed 5 -> 0).
 NOISE_DICT_BASE_ONLY = True
 
 
@@ -185,10 +184,11 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
                 f"the audio is at {sr} Hz but dictionary {d.name!r} was trained at {d.sr} Hz; "
                 f"resample the audio (nmfaudio.load(path, sr={d.sr}))"
             )
-    params = stft_settings(noise_dictionary, speech_dictionary, stft_params)
-    if params is None:
-        params = default_denoise_stft(sr)
-
+    params = stft_settings(noise_dictionary, speech_dictionary, stft_params) or default_denoise_stft(sr)
+    if noise is not None and sample_pass:  # a noise sample is checked even where the input is silent
+        noise = check_noise_sample(valid_audio(noise, "noise"), sr, params)
+    if not np.any(y):  # silence: nothing to denoise (and a noise region of it holds no noise to learn)
+        return {"clean": np.zeros_like(y), "noise": np.zeros_like(y)}
     S, est, power = _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
                          sparsity=sparsity, max_iter=max_iter, random_state=random_state,
                          callback=callback, segment_seconds=segment_seconds, voices=bool(voice_model),

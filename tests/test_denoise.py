@@ -121,6 +121,26 @@ def test_noise_sample_shorter_than_two_frames_refused(length):
     assert nmfaudio.learn_noise_dictionary(y[:need], sr, n_components=2).W.shape == (p.n_freq, 2)
 
 
+def test_silent_noise_sample_or_region_is_refused_but_silence_denoises_to_silence():
+    import nmfaudio
+
+    sr = 16000
+    rng = np.random.default_rng(7)
+    y = (0.1 * rng.standard_normal(2 * sr)).astype(np.float32)
+    y[: sr // 2] = 0.0  # a silent lead
+    silent = np.zeros(sr, np.float32)
+    for call in (lambda: nmfaudio.denoise(y, sr, noise=silent), lambda: nmfaudio.denoise(y, sr, noise_region=(0, 0.5)),
+                 lambda: nmfaudio.learn_noise_dictionary(silent, sr), lambda: nmfaudio.StreamDenoiser(noise=silent, sr=sr)):
+        with pytest.raises(nmfaudio.ParameterError, match="is silent .*no noise to learn"):
+            call()
+    quiet = np.zeros(2 * sr, np.float32)
+    for kw in ({}, {"noise_region": (0, 0.5)}, {"noise": y}):
+        parts = nmfaudio.denoise_sources(quiet, sr, **kw)
+        assert all(p.dtype == np.float32 and p.shape == quiet.shape and not p.any() for p in parts.values())
+    out = nmfaudio.denoise(quiet.astype(np.float64), sr, noise_region=(0, 0.5))
+    assert out.dtype == np.float64 and not out.any()
+
+
 def test_noise_region_and_noise_together_refused():
     import nmfaudio
 
