@@ -19,6 +19,9 @@ With a noise sample the noise of the second pass is learned on the sample's fram
 input's quietest 15 %: tune +0.41 dB SDR over one pass, 13 of 18 items better, 1 worse, none
 harmed (10 % / 20 %: +0.40 / +0.36 dB, 10 / 13 better; the quiet frames alone, 10 %: +0.45 dB
 but 5 worse). With a noise region it gained only +0.05 dB (9 of 18 better): not taken there.
+
+Babble (:func:`spread`): where those frames are too varied for a few templates, the mask cannot
+keep the talker apart from the noise, and the clean gain is floored (:data:`GUARD_FLOOR_DB`).
 """
 
 from __future__ import annotations
@@ -29,15 +32,23 @@ import numpy as np
 NOISE_ITER = 200
 #: No speech-free frames: when the frames picked still hold a mean speech share >= GUARD_SHARE_BLIND
 #: (blind, 10 % of the frames) / GUARD_SHARE_SAMPLE (beside a noise sample, 15 %) (None: never), the
-#: first pass could not tell the speech from the noise (babble): GUARD_SKIP skips the second pass
-#: and the estimates are softened: raised to GUARD_POWER (the mask's exponent at mask power 1) and
-#: the clean part floored at GUARD_FLOOR_DB of the mixture (at mask power 1; None: no floor).
+#: first pass could not tell the speech from the noise: GUARD_SKIP skips the second pass, and the
+#: estimates are softened: raised to GUARD_POWER (the mask's exponent at mask power 1) and the clean
+#: part floored at GUARD_FLOOR_DB of the mixture (at mask power 1; None: no floor).
 #: Not adopted (None): chosen on the tune part + hard_items.py's 16 tune items (2026-12-08;
 #: 0.15 / 0.20, floor -10 dB: harmed 4 -> 0 blind, 2 -> 0 with a sample, -0.09 / -0.10 dB SDR), it did
 #: not transfer: test part + hard test items, blind harmed 4 -> 2 at -0.26 dB, with a sample 3 -> 3
 #: at -0.55 dB (tonal noises, not babble, trip it and lose 4-7 dB). benchmarks/RESULTS.md.
 GUARD_SHARE_BLIND = GUARD_SHARE_SAMPLE = None
-GUARD_SKIP = True
+#: The guard in use: where the frames the noise is learned from are too varied for a few templates
+#: (babble: the relative KL divergence of a GUARD_SPREAD_K-template fit of them >= GUARD_SPREAD_BLIND
+#: / GUARD_SPREAD_SAMPLE, the middle of the tune part's gap: other noises <= 0.108 / 0.206, babble
+#: >= 0.164 / 0.303; None: never), the second pass is kept and the clean gain floored at -10 dB.
+#: Tune (34 items with hard_items.py's): harmed 4 -> 0 blind, 2 -> 0 with a sample, -0.01 / -0.02 dB
+#: SDR; test, once: 4 -> 2 blind (+0.01 dB), 3 -> 0 with a sample (-0.09 dB). benchmarks/RESULTS.md.
+GUARD_SPREAD_BLIND, GUARD_SPREAD_SAMPLE = 0.135, 0.25
+GUARD_SPREAD_K = 4
+GUARD_SKIP = False
 GUARD_POWER = 1.0
 GUARD_FLOOR_DB = -10.0
 
@@ -51,6 +62,22 @@ def quiet_frames(est, fraction, with_share=False):
     order = np.argsort(share, kind="stable")
     pick = np.sort(order[:min(T, max(2, int(round(fraction * T))))])
     return (pick, float(share[pick].mean())) if with_share else pick
+
+
+def spread(X, *, random_state=0):
+    """Relative KL divergence ``D(X | W H) / Σ X`` of a :data:`GUARD_SPREAD_K`-template KL fit of the
+    magnitude frames ``X (F, n)``: near 0 for a steady noise, large for one of many spectra."""
+    from .nmf import nmf
+
+    tiny = np.finfo(X.dtype).tiny
+    total = float(X.sum(dtype=np.float64))
+    if not total > 0:
+        return 0.0
+    res = nmf(X, min(GUARD_SPREAD_K, X.shape[1]), beta="kl", max_iter=NOISE_ITER, tol=0,
+              random_state=random_state, loss_every=None)
+    R, Xf = np.maximum(res.W @ res.H, tiny).astype(np.float64), X.astype(np.float64)
+    pos = Xf > 0
+    return float((np.sum(Xf[pos] * np.log(Xf[pos] / R[pos])) - Xf.sum() + R.sum()) / total)
 
 
 def guarded(est):
@@ -84,12 +111,15 @@ def refine(V, est, *, fraction, n_components, random_state, params, sr, refit, e
     Vs = stack_channels(V)
     ests = np.stack([stack_channels(e) for e in est])
     pick, share = quiet_frames(ests, fraction, with_share=True)
+    X = Vs[:, pick] if extra is None else np.concatenate([stack_channels(extra).astype(Vs.dtype), Vs[:, pick]], axis=1)
+    X = np.ascontiguousarray(X)
     tau = GUARD_SHARE_BLIND if extra is None else GUARD_SHARE_SAMPLE
-    guard = tau is not None and share >= tau
+    tau_spread = GUARD_SPREAD_BLIND if extra is None else GUARD_SPREAD_SAMPLE
+    guard = ((tau is not None and share >= tau)
+             or (tau_spread is not None and spread(X, random_state=random_state) >= tau_spread))
     if guard and GUARD_SKIP:
         return guarded(est)
-    X = Vs[:, pick] if extra is None else np.concatenate([stack_channels(extra).astype(Vs.dtype), Vs[:, pick]], axis=1)
-    nd = noise_dictionary(np.ascontiguousarray(X), n_components=n_components,
+    nd = noise_dictionary(X, n_components=n_components,
                           random_state=random_state, params=params, sr=sr)
     est = combine(est, refit(nd).astype(est.dtype, copy=False))
     return guarded(est) if guard else est

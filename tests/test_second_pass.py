@@ -55,6 +55,7 @@ def test_no_speech_free_frames_skip_the_second_pass_and_soften_the_estimates(ext
     hold much speech, no refit, and the clean gain (mask power 1) is floored at GUARD_FLOOR_DB."""
     monkeypatch.setattr(_second_pass, "GUARD_SHARE_BLIND", 0.15)
     monkeypatch.setattr(_second_pass, "GUARD_SHARE_SAMPLE", 0.2)
+    monkeypatch.setattr(_second_pass, "GUARD_SKIP", True)
     rng = np.random.default_rng(4)
     V = (rng.random((20, 40)) + 0.1).astype(np.float32)
     share = np.linspace(0.3, 0.9, 40).astype(np.float32)
@@ -76,8 +77,39 @@ def test_no_speech_free_frames_skip_the_second_pass_and_soften_the_estimates(ext
     np.testing.assert_allclose(out[:, keep], before[:, keep], rtol=1e-6)  # above the floor: unchanged
 
 
-def test_guard_is_off_by_default():
+def test_spread_is_small_for_a_steady_noise_and_large_for_many_spectra():
+    rng = np.random.default_rng(8)
+    F, n = 64, 120
+    steady = np.outer(rng.random(F) + 0.1, rng.random(n) + 0.5).astype(np.float32)  # one spectrum, gains
+    varied = (rng.gamma(0.3, size=(F, n)) + 1e-3).astype(np.float32)                 # a new spectrum per frame
+    before = varied.copy()
+    a, b = _second_pass.spread(steady), _second_pass.spread(varied)
+    np.testing.assert_array_equal(varied, before)
+    assert a < 1e-3 < 0.3 < b
+    assert _second_pass.spread(np.zeros((F, 5), np.float32)) == 0.0
+
+
+def test_spread_guard_floors_the_gain_on_varied_noise_frames_only():
+    """The default guard: the second pass is still taken, and the clean gain (mask power 1) floored
+    at GUARD_FLOOR_DB where the noise frames are too varied for GUARD_SPREAD_K templates."""
+    rng = np.random.default_rng(9)
+    f = 10 ** (_second_pass.GUARD_FLOOR_DB / 20)
+    kw = dict(fraction=0.5, n_components=4, random_state=0, params=STFTParams(n_fft=78, hop_length=39), sr=8000)
+    varied = (rng.gamma(0.3, size=(40, 60)) + 1e-3).astype(np.float32)
+    steady = np.outer(rng.random(40) + 0.1, rng.random(60) + 0.5).astype(np.float32)
+    for V, floored in ((varied, True), (steady, False)):
+        est = np.stack([0.01 * V, 0.99 * V])  # speech-free by share: only the spread can trip the guard
+        calls = []
+        out = _second_pass.refine(V, est, refit=lambda nd: calls.append(nd) or est, **kw)
+        gain = out[0] / (out[0] + out[1])
+        assert len(calls) == 1  # the second pass is taken either way
+        np.testing.assert_allclose(gain.min(), f if floored else 0.01, rtol=1e-4)
+
+
+def test_only_the_spread_guard_is_on_by_default():
     assert _second_pass.GUARD_SHARE_BLIND is None and _second_pass.GUARD_SHARE_SAMPLE is None
+    assert _second_pass.GUARD_SPREAD_BLIND is not None and _second_pass.GUARD_SPREAD_SAMPLE is not None
+    assert not _second_pass.GUARD_SKIP and _second_pass.GUARD_FLOOR_DB is not None
 
 
 def test_guarded_power_and_floor(monkeypatch):

@@ -28,7 +28,10 @@ import nmfaudio  # noqa: E402
 dn = sys.modules["nmfaudio.denoise"]
 import run  # noqa: E402
 
-#: fit grids: list of dicts; keys are nmfaudio.denoise constants (UPPER) or denoise() options.
+#: the babble guard of nmfaudio._second_pass off (the default before 2026-12-08)
+_NOGUARD = {"GUARD_SPREAD_BLIND": None, "GUARD_SPREAD_SAMPLE": None}
+#: fit grids: list of dicts; keys are nmfaudio.denoise constants (UPPER; GUARD_*: nmfaudio._second_pass's)
+#: or denoise() options.
 FIT_GRIDS = {
     "base": [{}],
     "usm": [{"USM_LAMBDA": None}, {"USM_LAMBDA": 0.1, "USM_UNIT": "all"}, {"USM_LAMBDA": 0.2, "USM_UNIT": "all"}],
@@ -94,13 +97,28 @@ FIT_GRIDS = {
                          {"BLIND_FLOOR_STEP": 4, "BLIND_FLOOR_ITER": 100, "max_iter": 50}],
     # do no harm on babble (hard_items.py, 2026-12-08): which piece lowers STOI there
     # the same guard (nmfaudio._second_pass: no speech-free frames -> no second pass, softer estimates)
-    "guard": [{"GUARD_SHARE_BLIND": None, "GUARD_SHARE_SAMPLE": None, "GUARD_FLOOR_DB": None}] + [
-        {"GUARD_SHARE_BLIND": t, "GUARD_SHARE_SAMPLE": t, "GUARD_FLOOR_DB": None, **g} for t in (0.1, 0.15, 0.2) for g in (
+    "guard": [{"GUARD_SHARE_BLIND": None, "GUARD_SHARE_SAMPLE": None, "GUARD_SPREAD_BLIND": None,
+               "GUARD_SPREAD_SAMPLE": None}] + [
+        {"GUARD_SHARE_BLIND": t, "GUARD_SHARE_SAMPLE": t, "GUARD_FLOOR_DB": None, "GUARD_SKIP": True,
+         "GUARD_SPREAD_BLIND": None, "GUARD_SPREAD_SAMPLE": None, **g} for t in (0.1, 0.15, 0.2) for g in (
             {}, {"GUARD_POWER": 0.75}, {"GUARD_FLOOR_DB": -15.0}, {"GUARD_FLOOR_DB": -10.0})],
-    "guard-chosen": [{"GUARD_SHARE_BLIND": None, "GUARD_SHARE_SAMPLE": None},
-                     {"GUARD_SHARE_BLIND": 0.15, "GUARD_SHARE_SAMPLE": 0.2, "GUARD_FLOOR_DB": -10.0}],
-    "harm-diag": [{}, {"BLIND_SECOND_PASS": None, "SAMPLE_SECOND_PASS": None}, {"USM_LAMBDA": None},
-                  {"BLIND_SECOND_PASS": None, "SAMPLE_SECOND_PASS": None, "USM_LAMBDA": None}],
+    # the guard triggered by the spread of the noise frames (babble: many spectra), thresholds in the
+    # middle of the tune part's gap (blind 0.108 -> 0.164, with a sample 0.206 -> 0.303)
+    "guard-spread": [{"GUARD_SPREAD_BLIND": None, "GUARD_SPREAD_SAMPLE": None}] + [
+        {"GUARD_SPREAD_BLIND": 0.135, "GUARD_SPREAD_SAMPLE": 0.25, **g} for g in (
+        {"GUARD_FLOOR_DB": -10.0, "GUARD_SKIP": True}, {"GUARD_FLOOR_DB": -15.0, "GUARD_SKIP": True},
+        {"GUARD_FLOOR_DB": None, "GUARD_POWER": 0.75, "GUARD_SKIP": True},
+        {"GUARD_FLOOR_DB": -10.0, "GUARD_SKIP": False})],
+    "guard-spread-chosen": [{"GUARD_SPREAD_BLIND": None, "GUARD_SPREAD_SAMPLE": None},
+                            {"GUARD_SPREAD_BLIND": 0.135, "GUARD_SPREAD_SAMPLE": 0.25, "GUARD_FLOOR_DB": -10.0,
+                             "GUARD_SKIP": False}],
+    "guard-chosen": [{"GUARD_SPREAD_BLIND": None, "GUARD_SPREAD_SAMPLE": None},
+                     {"GUARD_SHARE_BLIND": 0.15, "GUARD_SHARE_SAMPLE": 0.2, "GUARD_FLOOR_DB": -10.0, "GUARD_SKIP": True,
+                      "GUARD_SPREAD_BLIND": None, "GUARD_SPREAD_SAMPLE": None}],
+    # (run before the spread guard was on: it is off in every row)
+    "harm-diag": [{**_NOGUARD, **r} for r in ({}, {"BLIND_SECOND_PASS": None, "SAMPLE_SECOND_PASS": None},
+                                              {"USM_LAMBDA": None},
+                                              {"BLIND_SECOND_PASS": None, "SAMPLE_SECOND_PASS": None, "USM_LAMBDA": None})],
 }
 #: "dicts" mode (nmfaudio.separate with speech + noise dictionaries): learn_dictionary options
 #: for the speech dictionary ("speech_" prefix) and both (no prefix).
