@@ -612,6 +612,7 @@ def _cells(st, key):
 
 def _summary_tables(means, kind, parts):
     sel = [m for m in means if m["kind"] == kind]
+    parts = [p for p in parts if any(m["part"] == p for m in sel)]  # only the parts this kind has
     methods = list(dict.fromkeys(m["method"] for m in sel))
     get = {(m["method"], m["part"]): m for m in sel}
     n_items = {p: max((m["n"] + m["failed"] for m in sel if m["part"] == p), default=0)
