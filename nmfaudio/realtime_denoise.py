@@ -46,6 +46,11 @@ FLOOR_RATIO = 1.1
 FLOOR_RISE_DB = 3.0
 #: Updates of a warm-started frame (0: no warm start), see ``warm_start``.
 WARM_START = 0
+#: Babble guard (as :mod:`nmfaudio._second_pass`'s): a noise sample too varied for a few templates
+#: (:func:`nmfaudio._second_pass.spread` >= GUARD_SPREAD) floors the clean gain at GUARD_FLOOR_DB
+#: for the whole stream (None: never).
+GUARD_SPREAD = None
+GUARD_FLOOR_DB = -10.0
 
 
 class StreamDenoiser(BlockProcessor):
@@ -168,6 +173,7 @@ class StreamDenoiser(BlockProcessor):
                                                       stft_params=self.params,
                                                       random_state=self.random_state,
                                                       beta=self.beta, power=self.power)
+        self._guard = self._guard_factor(noise)
         self.blind = noise_dictionary is None
         if speech_dictionary is not None:
             self._W_speech0 = speech_dictionary.W
@@ -187,6 +193,21 @@ class StreamDenoiser(BlockProcessor):
         self.names = ["speech", "noise"]
         self.latency = self.params.n_fft - 1
         self.reset()
+
+    def _guard_factor(self, noise):
+        """``c`` of the floor ``Ŝ >= c N̂`` of the babble guard (a clean gain >= GUARD_FLOOR_DB at
+        this mask power), or 0.0 where it does not apply."""
+        if noise is None or GUARD_SPREAD is None or GUARD_FLOOR_DB is None:
+            return 0.0
+        from ._second_pass import spread
+        from .dictionary import spectrogram
+        from .separation import stack_channels
+
+        X = np.ascontiguousarray(stack_channels(spectrogram(noise, stft_params=self.params, power=1.0)[1]))
+        if spread(X, random_state=self.random_state) < GUARD_SPREAD:
+            return 0.0
+        f = 10.0 ** (GUARD_FLOOR_DB / 20.0)
+        return float((f / (1.0 - f)) ** (self.power / self.mask_power))
 
     def _reset_model(self):
         from ._random import random_templates
@@ -250,5 +271,8 @@ class StreamDenoiser(BlockProcessor):
                 for c in range(self._channels):
                     denoise_frames(self._V[c, t:t + 1], 1, *args, self._est[c, t:t + 1],
                                    self._h[c], self._hprev[c], *rest)
+        if self._guard:  # babble: the clean gain floored
+            e = self._est[:, :nt]
+            np.maximum(e[:, :, 0], self._guard * e[:, :, 1], out=e[:, :, 0])
         # masks in float64 (the models' precision), applied to the frames in theirs
         soft_mask_apply(S, self._est, self.mask_power / self.power, self._src, self._zs, nt)

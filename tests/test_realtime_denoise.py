@@ -97,3 +97,43 @@ def test_errors():
         den.process(np.full(10, np.inf, np.float32))
     with pytest.raises(ParameterError, match="sr=16000"):
         den.process(np.zeros(10, np.float32), sr=16000)
+
+
+def _babble_and_steady(sr, n, rng):
+    t = np.arange(n) / sr
+    steady = (0.05 * rng.standard_normal(n)).astype(np.float32)
+    # a noise of many spectra: tone bursts at a new random pitch every 50 ms
+    f0 = rng.uniform(150, 3000, size=n // (sr // 20) + 1)[(t * 20).astype(int)]
+    varied = (0.1 * np.sin(2 * np.pi * f0 * t) * (rng.random(f0.shape) > 0.3)).astype(np.float32)
+    return varied, steady
+
+
+def test_babble_guard_floors_the_clean_gain_for_a_varied_noise_only(monkeypatch):
+    """GUARD_SPREAD: a noise sample whose frames a few templates cannot describe floors the clean
+    gain (Ŝ >= c N̂ with c for GUARD_FLOOR_DB at the mask power); a steady one leaves it alone."""
+    from nmfaudio import realtime_denoise as rd
+    from nmfaudio._second_pass import spread
+    from nmfaudio.dictionary import spectrogram
+
+    sr, rng = 8000, np.random.default_rng(11)
+    varied, steady = _babble_and_steady(sr, 2 * sr, rng)
+    monkeypatch.setattr(rd, "GUARD_FLOOR_DB", -10.0)
+    d = nmfaudio.StreamDenoiser(noise=steady, sr=sr)
+    spreads = [spread(np.ascontiguousarray(spectrogram(x, stft_params=d.params, power=1.0)[1]))
+               for x in (steady, varied)]
+    assert spreads[0] < spreads[1]
+    monkeypatch.setattr(rd, "GUARD_SPREAD", float(np.mean(spreads)))
+    assert nmfaudio.StreamDenoiser(noise=steady, sr=sr)._guard == 0.0
+    on = nmfaudio.StreamDenoiser(noise=varied, sr=sr, mask_power=2.0)
+    f = 10 ** (-10 / 20)
+    assert np.isclose(on._guard, (f / (1 - f)) ** 0.5)
+    y = (varied + 0.2 * np.sin(2 * np.pi * 440 * np.arange(2 * sr) / sr)).astype(np.float32)
+    out_on = on.process(y)
+    monkeypatch.setattr(rd, "GUARD_SPREAD", None)
+    off = nmfaudio.StreamDenoiser(noise=varied, sr=sr, mask_power=2.0)
+    assert off._guard == 0.0
+    out_off = off.process(y)
+    assert np.all(np.isfinite(out_on["speech"])) and out_on["speech"].dtype == np.float32
+    # the floor keeps more of the input in the speech output, never less energy overall
+    assert np.sum(out_on["speech"] ** 2) > np.sum(out_off["speech"] ** 2)
+    np.testing.assert_allclose(out_on["speech"] + out_on["noise"], out_off["speech"] + out_off["noise"], atol=1e-5)
