@@ -35,7 +35,7 @@ ROWS = [{"GUARD_SPREAD": None}, {"GUARD_SPREAD": 0.25, "GUARD_FLOOR_DB": -10.0},
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=["tune", "test"], default="tune")
-    ap.add_argument("--rows", default=None, help="row indices, e.g. 0,1")
+    ap.add_argument("--rows", default=None, help="row indices, e.g. 0,5 (no guard; the default chosen on tune)")
     args = ap.parse_args(argv)
     run._limit_threads(1)
     rows = [ROWS[int(i)] for i in args.rows.split(",")] if args.rows else ROWS
