@@ -71,12 +71,16 @@ def check_noise_sample(noise, sr, params):
     """``noise (..., n)`` if it holds at least two STFT frames of ``params`` (the minimum a region
     must hold too) and is not silent, else :class:`ParameterError` (a data error, not a usage
     one) naming its length and the minimum."""
+    from .stft import STFTParams
+
+    if not isinstance(params, STFTParams):
+        raise ParameterError(f"stft_params must be an STFTParams, got {type(params).__name__}")
     need = params.n_fft + params.hop_length
     if noise.shape[-1] < need:
         raise ParameterError(f"the noise sample has {noise.shape[-1]} samples ({noise.shape[-1] / sr:.3g} s at {sr} Hz); "
-                         f"a noise model needs at least two STFT frames: {need} samples ({need / sr:.3g} s)")
+                             f"a noise model needs at least two STFT frames: {need} samples ({need / sr:.3g} s)")
     if not np.any(noise):
-        raise ParameterError("the noise sample (or noise region) is silent (every sample is 0): there is no noise to learn from; give "
-                         "a clip or a region that holds the noise, or denoise without one (blind)")
+        raise ParameterError("the noise sample (or noise region) is silent (every sample is 0): there is no noise to "
+                             "learn from; give a clip or a region that holds the noise, or denoise without one (blind)")
     return noise
 

@@ -110,7 +110,7 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     >>> nmfaudio.learn_noise_dictionary(n, 16000, n_components=4).W.shape
     (513, 4)
     """
-    params = stft_params if stft_params is not None else default_denoise_stft(sr)
+    params = stft_params if stft_params is not None else default_denoise_stft(check_positive_int(sr, "sr"))
     noise = check_noise_sample(valid_audio(noise, "noise"), check_positive_int(sr, "sr"), params)
     return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft_params=params,
                             beta=beta, power=power, pitch_shifts=(), random_state=random_state)
@@ -187,7 +187,7 @@ def denoise_sources(y, sr, *, noise=None, noise_region=None, noise_dictionary=No
     params = stft_settings(noise_dictionary, speech_dictionary, stft_params) or default_denoise_stft(sr)
     if noise is not None and sample_pass:  # a noise sample is checked even where the input is silent
         noise = check_noise_sample(valid_audio(noise, "noise"), sr, params)
-    if not np.any(y):  # silence: nothing to denoise (and a noise region of it holds no noise to learn)
+    if sample_pass and not np.any(y):  # silence: nothing to denoise (a silent region is refused, as in the stream)
         return {"clean": np.zeros_like(y), "noise": np.zeros_like(y)}
     S, est, power = _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, Kn=Kn, Ks=Ks,
                          sparsity=sparsity, max_iter=max_iter, random_state=random_state,

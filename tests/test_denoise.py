@@ -134,11 +134,33 @@ def test_silent_noise_sample_or_region_is_refused_but_silence_denoises_to_silenc
         with pytest.raises(nmfaudio.ParameterError, match="is silent .*no noise to learn"):
             call()
     quiet = np.zeros(2 * sr, np.float32)
-    for kw in ({}, {"noise_region": (0, 0.5)}, {"noise": y}):
+    for kw in ({}, {"noise": y}):
         parts = nmfaudio.denoise_sources(quiet, sr, **kw)
         assert all(p.dtype == np.float32 and p.shape == quiet.shape and not p.any() for p in parts.values())
-    out = nmfaudio.denoise(quiet.astype(np.float64), sr, noise_region=(0, 0.5))
+    out = nmfaudio.denoise(quiet.astype(np.float64), sr, noise=y)
     assert out.dtype == np.float64 and not out.any()
+    # a region of a silent recording holds no noise: refused, as denoise_stream refuses it
+    with pytest.raises(nmfaudio.ParameterError, match="is silent"):
+        nmfaudio.denoise(quiet, sr, noise_region=(0, 0.5))
+    # the options are still checked on a silent input
+    with pytest.raises(nmfaudio.ParameterError, match="stft_params must be an STFTParams"):
+        nmfaudio.denoise(quiet, sr, stft_params="x")
+
+
+@pytest.mark.parametrize("call", ["learn_noise_dictionary", "denoise", "denoise_stream"])
+def test_bad_stft_params_is_a_parameter_error(call, tmp_path):
+    import nmfaudio
+
+    sr = 8000
+    n = (0.1 * np.random.default_rng(12).standard_normal(sr)).astype(np.float32)
+    with pytest.raises(nmfaudio.ParameterError, match="stft_params must be an STFTParams, got str"):
+        if call == "learn_noise_dictionary":
+            nmfaudio.learn_noise_dictionary(n, sr, stft_params="x")
+        elif call == "denoise":
+            nmfaudio.denoise(n, sr, noise=n, stft_params="x")
+        else:
+            nmfaudio.save(str(tmp_path / "n.wav"), n, sr)
+            nmfaudio.denoise_stream(str(tmp_path / "n.wav"), str(tmp_path / "o.wav"), stft_params="x")
 
 
 def test_noise_region_and_noise_together_refused():
