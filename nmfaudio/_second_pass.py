@@ -48,6 +48,9 @@ GUARD_SHARE_BLIND = GUARD_SHARE_SAMPLE = None
 #: SDR; test, once: 4 -> 2 blind (+0.01 dB), 3 -> 0 with a sample (-0.09 dB). benchmarks/RESULTS.md.
 GUARD_SPREAD_BLIND, GUARD_SPREAD_SAMPLE = 0.135, 0.25
 GUARD_SPREAD_K = 4
+#: At most this many of those frames (evenly spaced) enter the spread's fit: its cost stays bounded
+#: on long inputs and noise samples (the benchmark's items have at most 212).
+GUARD_SPREAD_FRAMES = 512
 GUARD_SKIP = False
 GUARD_POWER = 1.0
 GUARD_FLOOR_DB = -10.0
@@ -66,9 +69,13 @@ def quiet_frames(est, fraction, with_share=False):
 
 def spread(X, *, random_state=0):
     """Relative KL divergence ``D(X | W H) / Σ X`` of a :data:`GUARD_SPREAD_K`-template KL fit of the
-    magnitude frames ``X (F, n)``: near 0 for a steady noise, large for one of many spectra."""
+    magnitude frames ``X (F, n)`` (at most :data:`GUARD_SPREAD_FRAMES` of them, evenly spaced): near 0
+    for a steady noise, large for one of many spectra; 0 for silence. Few frames fit well whatever
+    they hold (n <= K: 0), so on a very short input the guard does not trip."""
     from .nmf import nmf
 
+    if X.shape[1] > GUARD_SPREAD_FRAMES:
+        X = np.ascontiguousarray(X[:, np.linspace(0, X.shape[1] - 1, GUARD_SPREAD_FRAMES).round().astype(int)])
     tiny = np.finfo(X.dtype).tiny
     total = float(X.sum(dtype=np.float64))
     if not total > 0:

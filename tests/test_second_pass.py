@@ -89,6 +89,18 @@ def test_spread_is_small_for_a_steady_noise_and_large_for_many_spectra():
     assert _second_pass.spread(np.zeros((F, 5), np.float32)) == 0.0
 
 
+def test_spread_of_many_frames_uses_an_even_subset(monkeypatch):
+    rng = np.random.default_rng(13)
+    X = (rng.gamma(0.3, size=(32, 100)) + 1e-3).astype(np.float32)
+    monkeypatch.setattr(_second_pass, "GUARD_SPREAD_FRAMES", 25)
+    sub = np.ascontiguousarray(X[:, np.linspace(0, 99, 25).round().astype(int)])
+    monkeypatch.setattr(_second_pass, "GUARD_SPREAD_FRAMES", 1000)
+    assert _second_pass.spread(sub) != _second_pass.spread(X)
+    expected = _second_pass.spread(sub)
+    monkeypatch.setattr(_second_pass, "GUARD_SPREAD_FRAMES", 25)
+    assert _second_pass.spread(X) == expected
+
+
 def test_spread_guard_floors_the_gain_on_varied_noise_frames_only():
     """The default guard: the second pass is still taken, and the clean gain (mask power 1) floored
     at GUARD_FLOOR_DB where the noise frames are too varied for GUARD_SPREAD_K templates."""
