@@ -194,10 +194,10 @@ def check_dictionary_types(noise_dictionary, speech_dictionary):
 def stft_settings(noise_dictionary, speech_dictionary, stft_params):
     """The dictionaries' STFT settings (which must agree with each other and with
     ``stft_params`` when given), else ``stft_params`` (None: the caller's default)."""
-    from .stft import STFTParams
+    from .stft import check_stft_params
 
-    if stft_params is not None and not isinstance(stft_params, STFTParams):
-        raise ParameterError(f"stft_params must be an STFTParams, got {type(stft_params).__name__}")
+    if stft_params is not None:
+        check_stft_params(stft_params)
     ref = noise_dictionary or speech_dictionary
     if ref is None:
         return stft_params

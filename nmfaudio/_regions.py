@@ -71,11 +71,9 @@ def check_noise_sample(noise, sr, params):
     """``noise (..., n)`` if it holds at least two STFT frames of ``params`` (the minimum a region
     must hold too) and is not silent, else :class:`ParameterError` (a data error, not a usage
     one) naming its length and the minimum."""
-    from .stft import STFTParams
+    from .stft import check_stft_params
 
-    if not isinstance(params, STFTParams):
-        raise ParameterError(f"stft_params must be an STFTParams, got {type(params).__name__}")
-    need = params.n_fft + params.hop_length
+    need = check_stft_params(params).n_fft + params.hop_length
     if noise.shape[-1] < need:
         raise ParameterError(f"the noise sample has {noise.shape[-1]} samples ({noise.shape[-1] / sr:.3g} s at {sr} Hz); "
                              f"a noise model needs at least two STFT frames: {need} samples ({need / sr:.3g} s)")

@@ -87,12 +87,18 @@ def spread(X, *, random_state=0):
     return float((np.sum(Xf[pos] * np.log(Xf[pos] / R[pos])) - Xf.sum() + R.sum()) / total)
 
 
+def floor_factor(floor_db, exponent=1.0):
+    """``c`` such that ``Ŝ >= c N̂`` keeps the soft mask ``Ŝ^p / (Ŝ^p + N̂^p)`` (``p = exponent``) of
+    the clean part at ``floor_db`` dB (an amplitude gain) or more."""
+    f = 10.0 ** (floor_db / 20.0)
+    return float((f / (1.0 - f)) ** (1.0 / exponent))
+
+
 def guarded(est):
     """``est (2, ..., F, T)`` softened (:data:`GUARD_POWER`, :data:`GUARD_FLOOR_DB`)."""
     e = est if GUARD_POWER == 1.0 else np.power(est, GUARD_POWER, dtype=est.dtype)
     if GUARD_FLOOR_DB is not None:
-        f = 10.0 ** (GUARD_FLOOR_DB / 20.0)
-        e = np.stack([np.maximum(e[0], e.dtype.type(f / (1 - f)) * e[1]), e[1]])
+        e = np.stack([np.maximum(e[0], e.dtype.type(floor_factor(GUARD_FLOOR_DB)) * e[1]), e[1]])
     return e
 
 

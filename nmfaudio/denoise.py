@@ -110,8 +110,9 @@ def learn_noise_dictionary(noise, sr, *, n_components=NOISE_COMPONENTS, stft_par
     >>> nmfaudio.learn_noise_dictionary(n, 16000, n_components=4).W.shape
     (513, 4)
     """
-    params = stft_params if stft_params is not None else default_denoise_stft(check_positive_int(sr, "sr"))
-    noise = check_noise_sample(valid_audio(noise, "noise"), check_positive_int(sr, "sr"), params)
+    sr = check_positive_int(sr, "sr")
+    params = stft_params if stft_params is not None else default_denoise_stft(sr)
+    noise = check_noise_sample(valid_audio(noise, "noise"), sr, params)
     return learn_dictionary(noise, sr, name="noise", n_components=n_components, stft_params=params,
                             beta=beta, power=power, pitch_shifts=(), random_state=random_state)
 
@@ -221,8 +222,7 @@ def _fit(y, sr, params, noise, noise_dictionary, speech_dictionary, *, Kn, Ks, s
     blind = noise is None and noise_dictionary is None and speech_dictionary is None
     own = (noise, noise_dictionary) if with_input_model(  # the model the input gives without the speech dictionary
         speech_dictionary, noise_sample=noise is not None, voice_model=voices, noise_dictionary=noise_dictionary) else None
-    if noise is not None:
-        noise = valid_audio(noise, "noise")
+    if noise is not None:  # (checked by denoise_sources: check_noise_sample)
         noise_dictionary = (_context.NoiseTemplates(noise, params, c, n_components=Kn, beta=beta, power=power,
                                                     random_state=random_state) if c else
                             learn_noise_dictionary(noise, sr, n_components=Kn, stft_params=params,

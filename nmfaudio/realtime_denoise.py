@@ -201,15 +201,14 @@ class StreamDenoiser(BlockProcessor):
         this mask power), or 0.0 where it does not apply."""
         if noise is None or GUARD_SPREAD is None or GUARD_FLOOR_DB is None:
             return 0.0
-        from ._second_pass import spread
+        from ._second_pass import floor_factor, spread
         from .dictionary import spectrogram
         from .separation import stack_channels
 
         X = np.ascontiguousarray(stack_channels(spectrogram(noise, stft_params=self.params, power=1.0)[1]))
         if spread(X, random_state=self.random_state) < GUARD_SPREAD:
             return 0.0
-        f = 10.0 ** (GUARD_FLOOR_DB / 20.0)
-        return float((f / (1.0 - f)) ** (self.power / self.mask_power))
+        return floor_factor(GUARD_FLOOR_DB, self.mask_power / self.power)
 
     def _reset_model(self):
         from ._random import random_templates

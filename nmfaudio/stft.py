@@ -103,11 +103,16 @@ class STFTParams:
         return 1 + max(0, n_samples - self.n_fft) // self.hop_length
 
 
+def check_stft_params(params) -> STFTParams:
+    """``params`` if it is an :class:`STFTParams`, else :class:`ParameterError` naming its type."""
+    if not isinstance(params, STFTParams):
+        raise ParameterError(f"stft_params must be an STFTParams, got {type(params).__name__}")
+    return params
+
+
 def _params(params, n_fft, hop_length, win_length, window, center) -> STFTParams:
     if params is not None:
-        if not isinstance(params, STFTParams):
-            raise ParameterError(f"stft_params must be an STFTParams, got {type(params).__name__}")
-        return params
+        return check_stft_params(params)
     return STFTParams(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
                       center=center)
 
